@@ -1,0 +1,227 @@
+"""Model specifications: one TOML file per named model variant in ``models/``.
+
+A spec names the family, the sex pooling, the likelihood options and any priors that
+differ from the family's defaults. Everything else comes from the family's default
+priors, which are data (see each family's ``DEFAULT_PRIORS``). Example::
+
+    name = "joint_partial"
+    family = "joint"
+    description = "Glutamate response mediating next-day MADRS, partial pooling by sex"
+
+    [pooling]
+    sex = "partial"
+
+    [likelihood]
+    glx_noise = "normal"          # or "student_t"
+    measurement_error = false     # add each block's CRLB to the noise
+    [profile]
+    tau_min = 10.0                # time constant of the Glx response to the infusion
+
+    [priors]
+    glx_response_pct = { mu = 6.0, sigma = 5.0 }
+
+Unknown keys or invalid values raise :class:`SpecError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+FAMILIES = ("glutamate", "symptoms", "joint")
+POOLINGS = ("none", "partial", "complete")
+GLX_NOISES = ("normal", "student_t")
+
+_TOP_KEYS = {"name", "family", "description", "pooling", "likelihood", "profile", "priors"}
+_SECTION_KEYS = {
+    "pooling": {"sex"},
+    "likelihood": {"glx_noise", "measurement_error"},
+    "profile": {"tau_min"},
+}
+
+
+class SpecError(ValueError):
+    """A model specification file is invalid; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated model specification.
+
+    Parameters
+    ----------
+    name : str
+        Variant name; also the artifact's file stem.
+    family : {"glutamate", "symptoms", "joint"}
+        Model family.
+    pooling : {"none", "partial", "complete"}
+        How the sex-specific condition effects are pooled.
+    glx_noise : {"normal", "student_t"}
+        Observation noise of log Glx.
+    measurement_error : bool
+        Whether each block's CRLB (percent) is added in quadrature to the noise.
+    tau_min : float
+        Time constant (minutes) of the glutamate response profile.
+    priors : dict
+        Prior overrides, ``{parameter: {hyperparameter: value}}``; merged over the
+        family's defaults when the model is built.
+    description : str
+        Free text.
+    source : pathlib.Path or None
+        File the spec was read from.
+    """
+
+    name: str
+    family: str
+    pooling: str = "partial"
+    glx_noise: str = "normal"
+    measurement_error: bool = False
+    tau_min: float = 10.0
+    priors: dict[str, dict[str, float]] = field(default_factory=dict)
+    description: str = ""
+    source: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the spec as a plain dictionary (the TOML structure)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "description": self.description,
+            "pooling": {"sex": self.pooling},
+            "likelihood": {
+                "glx_noise": self.glx_noise,
+                "measurement_error": self.measurement_error,
+            },
+            "profile": {"tau_min": self.tau_min},
+            "priors": {k: dict(v) for k, v in sorted(self.priors.items())},
+        }
+
+    def to_json(self) -> str:
+        """Return the canonical JSON form stored in artifact attributes."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def content_hash(self) -> str:
+        """Return the SHA-256 of the canonical JSON form (file layout ignored)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def with_pooling(self, pooling: str) -> ModelSpec:
+        """Return a copy with another sex pooling and a matching name."""
+        _check_choice(pooling, POOLINGS, "pooling.sex", self.source)
+        base = self.name.rsplit("_", 1)[0] if self.name.endswith(f"_{self.pooling}") else self.name
+        return ModelSpec(**{**self.__dict__, "pooling": pooling, "name": f"{base}_{pooling}"})
+
+
+def _where(source: Path | None) -> str:
+    return str(source) if source is not None else "<spec>"
+
+
+def _check_choice(value: Any, choices: tuple[str, ...], key: str, source: Path | None) -> None:
+    if value not in choices:
+        raise SpecError(
+            f"{_where(source)}: key '{key}' is {value!r}; expected one of {', '.join(choices)}"
+        )
+
+
+def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec:
+    """Validate a parsed spec and return a :class:`ModelSpec`.
+
+    Parameters
+    ----------
+    raw : dict
+        Parsed TOML content.
+    source : pathlib.Path, optional
+        File the content came from, named in error messages.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    SpecError
+        On an unknown key, a missing required key or an invalid value.
+    """
+    where = _where(source)
+    unknown = set(raw) - _TOP_KEYS
+    if unknown:
+        raise SpecError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("name", "family"):
+        if key not in raw:
+            raise SpecError(f"{where}: missing required key '{key}'")
+    for section, allowed in _SECTION_KEYS.items():
+        content = raw.get(section, {})
+        if not isinstance(content, dict):
+            raise SpecError(f"{where}: '{section}' must be a table")
+        bad = set(content) - allowed
+        if bad:
+            raise SpecError(
+                f"{where}: unknown key(s) {', '.join(f'{section}.{b}' for b in sorted(bad))}"
+            )
+    name = raw["name"]
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        raise SpecError(f"{where}: key 'name' must be letters, digits, '_' or '-', got {name!r}")
+    _check_choice(raw["family"], FAMILIES, "family", source)
+    pooling = raw.get("pooling", {}).get("sex", "partial")
+    _check_choice(pooling, POOLINGS, "pooling.sex", source)
+    likelihood = raw.get("likelihood", {})
+    glx_noise = likelihood.get("glx_noise", "normal")
+    _check_choice(glx_noise, GLX_NOISES, "likelihood.glx_noise", source)
+    measurement_error = likelihood.get("measurement_error", False)
+    if not isinstance(measurement_error, bool):
+        raise SpecError(f"{where}: key 'likelihood.measurement_error' must be true or false")
+    tau = raw.get("profile", {}).get("tau_min", 10.0)
+    if isinstance(tau, bool) or not isinstance(tau, int | float) or not tau > 0:
+        raise SpecError(f"{where}: key 'profile.tau_min' must be a positive number, got {tau!r}")
+    priors = raw.get("priors", {})
+    if not isinstance(priors, dict):
+        raise SpecError(f"{where}: 'priors' must be a table")
+    checked: dict[str, dict[str, float]] = {}
+    for pname, hyper in priors.items():
+        if not isinstance(hyper, dict):
+            raise SpecError(f"{where}: key 'priors.{pname}' must be a table of hyperparameters")
+        for hname, value in hyper.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SpecError(f"{where}: key 'priors.{pname}.{hname}' must be a number")
+        checked[pname] = {h: float(v) for h, v in hyper.items()}
+    return ModelSpec(
+        name=name,
+        family=raw["family"],
+        pooling=pooling,
+        glx_noise=glx_noise,
+        measurement_error=measurement_error,
+        tau_min=float(tau),
+        priors=checked,
+        description=str(raw.get("description", "")),
+        source=source,
+    )
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read and validate a model spec TOML file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The ``.toml`` file.
+
+    Returns
+    -------
+    ModelSpec
+
+    Raises
+    ------
+    SpecError
+        If the file is missing, is not valid TOML, or has an invalid key or value.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise SpecError(f"{path}: model spec file not found") from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SpecError(f"{path}: not a valid TOML file ({err})") from err
+    return spec_from_dict(raw, source=path)
