@@ -104,6 +104,10 @@ class CrossoverModel(ABC):
             "condition": list(self.study.conditions),
         }
 
+    def add_design_data(self) -> None:
+        """Store each participant's sex index (into ``SEXES``) as constant data."""
+        pm.Data("participant_sex", self.sex_index(), dims="participant")
+
     def sex_index(self) -> np.ndarray:
         """Return each participant's sex as an index into ``SEXES``."""
         return self.study.participants["sex"].map({s: i for i, s in enumerate(SEXES)}).to_numpy()

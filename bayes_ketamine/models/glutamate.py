@@ -1,0 +1,189 @@
+"""Family 1: glutamate dynamics, Glx/tNAA per fMRS block."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from bayes_ketamine.models.base import CrossoverModel, response_profile
+from bayes_ketamine.models.spec import SpecError
+
+GLX_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
+    "glx_log_baseline": {"mu": 0.0, "sigma": 1.0},
+    "glx_participant_sd_pct": {"sigma": 15.0},
+    "glx_period_effect_pct": {"mu": 0.0, "sigma": 5.0},
+    "glx_response": {"mu": 5.0, "sigma": 5.0},
+    "glx_response_sd": {"sigma": 5.0},
+    "glx_condition_effect": {"mu": 0.0, "sigma": 5.0},
+    "glx_condition_effect_sex_sd": {"sigma": 3.0},
+    "glx_noise_pct": {"sigma": 10.0},
+    "glx_noise_nu": {"alpha": 2.0, "beta": 0.1},
+}
+"""Default priors of the glutamate component; percent scales unless named ``log``."""
+
+
+def session_active(model: CrossoverModel) -> np.ndarray:
+    """Return the (participant, session) matrix of the active-condition indicator.
+
+    Sessions a participant did not attend take their condition from the declared
+    ``sequence`` when there is one and are 0 otherwise; their latent quantities are
+    then drawn from the prior and inform nothing.
+    """
+    study = model.study
+    pids = study.participant_ids
+    active = np.zeros((len(pids), 2))
+    seq = study.participants.set_index("participant_id")["sequence"]
+    for i, pid in enumerate(pids):
+        declared = seq.get(pid)
+        if isinstance(declared, str) and declared:
+            for s, cond in enumerate(declared.split("-")[:2]):
+                active[i, s] = float(cond == study.active_condition)
+    for row in study.sessions().itertuples(index=False):
+        i = pids.index(row.participant_id)
+        active[i, row.session - 1] = float(row.condition == study.active_condition)
+    return active
+
+
+def add_glutamate_component(
+    model: CrossoverModel,
+) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    r"""Add the glutamate likelihood to the current model context.
+
+    For block :math:`b` of session :math:`s` of participant :math:`i`, with block
+    midpoint :math:`t_b` (minutes from infusion start)
+
+    .. math::
+
+        \log \mathrm{Glx}_{isb} &\sim \mathcal{N}(\mu_{isb}, \sigma_{isb})
+            \quad\text{or}\quad t_\nu(\mu_{isb}, \sigma_{isb}) \\
+        \mu_{isb} &= \beta_0 + \alpha_i + \pi\,[s = 2]
+            + \tfrac{A_{is}}{100} f(t_b) \\
+        A_{is} &= R + a_{\mathrm{sex}(i)}\,x_{is} + \tau_A z_{is} \\
+        f(t) &= [t > 0]\,(1 - e^{-t/\tau})
+
+    :math:`A_{is}` is the session's ketamine response amplitude in percent Glx change
+    (``glx_session_response``), :math:`R` the mean response under the reference
+    condition (``glx_response``), :math:`x_{is}` the active-condition indicator and
+    :math:`a_{\mathrm{sex}}` the active condition's effect on the response
+    (``glx_condition_effect``, pooled by sex as the spec says). Participant baselines
+    :math:`\alpha_i = \tau_\alpha u_i` and session responses are non-centred. The
+    noise :math:`\sigma_{isb}` is :math:`\sigma` or, with measurement error,
+    :math:`\sqrt{\sigma^2 + (\mathrm{CRLB}_{isb}/100)^2}`.
+
+    Returns
+    -------
+    tuple of pytensor.tensor.TensorVariable
+        The session response amplitudes :math:`A` (dims participant, session) and
+        the reference mean response :math:`R`.
+    """
+    study, spec, pr = model.study, model.spec, model.priors
+    fmrs = study.fmrs
+    if fmrs is None or fmrs.empty:
+        raise SpecError(
+            f"model {spec.name!r} (family {spec.family!r}) needs fMRS blocks; "
+            f"study {study.name!r} has none"
+        )
+    profile = response_profile(fmrs["time_min"].to_numpy(), spec.tau_min)
+    part_idx = model.participant_index(fmrs)
+    sess_idx = fmrs["session"].to_numpy(dtype=int) - 1
+    # Design data stored with the fit so figures can label observations without the study.
+    pm.Data("fmrs_participant", part_idx, dims="fmrs_obs")
+    pm.Data("fmrs_session", sess_idx + 1, dims="fmrs_obs")
+    pm.Data("fmrs_block", fmrs["block"].to_numpy(dtype=int), dims="fmrs_obs")
+    profile_d = pm.Data("fmrs_profile", profile, dims="fmrs_obs")
+    pm.Data("fmrs_time_min", fmrs["time_min"].to_numpy(dtype=float), dims="fmrs_obs")
+    active_d = pm.Data("session_active", session_active(model), dims=("participant", "session"))
+
+    beta0 = pm.Normal("glx_log_baseline", **pr["glx_log_baseline"])
+    alpha_sd = pm.HalfNormal("glx_participant_sd_pct", **pr["glx_participant_sd_pct"])
+    alpha_z = pm.Normal("glx_participant_z", 0.0, 1.0, dims="participant")
+    period = pm.Normal("glx_period_effect_pct", **pr["glx_period_effect_pct"])
+
+    response = pm.Normal("glx_response", **pr["glx_response"])
+    a_sex = model.sex_effect("glx_condition_effect", "glx_condition_effect")
+    response_sd = pm.HalfNormal("glx_response_sd", **pr["glx_response_sd"])
+    response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=("participant", "session"))
+    sex = model.sex_index()
+    amplitude = pm.Deterministic(
+        "glx_session_response",
+        response + a_sex[sex][:, None] * active_d + response_sd * response_z,
+        dims=("participant", "session"),
+    )
+    pm.Deterministic("glx_condition_effect_pooled", a_sex.mean())
+    pm.Deterministic("glx_sex_difference", a_sex[1] - a_sex[0])
+
+    mu = (
+        beta0
+        + alpha_sd / 100.0 * alpha_z[part_idx]
+        + period / 100.0 * (sess_idx == 1)
+        + amplitude[part_idx, sess_idx] / 100.0 * profile_d
+    )
+    sigma = pm.HalfNormal("glx_noise_pct", **pr["glx_noise_pct"]) / 100.0
+    if spec.measurement_error:
+        crlb = fmrs["crlb_pct"].to_numpy(dtype=float)
+        if np.isnan(crlb).any():
+            raise SpecError(
+                f"model {spec.name!r} asks for measurement_error but study "
+                f"{study.name!r} lacks crlb_pct on {int(np.isnan(crlb).sum())} fMRS rows"
+            )
+        crlb_d = pm.Data("fmrs_crlb_pct", crlb, dims="fmrs_obs")
+        sigma = pt.sqrt(sigma**2 + (crlb_d / 100.0) ** 2)
+    observed = pm.Data("log_glx_observed", np.log(fmrs["glx"].to_numpy(dtype=float)), dims="fmrs_obs")
+    if spec.glx_noise == "student_t":
+        nu = pm.Gamma("glx_noise_nu", **pr["glx_noise_nu"])
+        pm.StudentT("log_glx", nu=nu, mu=mu, sigma=sigma, observed=observed, dims="fmrs_obs")
+    else:
+        pm.Normal("log_glx", mu=mu, sigma=sigma, observed=observed, dims="fmrs_obs")
+    return amplitude, response
+
+
+def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
+    """Return the labels of each fMRS observation (participant, session, sex, ...)."""
+    fmrs = model.study.fmrs
+    sex = model.study.participants.set_index("participant_id")["sex"]
+    return pd.DataFrame(
+        {
+            "participant_id": fmrs["participant_id"].to_numpy(),
+            "session": fmrs["session"].to_numpy(dtype=int),
+            "condition": fmrs["condition"].to_numpy(),
+            "sex": fmrs["participant_id"].map(sex).to_numpy(),
+            "block": fmrs["block"].to_numpy(dtype=int),
+            "time_min": fmrs["time_min"].to_numpy(dtype=float),
+        }
+    )
+
+
+class GlutamateModel(CrossoverModel):
+    r"""Glutamate dynamics: Glx/tNAA per fMRS block, pooled by sex.
+
+    The likelihood and priors are those of :func:`add_glutamate_component`, whose
+    docstring gives the mathematics. Key effects: ``glx_response`` (R, percent),
+    ``glx_condition_effect`` (:math:`a_{\mathrm{sex}}`, percent points),
+    ``glx_condition_effect_pooled`` (their mean over the two sexes) and
+    ``glx_sex_difference`` (:math:`a_M - a_F`). Default priors are ``DEFAULT_PRIORS``;
+    a spec overrides any hyperparameter.
+    """
+
+    family = "glutamate"
+    DEFAULT_PRIORS = GLX_DEFAULT_PRIORS
+    observed_vars = ("log_glx",)
+    key_effects = (
+        "glx_response",
+        "glx_condition_effect",
+        "glx_condition_effect_pooled",
+        "glx_sex_difference",
+    )
+
+    def build(self) -> pm.Model:
+        """Build the glutamate model."""
+        coords = {**self.coords(), "fmrs_obs": np.arange(len(self.study.fmrs))}
+        with pm.Model(coords=coords) as model:
+            self.add_design_data()
+            add_glutamate_component(self)
+        return model
+
+    def observation_labels(self) -> dict[str, pd.DataFrame]:
+        """Return the labels of the fMRS observations."""
+        return {"log_glx": glutamate_labels(self)}

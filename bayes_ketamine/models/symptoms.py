@@ -1,0 +1,190 @@
+"""Family 2: next-day symptoms (MADRS or the study's scale) before and after infusion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+
+from bayes_ketamine.models.base import CrossoverModel
+from bayes_ketamine.models.spec import SpecError
+
+SYMPTOM_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
+    "symptom_baseline": {"mu": 30.0, "sigma": 10.0},
+    "symptom_participant_sd": {"sigma": 8.0},
+    "symptom_period_effect": {"mu": 0.0, "sigma": 5.0},
+    "symptom_change_reference": {"mu": -5.0, "sigma": 10.0},
+    "symptom_condition_effect": {"mu": 0.0, "sigma": 5.0},
+    "symptom_condition_effect_sex_sd": {"sigma": 3.0},
+    "symptom_noise": {"sigma": 5.0},
+}
+"""Default priors of the symptom component, in scale points (MADRS points)."""
+
+
+def post_timepoints(model: CrossoverModel) -> list[str]:
+    """Return the study's post-infusion timepoints in time order (the first is primary)."""
+    tp = model.study.timepoints()
+    post = tp.loc[~tp["baseline"], "timepoint"].tolist()
+    if not post or tp["baseline"].sum() == 0:
+        raise SpecError(
+            f"study {model.study.name!r} needs symptom ratings both before (hours < 0) and "
+            f"after the infusion; it has timepoints {tp['timepoint'].tolist()}"
+        )
+    return post
+
+
+def symptom_rows(model: CrossoverModel) -> pd.DataFrame:
+    """Return the symptom rows that enter the likelihood (ratings that were made).
+
+    Missing ratings stay in the study and are counted in its summary; they carry no
+    likelihood term (missing at random given the modelled terms).
+    """
+    sym = model.study.symptoms
+    return sym.loc[sym["score"].notna()].reset_index(drop=True)
+
+
+def add_symptom_component(
+    model: CrossoverModel,
+    glx_link: tuple[pt.TensorVariable, pt.TensorVariable] | None = None,
+) -> None:
+    r"""Add the symptom likelihood to the current model context.
+
+    For rating :math:`y_{ist}` of participant :math:`i` in session :math:`s` at
+    timepoint :math:`t`, on a scale bounded by :math:`[L, U]` (MADRS: 0-60)
+
+    .. math::
+
+        y_{ist} &\sim \mathrm{Censored}\big(\mathcal{N}(\mu_{ist}, \sigma), L, U\big) \\
+        \mu_{ist} &= m_0 + \tau_p u_i + \pi\,[s = 2]
+            + [t\ \text{post}]\,\big(d_t + c_{t,\mathrm{sex}(i)}\,x_{is}
+            + b\,(A_{is} - R)\big)
+
+    :math:`d_t` is the change from before the infusion to post timepoint :math:`t`
+    under the reference condition (``symptom_change_reference``), :math:`c_{t,sex}`
+    the condition-by-time effect (the paper's contrast; ``symptom_condition_effect``
+    at the primary, i.e. earliest, post timepoint), pooled by sex as the spec says,
+    and :math:`x_{is}` the active-condition indicator. The term :math:`b(A_{is} - R)`
+    exists only in the joint model, where :math:`A_{is}` is the session's glutamate
+    response and :math:`R` its mean under the reference condition; there
+    :math:`c` is the direct effect.
+
+    Why censored normal: effects stay in scale points, the unit clinicians read and
+    the priors are written in; the scale's floor and ceiling are respected exactly
+    (draws pile up at the bounds instead of leaving them, and a rating at a bound
+    contributes the probability mass beyond it); the scale is a sum of ten 0-6 items,
+    so with a residual SD of several points its discreteness is negligible, which a
+    bounded-count (beta-binomial) likelihood would model at the cost of effects on
+    the logit scale.
+
+    Parameters
+    ----------
+    model : CrossoverModel
+        The model being built.
+    glx_link : tuple of pytensor.tensor.TensorVariable, optional
+        The session glutamate responses :math:`A` (participant, session) and their
+        reference mean :math:`R` from the glutamate component; joint model only.
+    """
+    study, pr = model.study, model.priors
+    rows = symptom_rows(model)
+    post = post_timepoints(model)
+    low, high = study.symptom_bounds
+    part_idx = model.participant_index(rows)
+    sess_idx = rows["session"].to_numpy(dtype=int) - 1
+    post_map = {name: k for k, name in enumerate(post)}
+    post_idx = rows["timepoint"].map(post_map).fillna(-1).to_numpy(dtype=int)
+    is_post = (post_idx >= 0).astype(float)
+    post_idx = np.where(post_idx >= 0, post_idx, 0)
+    active = (rows["condition"] == study.active_condition).to_numpy(dtype=float)
+    # Design data stored with the fit so figures can label observations without the study.
+    pm.Data("symptom_participant", part_idx, dims="symptom_obs")
+    pm.Data("symptom_session", sess_idx + 1, dims="symptom_obs")
+    pm.Data("symptom_is_post", is_post, dims="symptom_obs")
+    pm.Data("symptom_active", active, dims="symptom_obs")
+
+    base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
+    part_sd = pm.HalfNormal("symptom_participant_sd", **pr["symptom_participant_sd"])
+    part_z = pm.Normal("symptom_participant_z", 0.0, 1.0, dims="participant")
+    period = pm.Normal("symptom_period_effect", **pr["symptom_period_effect"])
+    change = pm.Normal(
+        "symptom_change_reference", **pr["symptom_change_reference"], dims="post_timepoint"
+    )
+    effect_name = "direct_effect" if glx_link is not None else "symptom_condition_effect"
+    by_time = model.sex_effect(
+        f"{effect_name}_by_time", "symptom_condition_effect", dims=("post_timepoint", "sex")
+    )
+    primary = pm.Deterministic(effect_name, by_time[0], dims="sex")
+    pm.Deterministic(f"{effect_name}_pooled", primary.mean())
+    sex = model.sex_index()[part_idx]
+    shift = change[post_idx] + by_time[post_idx, sex] * active
+    if glx_link is not None:
+        amplitude, reference = glx_link
+        slope = pm.Normal("effect_b", **pr["effect_b"])
+        shift = shift + slope * (amplitude[part_idx, sess_idx] - reference)
+    mu = base + part_sd * part_z[part_idx] + period * (sess_idx == 1) + is_post * shift
+    sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
+    observed = pm.Data(
+        "score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs"
+    )
+    pm.Censored(
+        "score",
+        pm.Normal.dist(mu=mu, sigma=sigma),
+        lower=low,
+        upper=high,
+        observed=observed,
+        dims="symptom_obs",
+    )
+
+
+def symptom_labels(model: CrossoverModel) -> pd.DataFrame:
+    """Return the labels of each symptom observation entering the likelihood."""
+    rows = symptom_rows(model)
+    sex = model.study.participants.set_index("participant_id")["sex"]
+    return pd.DataFrame(
+        {
+            "participant_id": rows["participant_id"].to_numpy(),
+            "session": rows["session"].to_numpy(dtype=int),
+            "condition": rows["condition"].to_numpy(),
+            "sex": rows["participant_id"].map(sex).to_numpy(),
+            "timepoint": rows["timepoint"].to_numpy(),
+            "hours": rows["hours"].to_numpy(dtype=float),
+        }
+    )
+
+
+class SymptomModel(CrossoverModel):
+    r"""Next-day symptoms: ratings before and after each infusion, pooled by sex.
+
+    The likelihood and priors are those of :func:`add_symptom_component`, whose
+    docstring gives the mathematics and the choice of a censored likelihood. Key
+    effects: ``symptom_condition_effect`` (:math:`c_{\mathrm{sex}}` at the primary post
+    timepoint, scale points; positive = less improvement under the active condition),
+    ``symptom_condition_effect_pooled`` (mean over sexes), ``symptom_change_reference``
+    (:math:`d_t`). Works for any post timepoints a study has (e.g. ``24h``; ``day2``
+    and ``day10`` in the NIMH data) and for a single baseline before period 1.
+    """
+
+    family = "symptoms"
+    DEFAULT_PRIORS = SYMPTOM_DEFAULT_PRIORS
+    observed_vars = ("score",)
+    key_effects = (
+        "symptom_change_reference",
+        "symptom_condition_effect",
+        "symptom_condition_effect_pooled",
+    )
+
+    def build(self) -> pm.Model:
+        """Build the symptom model."""
+        coords = {
+            **self.coords(),
+            "post_timepoint": post_timepoints(self),
+            "symptom_obs": np.arange(len(symptom_rows(self))),
+        }
+        with pm.Model(coords=coords) as model:
+            self.add_design_data()
+            add_symptom_component(self)
+        return model
+
+    def observation_labels(self) -> dict[str, pd.DataFrame]:
+        """Return the labels of the symptom observations."""
+        return {"score": symptom_labels(self)}
