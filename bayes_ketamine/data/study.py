@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_ketamine.data.summary import StudySummary, summarise
+
 SEXES: tuple[str, str] = ("F", "M")
 """Sex labels in their coordinate order."""
 
@@ -193,6 +195,16 @@ class Study:
             symptom_scale=self.symptom_scale,
         )
         return ds
+
+    def summary(self) -> StudySummary:
+        """Return counts of participants, periods, measurements and missing scores.
+
+        Returns
+        -------
+        StudySummary
+            Small tables (pandas DataFrames); ``str()`` of it is a plain-text report.
+        """
+        return summarise(self)
 
     def content_hash(self) -> str:
         """Return a SHA-256 hash of the study's tables and design coding.

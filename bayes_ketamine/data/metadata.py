@@ -1,0 +1,132 @@
+"""Check ``study.toml`` and fill in its documented defaults."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from bayes_ketamine.data.errors import Problem
+
+METADATA_FILE = "study.toml"
+DEFAULT_METABOLITE = "Glx/tNAA"
+DEFAULT_SYMPTOMS: dict[str, Any] = {"scale": "MADRS", "min": 0, "max": 60}
+
+
+def read_metadata(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    """Parse ``study.toml``.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The ``study.toml`` file.
+    problems : list of Problem
+        Receives a problem when the file is missing, not UTF-8 or not valid TOML.
+
+    Returns
+    -------
+    dict or None
+        The parsed document, or ``None`` when it could not be read.
+    """
+    if not path.is_file():
+        problems.append(Problem(METADATA_FILE, None, None, "required file is missing"))
+        return None
+    try:
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        problems.append(Problem(METADATA_FILE, None, None, f"not valid UTF-8 ({err.reason})"))
+    except tomllib.TOMLDecodeError as err:
+        problems.append(Problem(METADATA_FILE, None, None, f"not valid TOML: {err}"))
+    return None
+
+
+def check_metadata(
+    raw: dict[str, Any], problems: list[Problem], *, has_fmrs: bool
+) -> dict[str, Any]:
+    """Check the ``study.toml`` keys and return them with defaults filled in.
+
+    Required: ``name`` (text) and ``conditions`` (two distinct labels, reference first,
+    without ``-`` since sequences join labels with it). Optional: ``simulated``
+    (default ``false``), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
+    studies with fMRS) and ``[symptoms] scale`` / ``min`` / ``max`` (default MADRS,
+    0, 60). Other keys are kept unchanged.
+
+    Parameters
+    ----------
+    raw : dict
+        The parsed ``study.toml``.
+    problems : list of Problem
+        Receives every problem found.
+    has_fmrs : bool
+        Whether the study has an fMRS table.
+
+    Returns
+    -------
+    dict
+        The metadata with defaults; ``conditions`` is a list of two labels only when
+        valid (otherwise the key is removed so later checks skip condition labels).
+    """
+    meta = copy.deepcopy(raw)
+
+    def problem(key: str, message: str) -> None:
+        problems.append(Problem(METADATA_FILE, None, key, message))
+
+    name = meta.get("name")
+    if name is None:
+        problem("name", "required key is missing")
+    elif not isinstance(name, str) or not name.strip():
+        problem("name", "must be a non-empty string")
+
+    conditions = meta.get("conditions")
+    if conditions is None:
+        problem("conditions", "required key is missing")
+    elif not _conditions_ok(conditions, problem):
+        del meta["conditions"]
+
+    simulated = meta.setdefault("simulated", False)
+    if not isinstance(simulated, bool):
+        problem("simulated", f"must be true or false, got {simulated!r}")
+
+    if has_fmrs:
+        fmrs = _section(meta, "fmrs", problem)
+        fmrs.setdefault("metabolite", DEFAULT_METABOLITE)
+        if not isinstance(fmrs["metabolite"], str):
+            problem("fmrs.metabolite", "must be a string")
+
+    symptoms = _section(meta, "symptoms", problem)
+    for key, default in DEFAULT_SYMPTOMS.items():
+        symptoms.setdefault(key, default)
+    if not isinstance(symptoms["scale"], str):
+        problem("symptoms.scale", "must be a string")
+    bounds = [symptoms["min"], symptoms["max"]]
+    if not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds):
+        problem("symptoms.min", "symptoms.min and symptoms.max must be numbers")
+        symptoms.update(min=DEFAULT_SYMPTOMS["min"], max=DEFAULT_SYMPTOMS["max"])
+    elif bounds[0] >= bounds[1]:
+        problem("symptoms.min", f"min ({bounds[0]}) must be below max ({bounds[1]})")
+    return meta
+
+
+def _conditions_ok(conditions: Any, problem: Any) -> bool:
+    labels_ok = isinstance(conditions, list) and all(
+        isinstance(label, str) and label.strip() for label in conditions
+    )
+    if not labels_ok or len(conditions) != 2:
+        problem("conditions", f"must list two condition labels, got {conditions!r}")
+        return False
+    if conditions[0] == conditions[1]:
+        problem("conditions", f"the two labels must differ, got {conditions!r}")
+        return False
+    if any("-" in label for label in conditions):
+        problem("conditions", "labels must not contain '-' (sequences join labels with it)")
+        return False
+    return True
+
+
+def _section(meta: dict[str, Any], key: str, problem: Any) -> dict[str, Any]:
+    section = meta.setdefault(key, {})
+    if not isinstance(section, dict):
+        problem(key, "must be a table")
+        section = meta[key] = {}
+    return section

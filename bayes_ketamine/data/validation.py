@@ -1,0 +1,405 @@
+"""Validate study tables read as text and convert them into a :class:`Study`.
+
+All problems are collected before anything is raised, so one run of the validator
+lists everything to fix. Each problem names the file, the line (header = line 1) and
+the column. Nothing is dropped or coerced silently: a value either satisfies the data
+contract (``docs/data_format.md``) or is reported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayes_ketamine.data.errors import Problem, StudyValidationError
+from bayes_ketamine.data.metadata import DEFAULT_SYMPTOMS, check_metadata
+from bayes_ketamine.data.reading import MISSING_TOKENS, RawTable
+from bayes_ketamine.data.study import SEXES, Study
+
+PARTICIPANT_COLUMNS = ("participant_id", "sex")
+FMRS_COLUMNS = ("participant_id", "session", "condition", "block", "time_min", "glx")
+SYMPTOM_COLUMNS = ("participant_id", "session", "condition", "timepoint", "hours", "score")
+SESSIONS = (1, 2)
+
+
+def validate_tables(
+    metadata: dict[str, Any] | None,
+    participants: RawTable | None,
+    fmrs: RawTable | None,
+    symptoms: RawTable | None,
+    *,
+    problems: Iterable[Problem] = (),
+    where: str = "study",
+    source: Path | None = None,
+) -> Study:
+    """Check study tables against the data contract and build the :class:`Study`.
+
+    Parameters
+    ----------
+    metadata : dict or None
+        Parsed ``study.toml``; ``None`` when it could not be read (already reported).
+    participants, symptoms : RawTable or None
+        Required tables; ``None`` when missing or unreadable (already reported).
+    fmrs : RawTable or None
+        Optional fMRS table; ``None`` for a symptom-only study.
+    problems : iterable of Problem, optional
+        Problems already found while reading; they are reported together with the
+        ones found here.
+    where : str, optional
+        Study folder or origin for the error message.
+    source : pathlib.Path, optional
+        Folder the study was read from.
+
+    Returns
+    -------
+    Study
+        The validated study with typed tables (see :mod:`bayes_ketamine.data.study`).
+
+    Raises
+    ------
+    StudyValidationError
+        Listing every problem found, when there is at least one.
+    """
+    found = list(problems)
+    meta = None
+    if metadata is not None:
+        meta = check_metadata(metadata, found, has_fmrs=fmrs is not None)
+    conditions = tuple(meta["conditions"]) if meta and "conditions" in meta else None
+    people = fmrs_table = symptom_table = None
+    if participants is not None:
+        people = _participants(_Cells(participants, found), conditions)
+    known = set(people["participant_id"].dropna()) if people is not None else None
+    if fmrs is not None:
+        fmrs_table = _fmrs(_Cells(fmrs, found), conditions, known, participants)
+    if symptoms is not None:
+        spec = meta["symptoms"] if meta is not None else DEFAULT_SYMPTOMS
+        symptom_table = _symptoms(_Cells(symptoms, found), conditions, known, participants, spec)
+    measured = [
+        (table, raw.file)
+        for table, raw in ((fmrs_table, fmrs), (symptom_table, symptoms))
+        if table is not None and raw is not None
+    ]
+    if people is not None and participants is not None:
+        _check_sessions(people, participants.file, measured, found)
+    if found or meta is None or people is None or symptom_table is None:
+        found = found or [Problem("study", None, None, "required tables could not be read")]
+        raise StudyValidationError(_ordered(found), where)
+    return Study(
+        name=meta["name"],
+        simulated=meta["simulated"],
+        conditions=(meta["conditions"][0], meta["conditions"][1]),
+        participants=people.reset_index(drop=True),
+        fmrs=None if fmrs_table is None else _final(fmrs_table, ("session", "block")),
+        symptoms=_final(symptom_table, ("session",)),
+        metadata=meta,
+        source=source,
+    )
+
+
+class _Cells:
+    """Column parsers for one text table; every bad cell becomes a problem."""
+
+    def __init__(self, raw: RawTable, problems: list[Problem]) -> None:
+        self.file = raw.file
+        self.frame = raw.frame
+        self.problems = problems
+
+    def add(self, line: int | None, column: str | None, message: str) -> None:
+        self.problems.append(Problem(self.file, line, column, message))
+
+    def usable(self, required: Iterable[str]) -> bool:
+        """Report missing required columns and an empty table; return whether usable."""
+        missing = [col for col in required if col not in self.frame.columns]
+        for col in missing:
+            self.add(1, col, "required column is missing")
+        if len(self.frame) == 0:
+            self.add(None, None, "table has no data rows (only a header)")
+        return not missing and len(self.frame) > 0
+
+    def text(self, column: str, *, required: bool = True) -> pd.Series:
+        values = self.frame[column]
+        missing = values.isin(MISSING_TOKENS)
+        if required:
+            for line, value in values[missing].items():
+                self.add(line, column, f"a value is required (got {value!r})")
+        return values.where(~missing).astype("str")
+
+    def number(self, column: str, *, required: bool = True, positive: bool = False) -> pd.Series:
+        out = pd.Series(np.nan, index=self.frame.index, dtype="float64")
+        for line, value in self.frame[column].items():
+            parsed = self._parse(line, column, value, required)
+            if parsed is None:
+                continue
+            if positive and parsed <= 0:
+                self.add(line, column, f"must be greater than 0 (got {value!r})")
+                continue
+            out[line] = parsed
+        return out
+
+    def integer(
+        self,
+        column: str,
+        *,
+        required: bool = True,
+        bounds: tuple[float, float] | None = None,
+        what: str = "the range",
+    ) -> pd.Series:
+        out = pd.Series(pd.NA, index=self.frame.index, dtype="Int64")
+        for line, value in self.frame[column].items():
+            parsed = self._parse(line, column, value, required)
+            if parsed is None:
+                continue
+            if not parsed.is_integer():
+                self.add(line, column, f"{value!r} is not an integer")
+            elif bounds is not None and not bounds[0] <= parsed <= bounds[1]:
+                low, high = bounds
+                self.add(line, column, f"{value!r} is outside {what} [{low:g}, {high:g}]")
+            else:
+                out[line] = int(parsed)
+        return out
+
+    def _parse(self, line: int, column: str, value: str, required: bool) -> float | None:
+        if value in MISSING_TOKENS:
+            if required:
+                self.add(line, column, f"a value is required (got {value!r})")
+            return None
+        try:
+            parsed = float(value)
+        except ValueError:
+            self.add(line, column, f"{value!r} is not a number")
+            return None
+        if not math.isfinite(parsed):
+            self.add(line, column, f"{value!r} is not a finite number")
+            return None
+        return parsed
+
+    def choice(
+        self, values: pd.Series, column: str, allowed: tuple[str, ...] | None, what: str
+    ) -> None:
+        if allowed is None:
+            return
+        listed = ", ".join(repr(a) for a in allowed)
+        for line, value in values.dropna().items():
+            if value not in allowed:
+                self.add(line, column, f"unknown {what} {value!r}; must be one of {listed}")
+
+    def duplicates(self, table: pd.DataFrame, keys: tuple[str, ...], what: str) -> None:
+        first: dict[tuple[Any, ...], int] = {}
+        complete = table[list(keys)].dropna()
+        for line, row in zip(complete.index, complete.itertuples(index=False), strict=True):
+            key = tuple(row)
+            if key in first:
+                described = ", ".join(f"{k} {v!r}" for k, v in zip(keys, key, strict=True))
+                message = f"duplicate {what} ({described}); first on line {first[key]}"
+                self.add(line, keys[-1], message)
+            else:
+                first[key] = line
+
+    def known_participants(self, ids: pd.Series, known: set[str] | None, other: str) -> None:
+        if known is None:
+            return
+        reported: set[str] = set()
+        for line, pid in ids.dropna().items():
+            if pid not in known and pid not in reported:
+                reported.add(pid)
+                self.add(line, "participant_id", f"participant {pid!r} is not in {other}")
+
+
+def _extras(cells: _Cells, typed: pd.DataFrame, known: tuple[str, ...]) -> pd.DataFrame:
+    extra = [col for col in cells.frame.columns if col not in known]
+    return pd.concat([typed, cells.frame[extra]], axis=1)
+
+
+def _participants(cells: _Cells, conditions: tuple[str, ...] | None) -> pd.DataFrame | None:
+    if not cells.usable(PARTICIPANT_COLUMNS):
+        return None
+    typed = pd.DataFrame(index=cells.frame.index)
+    typed["participant_id"] = cells.text("participant_id")
+    typed["sex"] = cells.text("sex")
+    cells.choice(typed["sex"], "sex", SEXES, "sex")
+    if "sequence" in cells.frame.columns:
+        typed["sequence"] = cells.text("sequence", required=False)
+        _check_sequences(cells, typed["sequence"], conditions)
+    else:
+        typed["sequence"] = pd.Series(np.nan, index=typed.index, dtype="str")
+    if "age" in cells.frame.columns:
+        typed["age"] = cells.number("age", required=False)
+    cells.duplicates(typed, ("participant_id",), "participant")
+    return _extras(cells, typed, (*PARTICIPANT_COLUMNS, "sequence", "age"))
+
+
+def _check_sequences(
+    cells: _Cells, sequences: pd.Series, conditions: tuple[str, ...] | None
+) -> None:
+    if conditions is None:
+        return
+    for line, sequence in sequences.dropna().items():
+        parts = sequence.split("-")
+        unknown = [part for part in parts if part not in conditions]
+        if unknown:
+            cells.add(
+                line,
+                "sequence",
+                f"sequence {sequence!r} names unknown condition(s) "
+                f"{', '.join(repr(u) for u in unknown)}; conditions are "
+                f"{conditions[0]!r} and {conditions[1]!r} joined by '-'",
+            )
+        elif len(parts) > 2 or len(set(parts)) != len(parts):
+            cells.add(
+                line,
+                "sequence",
+                f"sequence {sequence!r} must list each condition at most once, "
+                "in period order (e.g. "
+                f"'{conditions[0]}-{conditions[1]}')",
+            )
+
+
+def _design_columns(
+    cells: _Cells,
+    typed: pd.DataFrame,
+    conditions: tuple[str, ...] | None,
+    known: set[str] | None,
+    participants: RawTable | None,
+) -> None:
+    typed["participant_id"] = cells.text("participant_id")
+    other = participants.file if participants is not None else "participants"
+    cells.known_participants(typed["participant_id"], known, other)
+    session = cells.integer("session")
+    for line, value in session.dropna().items():
+        if value not in SESSIONS:
+            cells.add(line, "session", f"session must be 1 or 2 (got {value})")
+    typed["session"] = session
+    typed["condition"] = cells.text("condition")
+    cells.choice(typed["condition"], "condition", conditions, "condition")
+
+
+def _fmrs(
+    cells: _Cells,
+    conditions: tuple[str, ...] | None,
+    known: set[str] | None,
+    participants: RawTable | None,
+) -> pd.DataFrame | None:
+    if not cells.usable(FMRS_COLUMNS):
+        return None
+    typed = pd.DataFrame(index=cells.frame.index)
+    _design_columns(cells, typed, conditions, known, participants)
+    typed["block"] = cells.integer("block")
+    typed["time_min"] = cells.number("time_min")
+    typed["glx"] = cells.number("glx", positive=True)
+    if "crlb_pct" in cells.frame.columns:
+        typed["crlb_pct"] = cells.number("crlb_pct", required=False, positive=True)
+    else:
+        typed["crlb_pct"] = np.nan
+    cells.duplicates(typed, ("participant_id", "session", "block"), "fMRS block")
+    return _extras(cells, typed, (*FMRS_COLUMNS, "crlb_pct"))
+
+
+def _symptoms(
+    cells: _Cells,
+    conditions: tuple[str, ...] | None,
+    known: set[str] | None,
+    participants: RawTable | None,
+    spec: dict[str, Any],
+) -> pd.DataFrame | None:
+    if not cells.usable(SYMPTOM_COLUMNS):
+        return None
+    scale = spec["scale"]
+    typed = pd.DataFrame(index=cells.frame.index)
+    _design_columns(cells, typed, conditions, known, participants)
+    typed["timepoint"] = cells.text("timepoint")
+    typed["hours"] = cells.number("hours")
+    if "scale" in cells.frame.columns:
+        given = cells.text("scale", required=False)
+        for line, value in given.dropna().items():
+            if value != scale:
+                message = f"scale {value!r} differs from the study's scale {scale!r}"
+                cells.add(line, "scale", message)
+    typed["scale"] = pd.Series(scale, index=typed.index, dtype="str")
+    typed["score"] = cells.integer(
+        "score",
+        required=False,
+        bounds=(spec["min"], spec["max"]),
+        what=f"the {scale} range",
+    )
+    cells.duplicates(typed, ("participant_id", "session", "timepoint"), "rating")
+    return _extras(cells, typed, (*SYMPTOM_COLUMNS, "scale"))
+
+
+def _final(table: pd.DataFrame, integer_columns: tuple[str, ...]) -> pd.DataFrame:
+    """Give a checked measurement table its final dtypes and a fresh index."""
+    return table.astype(dict.fromkeys(integer_columns, "int64")).reset_index(drop=True)
+
+
+def _check_sessions(
+    people: pd.DataFrame,
+    participants_file: str,
+    measured: list[tuple[pd.DataFrame, str]],
+    problems: list[Problem],
+) -> None:
+    """Check condition consistency within sessions, across sessions and with sequences."""
+    first: dict[tuple[str, int], tuple[str, str, int]] = {}
+    for table, file in measured:
+        rows = table[["participant_id", "session", "condition"]].dropna()
+        for line, (pid, session, condition) in zip(
+            rows.index, rows.itertuples(index=False), strict=True
+        ):
+            key = (pid, int(session))
+            if key not in first:
+                first[key] = (condition, file, line)
+            elif first[key][0] != condition:
+                seen, seen_file, seen_line = first[key]
+                problems.append(
+                    Problem(
+                        file,
+                        line,
+                        "condition",
+                        f"session {session} of participant {pid!r} is {seen!r} on "
+                        f"{seen_file} line {seen_line} but {condition!r} here",
+                    )
+                )
+    for (pid, session), (condition, file, line) in first.items():
+        other = first.get((pid, 1))
+        if session == 2 and other is not None and other[0] == condition:
+            problems.append(
+                Problem(
+                    file,
+                    line,
+                    "condition",
+                    f"participant {pid!r} has condition {condition!r} in both sessions; "
+                    "each period of the crossover must have a different condition",
+                )
+            )
+    sequences = people[["participant_id", "sequence"]].dropna()
+    for line, (pid, sequence) in zip(
+        sequences.index, sequences.itertuples(index=False), strict=True
+    ):
+        periods = sequence.split("-")
+        for session in SESSIONS:
+            if (pid, session) not in first:
+                continue
+            condition = first[(pid, session)][0]
+            if session > len(periods):
+                message = (
+                    f"sequence {sequence!r} lists {len(periods)} period(s) but participant "
+                    f"{pid!r} has data in session {session}"
+                )
+            elif periods[session - 1] != condition:
+                message = (
+                    f"sequence {sequence!r} puts {periods[session - 1]!r} in session "
+                    f"{session} but that session's rows say {condition!r}"
+                )
+            else:
+                continue
+            problems.append(Problem(participants_file, line, "sequence", message))
+
+
+def _ordered(problems: list[Problem]) -> list[Problem]:
+    rank: dict[str, int] = {}
+    for problem in problems:
+        rank.setdefault(problem.file, len(rank))
+    return sorted(problems, key=lambda p: (rank[p.file], p.row or 0))
