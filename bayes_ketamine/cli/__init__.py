@@ -1,0 +1,12 @@
+"""The ``bayes-ketamine`` command line; each part of the package registers its verbs."""
+
+import typer
+
+from bayes_ketamine.cli import data_commands
+
+app = typer.Typer(
+    name="bayes-ketamine",
+    help="Bayesian hierarchical models of ketamine crossover trials with opioid blockade.",
+    no_args_is_help=True,
+)
+data_commands.register(app)

@@ -1,0 +1,122 @@
+"""Command-line verbs for trial data: ``simulate`` and ``validate``.
+
+Exit codes: 0 success; 1 when the command cannot run (missing folder, refusing to
+overwrite); 2 when the study breaks the data contract (every problem is printed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bayes_ketamine.data import (
+    Study,
+    StudySummary,
+    StudyValidationError,
+    default_study,
+    import_nimh,
+    load_study,
+    simulate_study,
+    write_study,
+)
+
+BUILT_IN = {"default": default_study, "nimh": import_nimh}
+"""Names ``validate`` accepts instead of a folder (``./default`` means the folder)."""
+
+EXIT_UNUSABLE = 1
+EXIT_INVALID = 2
+
+
+def simulate(
+    out_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Folder to write; default simulated_study_seed<SEED>."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    participants: Annotated[int, typer.Option(help="Number of participants.")] = 26,
+    dropout: Annotated[
+        float, typer.Option(help="Fraction of participants who miss period 2.")
+    ] = 0.0,
+    force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it is not empty.")] = False,
+) -> None:
+    """Simulate a GO-MARK-like crossover study (SIMULATED DATA) and write it."""
+    console = Console()
+    out = out_dir if out_dir is not None else Path(f"simulated_study_seed{seed}")
+    try:
+        study, _ = simulate_study(seed, participants, dropout_fraction=dropout)
+        write_study(study, out, overwrite=force)
+    except (FileExistsError, ValueError) as err:
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from err
+    _render(console, study.summary())
+    console.print(f"SIMULATED DATA written to {out}", soft_wrap=True, highlight=False)
+
+
+def validate(
+    study_dir: Annotated[
+        str,
+        typer.Argument(help="Study folder, or 'default' / 'nimh' for a built-in study."),
+    ],
+) -> None:
+    """Validate a study folder and print its summary, or list every problem."""
+    console = Console()
+    try:
+        study = _open(study_dir)
+    except FileNotFoundError as err:
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from err
+    except StudyValidationError as err:
+        count = len(err.problems)
+        console.print(f"[red]{study_dir}: {count} problem(s)[/red]", highlight=False)
+        for problem in err.problems:
+            console.print(f"  {problem}", soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID) from err
+    _render(console, study.summary())
+    console.print(f"[green]valid[/green]: {study_dir}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the data verbs to the command-line application.
+
+    Parameters
+    ----------
+    app : typer.Typer
+        The ``bayes-ketamine`` application.
+    """
+    app.command("simulate")(simulate)
+    app.command("validate")(validate)
+
+
+def _open(study_dir: str) -> Study:
+    if study_dir in BUILT_IN:
+        return BUILT_IN[study_dir]()
+    return load_study(study_dir)
+
+
+def _render(console: Console, summary: StudySummary) -> None:
+    label = "[bold red]SIMULATED DATA[/bold red]" if summary.simulated else "observed data"
+    console.print(f"[bold]{summary.name}[/bold] ({label})", soft_wrap=True)
+    console.print(
+        f"conditions: {summary.conditions[0]} (reference), {summary.conditions[1]}",
+        highlight=False,
+    )
+    by_sex = summary.by_sex_and_sequence.reset_index()
+    console.print(_table("Participants by sequence and sex", by_sex))
+    console.print(_table("Completed periods per participant", summary.periods))
+    console.print(_table("Measurements", summary.measurements))
+    console.print(_table("Missing scores", summary.missing_scores))
+
+
+def _table(title: str, frame: pd.DataFrame) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(str(value) for value in row))
+    return table
