@@ -1,0 +1,20 @@
+"""Fitting, checking and storing models: one artifact per fit.
+
+Public API: :func:`fit`, :class:`FitSettings`, :class:`FitResult`,
+:func:`load_posterior`, :class:`ArtifactError`, :func:`compare` and
+:func:`sample_posterior`.
+"""
+
+from bayes_ketamine.inference.artifact import ArtifactError, load_posterior
+from bayes_ketamine.inference.fit import FitResult, fit
+from bayes_ketamine.inference.samplers import sample_posterior
+from bayes_ketamine.inference.settings import FitSettings
+
+__all__ = [
+    "ArtifactError",
+    "FitResult",
+    "FitSettings",
+    "fit",
+    "load_posterior",
+    "sample_posterior",
+]
