@@ -227,6 +227,11 @@ def load_posterior(path: str | Path) -> xr.DataTree:
     """
     with _open(path) as tree:
         try:
-            return tree.load().copy()
+            # Load variable by variable: DataTree.load skips variables named like a
+            # root group (xarray 2026.9).
+            for node in tree.subtree:
+                for var in node.to_dataset(inherit=False).variables.values():
+                    var.load()
+            return tree
         except (OSError, ValueError, RuntimeError) as err:
             raise ArtifactError(f"{path}: artifact data unreadable (truncated?): {err}") from err

@@ -4,8 +4,9 @@ Uses :func:`arviz_stats.psense` (Kallioinen et al. 2024): the posterior is rewei
 importance sampling as if the prior (or the likelihood) were raised to a power close
 to 1, and the cumulative Jensen-Shannon distance of each quantity's marginal is the
 sensitivity. With several likelihoods (e.g. ``log_glx`` and ``score`` in the joint
-model) ``psense`` sums their log-likelihoods, so the ``likelihood`` column scales the
-joint likelihood; one extra column per observed variable scales that likelihood alone.
+model) ``psense`` sums their log-likelihoods, so the ``psense_likelihood`` column
+scales the joint likelihood; one extra column per observed variable
+(``psense_likelihood_<name>``) scales that likelihood alone.
 
 Diagnosis per quantity, with :data:`THRESHOLD` = 0.05 as in ``psense_summary``:
 
@@ -74,17 +75,20 @@ def prior_sensitivity(
     -------
     xarray.Dataset
         Dim ``parameter`` (scalar labels such as ``glx_condition_effect[F]``) with
-        variables ``prior``, ``likelihood``, ``likelihood_<observed var>`` (only with
-        several observed variables) and ``diagnosis``; attribute ``threshold``.
+        variables ``psense_prior``, ``psense_likelihood``,
+        ``psense_likelihood_<observed var>`` (only with several observed variables)
+        and ``diagnosis``; attribute ``threshold``. (Variables are not named
+        ``prior``/``likelihood``: a variable named like a root group is skipped by
+        ``DataTree.load`` in xarray 2026.9.)
     """
     var_names = [v for v in var_names if v in data["posterior"]]
     components = {
-        "prior": azs.psense(data, var_names=var_names, group="prior"),
-        "likelihood": azs.psense(data, var_names=var_names, group="likelihood"),
+        "psense_prior": azs.psense(data, var_names=var_names, group="prior"),
+        "psense_likelihood": azs.psense(data, var_names=var_names, group="likelihood"),
     }
     if len(observed_vars) > 1:
         for obs in observed_vars:
-            components[f"likelihood_{obs}"] = azs.psense(
+            components[f"psense_likelihood_{obs}"] = azs.psense(
                 data, var_names=var_names, group="likelihood", group_var_names=obs
             )
     joined = xr.concat(list(components.values()), dim="component").assign_coords(
@@ -98,7 +102,7 @@ def prior_sensitivity(
     )
     table["diagnosis"] = (
         "parameter",
-        diagnose(table["prior"].values, table["likelihood"].values).astype(str),
+        diagnose(table["psense_prior"].values, table["psense_likelihood"].values).astype(str),
     )
     table.attrs.update(threshold=THRESHOLD, alphas="0.99, 1.01")
     return table
