@@ -130,16 +130,14 @@ class _Cells:
         return values.where(~missing).astype("str")
 
     def number(self, column: str, *, required: bool = True, positive: bool = False) -> pd.Series:
-        out = pd.Series(np.nan, index=self.frame.index, dtype="float64")
+        out: list[float] = []
         for line, value in self.frame[column].items():
             parsed = self._parse(line, column, value, required)
-            if parsed is None:
-                continue
-            if positive and parsed <= 0:
+            if parsed is not None and positive and parsed <= 0:
                 self.add(line, column, f"must be greater than 0 (got {value!r})")
-                continue
-            out[line] = parsed
-        return out
+                parsed = None
+            out.append(np.nan if parsed is None else parsed)
+        return pd.Series(out, index=self.frame.index, dtype="float64")
 
     def integer(
         self,
@@ -149,19 +147,19 @@ class _Cells:
         bounds: tuple[float, float] | None = None,
         what: str = "the range",
     ) -> pd.Series:
-        out = pd.Series(pd.NA, index=self.frame.index, dtype="Int64")
+        out: list[int | None] = []
         for line, value in self.frame[column].items():
             parsed = self._parse(line, column, value, required)
-            if parsed is None:
-                continue
-            if not parsed.is_integer():
+            if parsed is not None and not parsed.is_integer():
                 self.add(line, column, f"{value!r} is not an integer")
-            elif bounds is not None and not bounds[0] <= parsed <= bounds[1]:
+                parsed = None
+            elif parsed is not None and bounds is not None:
                 low, high = bounds
-                self.add(line, column, f"{value!r} is outside {what} [{low:g}, {high:g}]")
-            else:
-                out[line] = int(parsed)
-        return out
+                if not low <= parsed <= high:
+                    self.add(line, column, f"{value!r} is outside {what} [{low:g}, {high:g}]")
+                    parsed = None
+            out.append(None if parsed is None else int(parsed))
+        return pd.Series(out, index=self.frame.index, dtype="Int64")
 
     def _parse(self, line: int, column: str, value: str, required: bool) -> float | None:
         if value in MISSING_TOKENS:
@@ -180,13 +178,15 @@ class _Cells:
 
     def choice(
         self, values: pd.Series, column: str, allowed: tuple[str, ...] | None, what: str
-    ) -> None:
+    ) -> pd.Series:
+        """Report values outside ``allowed``; return the values with those masked."""
         if allowed is None:
-            return
+            return values
         listed = ", ".join(repr(a) for a in allowed)
-        for line, value in values.dropna().items():
-            if value not in allowed:
-                self.add(line, column, f"unknown {what} {value!r}; must be one of {listed}")
+        unknown = values.notna() & ~values.isin(allowed)
+        for line, value in values[unknown].items():
+            self.add(line, column, f"unknown {what} {value!r}; must be one of {listed}")
+        return values.mask(unknown)
 
     def duplicates(self, table: pd.DataFrame, keys: tuple[str, ...], what: str) -> None:
         first: dict[tuple[Any, ...], int] = {}
@@ -220,8 +220,7 @@ def _participants(cells: _Cells, conditions: tuple[str, ...] | None) -> pd.DataF
         return None
     typed = pd.DataFrame(index=cells.frame.index)
     typed["participant_id"] = cells.text("participant_id")
-    typed["sex"] = cells.text("sex")
-    cells.choice(typed["sex"], "sex", SEXES, "sex")
+    typed["sex"] = cells.choice(cells.text("sex"), "sex", SEXES, "sex")
     if "sequence" in cells.frame.columns:
         typed["sequence"] = cells.text("sequence", required=False)
         _check_sequences(cells, typed["sequence"], conditions)
@@ -274,8 +273,7 @@ def _design_columns(
         if value not in SESSIONS:
             cells.add(line, "session", f"session must be 1 or 2 (got {value})")
     typed["session"] = session
-    typed["condition"] = cells.text("condition")
-    cells.choice(typed["condition"], "condition", conditions, "condition")
+    typed["condition"] = cells.choice(cells.text("condition"), "condition", conditions, "condition")
 
 
 def _fmrs(
