@@ -2,7 +2,7 @@
 
 import typer
 
-from bayes_ketamine.cli import data_commands
+from bayes_ketamine.cli import data_commands, fit_commands
 
 app = typer.Typer(
     name="bayes-ketamine",
@@ -10,3 +10,4 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 data_commands.register(app)
+fit_commands.register(app)
