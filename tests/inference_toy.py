@@ -142,3 +142,45 @@ class ToyModel(CrossoverModel):
 def toy_model(name: str = "toy_partial", seed: int = 0, **priors) -> ToyModel:
     """Return a built :class:`ToyModel` on :func:`toy_study`."""
     return ToyModel(toy_spec(name, **priors), toy_study(seed=seed))
+
+
+def fake_sample_posterior(model: CrossoverModel, settings, progressbar: bool = True):
+    """Stand in for NUTS: prior draws reshaped as chains, with nutpie-like sample stats.
+
+    Used where the sampler is not what is tested; deterministic given ``settings.seed``.
+    """
+    from arviz_base import from_dict
+
+    pm_model = model.pymc_model
+    n = settings.chains * settings.draws
+    prior = pm.sample_prior_predictive(
+        draws=n,
+        model=pm_model,
+        random_seed=settings.seed,
+        var_names=_free_and_deterministic(pm_model),
+    )["prior"]
+    posterior = {
+        name: var.values.reshape(settings.chains, settings.draws, *var.shape[2:])
+        for name, var in prior.data_vars.items()
+    }
+    rng = np.random.default_rng(settings.seed)
+    shape = (settings.chains, settings.draws)
+    sample_stats = {
+        "diverging": np.zeros(shape, dtype=bool),
+        "maxdepth_reached": np.zeros(shape, dtype=bool),
+        "depth": np.full(shape, 3),
+        "energy": rng.normal(size=shape),
+        "divergence_message": np.full(shape, None, dtype=object),
+    }
+    observed = {rv.name: pm_model.rvs_to_values[rv].data for rv in pm_model.observed_RVs}
+    dims = {name: list(d) for name, d in pm_model.named_vars_to_dims.items() if d}
+    coords = {k: list(v) for k, v in pm_model.coords.items()}
+    return from_dict(
+        {"posterior": posterior, "sample_stats": sample_stats, "observed_data": observed},
+        dims=dims,
+        coords=coords,
+    )
+
+
+def _free_and_deterministic(pm_model: pm.Model) -> list[str]:
+    return [v.name for v in pm_model.free_RVs] + [v.name for v in pm_model.deterministics]
