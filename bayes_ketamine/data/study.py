@@ -10,9 +10,9 @@ validation, so a ``Study`` in hand is known to satisfy the data contract in
 Table columns (``dtype`` after loading)
 ---------------------------------------
 ``participants``
-    ``participant_id`` (str), ``sex`` (``"F"``/``"M"``), ``sequence`` (str or
-    ``<NA>``; conditions in period order joined by ``-``), optional ``age`` (float),
-    and any extra covariate columns as read.
+    ``participant_id`` (str), ``sex`` (``"F"``/``"M"``), ``sequence`` (str, missing
+    where not given; conditions in period order joined by ``-``), optional ``age``
+    (float), and any extra covariate columns as read (text).
 ``fmrs`` (``None`` for symptom-only studies)
     ``participant_id`` (str), ``session`` (int, 1 or 2), ``condition`` (str),
     ``block`` (int), ``time_min`` (float), ``glx`` (float > 0), ``crlb_pct`` (float,
