@@ -377,3 +377,10 @@ def test_write_refuses_to_overwrite_and_round_trips(tmp_path):
         write_study(study, out)
     write_study(study, out, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy", "study"]
+
+
+def test_malformed_quoting(tmp_path):
+    participants = PARTICIPANTS + 'p4,"M,,,C\n'
+    found = problems(make_study(tmp_path, participants_csv=participants))
+    problem = find(found, "participants.csv", 5, None)
+    assert problem.message.startswith("malformed row")
