@@ -46,6 +46,17 @@ def session_active(model: CrossoverModel) -> np.ndarray:
     return active
 
 
+def fmrs_rows(model: CrossoverModel) -> pd.DataFrame:
+    """Return the study's fMRS blocks, or raise if a glutamate model has none to fit."""
+    fmrs = model.study.fmrs
+    if fmrs is None or fmrs.empty:
+        raise SpecError(
+            f"model {model.spec.name!r} (family {model.spec.family!r}) needs fMRS blocks; "
+            f"study {model.study.name!r} has none"
+        )
+    return fmrs
+
+
 def add_glutamate_component(
     model: CrossoverModel,
 ) -> tuple[pt.TensorVariable, pt.TensorVariable]:
@@ -79,12 +90,7 @@ def add_glutamate_component(
         the reference mean response :math:`R`.
     """
     study, spec, pr = model.study, model.spec, model.priors
-    fmrs = study.fmrs
-    if fmrs is None or fmrs.empty:
-        raise SpecError(
-            f"model {spec.name!r} (family {spec.family!r}) needs fMRS blocks; "
-            f"study {study.name!r} has none"
-        )
+    fmrs = fmrs_rows(model)
     profile = response_profile(fmrs["time_min"].to_numpy(), spec.tau_min)
     part_idx = model.participant_index(fmrs)
     sess_idx = fmrs["session"].to_numpy(dtype=int) - 1
@@ -130,7 +136,8 @@ def add_glutamate_component(
             )
         crlb_d = pm.Data("fmrs_crlb_pct", crlb, dims="fmrs_obs")
         sigma = pt.sqrt(sigma**2 + (crlb_d / 100.0) ** 2)
-    observed = pm.Data("log_glx_observed", np.log(fmrs["glx"].to_numpy(dtype=float)), dims="fmrs_obs")
+    log_glx = np.log(fmrs["glx"].to_numpy(dtype=float))
+    observed = pm.Data("log_glx_observed", log_glx, dims="fmrs_obs")
     if spec.glx_noise == "student_t":
         nu = pm.Gamma("glx_noise_nu", **pr["glx_noise_nu"])
         pm.StudentT("log_glx", nu=nu, mu=mu, sigma=sigma, observed=observed, dims="fmrs_obs")
@@ -178,7 +185,7 @@ class GlutamateModel(CrossoverModel):
 
     def build(self) -> pm.Model:
         """Build the glutamate model."""
-        coords = {**self.coords(), "fmrs_obs": np.arange(len(self.study.fmrs))}
+        coords = {**self.coords(), "fmrs_obs": np.arange(len(fmrs_rows(self)))}
         with pm.Model(coords=coords) as model:
             self.add_design_data()
             add_glutamate_component(self)

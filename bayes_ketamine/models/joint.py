@@ -10,6 +10,7 @@ from bayes_ketamine.models.base import CrossoverModel
 from bayes_ketamine.models.glutamate import (
     GLX_DEFAULT_PRIORS,
     add_glutamate_component,
+    fmrs_rows,
     glutamate_labels,
 )
 from bayes_ketamine.models.symptoms import (
@@ -80,7 +81,7 @@ class JointModel(CrossoverModel):
         coords = {
             **self.coords(),
             "post_timepoint": post_timepoints(self),
-            "fmrs_obs": np.arange(len(self.study.fmrs)) if self.study.has_fmrs else [],
+            "fmrs_obs": np.arange(len(fmrs_rows(self))),
             "symptom_obs": np.arange(len(symptom_rows(self))),
         }
         with pm.Model(coords=coords) as model:
