@@ -56,8 +56,9 @@ def recover(spec: str, seed: int) -> list[dict]:
     seconds = time.perf_counter() - start
     post = idata.posterior
     free = [rv.name for rv in model.pymc_model.free_RVs]
-    rhat = float(max(az.rhat(post[free])[v].max() for v in free))
-    ess = float(min(az.ess(post[free])[v].min() for v in free))
+    posterior = post.to_dataset()[free]
+    rhat = float(max(az.rhat(posterior)[v].max() for v in free))
+    ess = float(min(az.ess(posterior)[v].min() for v in free))
     divergences = int(idata.sample_stats["diverging"].sum())
     rows = []
     for name in KEY_TRUTHS[spec]:
