@@ -178,6 +178,8 @@ def read_attrs(path: str | Path) -> dict:
 @contextlib.contextmanager
 def _open(path: str | Path) -> Iterator[xr.DataTree]:
     path = Path(path)
+    if path.suffix != ".nc":
+        raise ArtifactError(f"{path}: artifact file names end in .nc (temporary or foreign file?)")
     if not path.is_file():
         raise ArtifactError(f"{path}: no such artifact")
     try:
@@ -214,7 +216,8 @@ def load_posterior(path: str | Path) -> xr.DataTree:
     Raises
     ------
     ArtifactError
-        If the file is missing, not readable as netCDF (truncated or corrupted), or a
+        If the name does not end in ``.nc`` (e.g. a temporary file of an unfinished
+        write), the file is missing, not readable as netCDF (truncated or corrupted), or a
         netCDF file that is not a bayes_ketamine artifact (no provenance attributes or
         no ``posterior`` group).
 
