@@ -151,3 +151,30 @@ def test_lock_serialises_processes(tmp_path):
     proc.wait()
     assert waited > 0.5
     assert os.path.exists(f"{path}.lock")
+
+
+FITTER = textwrap.dedent(
+    """
+    import importlib, sys
+    sys.path.insert(0, {tests!r})
+    from inference_toy import fake_sample_posterior, toy_model
+    from bayes_ketamine.inference import FitSettings, fit
+    importlib.import_module("bayes_ketamine.inference.fit").sample_posterior = fake_sample_posterior
+    result = fit(toy_model(), settings=FitSettings(draws=40, chains=2, prior_draws=10),
+                 out_dir={out!r}, progress=False)
+    print("reused" if result.reused else "fitted", flush=True)
+    """
+)
+
+
+def test_concurrent_fits_into_one_folder(tmp_path):
+    code = FITTER.format(tests=str(TESTS), out=str(tmp_path))
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outcomes = sorted(p.communicate(timeout=300)[0].strip() for p in procs)
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outcomes == ["fitted", "reused"]
+    assert load_posterior(tmp_path / "toy_partial.nc").attrs["model_name"] == "toy_partial"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["toy_partial.nc", "toy_partial.nc.lock"]
