@@ -1,0 +1,1 @@
+"""The paper's figures, drawn from fitted artifacts only (never refitting)."""

@@ -1,0 +1,143 @@
+"""Reading fitted artifacts for figures and manuscript numbers (never refitting).
+
+:class:`Posteriors` loads the artifacts of a folder by model name, once each, and
+leaves out the ones that are absent; :func:`draws` and :func:`interval` summarise
+posterior draws; :func:`condition_labels` recovers the study's condition names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from bayes_ketamine.inference import load_posterior
+
+SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
+"""Dims of the posterior draws."""
+
+
+class Posteriors:
+    """The artifacts ``<name>.nc`` of one folder, loaded on first use.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Folder of the artifacts (``posteriors/``).
+
+    Examples
+    --------
+    >>> from bayes_ketamine.reporting import Posteriors
+    >>> posteriors = Posteriors("posteriors")
+    >>> tree = posteriors.get("glutamate_partial")  # None when not fitted
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self._trees: dict[str, xr.DataTree] = {}
+
+    def names(self) -> list[str]:
+        """Return the model names of the artifacts in the folder, sorted."""
+        return sorted(p.stem for p in self.folder.glob("*.nc") if not p.name.startswith("."))
+
+    def get(self, name: str) -> xr.DataTree | None:
+        """Return the artifact of model ``name``, or ``None`` if there is none."""
+        if name not in self._trees:
+            path = self.folder / f"{name}.nc"
+            if not path.is_file():
+                return None
+            self._trees[name] = load_posterior(path)
+        return self._trees[name]
+
+    def first(self, *names: str) -> xr.DataTree | None:
+        """Return the first of ``names`` that has an artifact, or ``None``."""
+        for name in names:
+            tree = self.get(name)
+            if tree is not None:
+                return tree
+        return None
+
+
+def draws(tree: xr.DataTree, var: str, group: str = "posterior") -> xr.DataArray:
+    """Return the draws of ``var`` with chain and draw stacked into one ``sample`` dim.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        An artifact.
+    var : str
+        Variable name.
+    group : str, default "posterior"
+        Group holding the variable.
+
+    Returns
+    -------
+    xarray.DataArray
+        Dims ``(sample, ...)``.
+    """
+    da = tree[group].to_dataset()[var]
+    return (
+        da.stack(sample=SAMPLE_DIMS)
+        .transpose("sample", ...)
+        .drop_vars(["sample", *SAMPLE_DIMS], errors="ignore")
+    )
+
+
+def interval(values: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Return the equal-tailed interval of probability ``prob`` along ``axis``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Draws.
+    prob : float
+        Probability mass inside the interval, e.g. 0.89.
+    axis : int, default 0
+        Axis of the draws.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Lower and upper bounds.
+    """
+    tail = (1.0 - prob) / 2.0
+    low, high = np.quantile(np.asarray(values, dtype=float), [tail, 1.0 - tail], axis=axis)
+    return low, high
+
+
+def condition_labels(tree: xr.DataTree) -> tuple[str, str]:
+    """Return the (reference, active) condition names of an artifact's study.
+
+    The names are read from the observation labels stored with the LOO tables (each
+    observation's ``condition``) matched with the active-condition indicator of
+    ``constant_data``; ``("reference", "active")`` when they cannot be recovered.
+    """
+    fallback = ("reference", "active")
+    if "loo" not in tree.children:
+        return fallback
+    const = tree["constant_data"].to_dataset()
+    for var, table in tree["loo"].children.items():
+        ds = table.to_dataset()
+        if "condition" not in ds.coords:
+            continue
+        active = _observation_active(const, var)
+        if active is None:
+            continue
+        names = ds["condition"].values.astype(str)
+        ref = sorted(set(names[active == 0]))
+        act = sorted(set(names[active == 1]))
+        if len(ref) == 1 and len(act) == 1:
+            return str(ref[0]), str(act[0])
+    return fallback
+
+
+def _observation_active(const: xr.Dataset, var: str) -> np.ndarray | None:
+    """Return the active-condition indicator of each observation of ``var``."""
+    if var == "score" and "symptom_active" in const:
+        return const["symptom_active"].values
+    if var == "log_glx" and {"session_active", "fmrs_participant"} <= set(const.data_vars):
+        part = const["fmrs_participant"].values
+        sess = const["fmrs_session"].values - 1
+        return const["session_active"].values[part, sess]
+    return None
