@@ -172,7 +172,7 @@ def fake_sample_posterior(model: CrossoverModel, settings, progressbar: bool = T
         "energy": rng.normal(size=shape),
         "divergence_message": np.full(shape, None, dtype=object),
     }
-    observed = {rv.name: pm_model.rvs_to_values[rv].data for rv in pm_model.observed_RVs}
+    observed = {rv.name: pm_model.rvs_to_values[rv].eval() for rv in pm_model.observed_RVs}
     dims = {name: list(d) for name, d in pm_model.named_vars_to_dims.items() if d}
     coords = {k: list(v) for k, v in pm_model.coords.items()}
     return from_dict(
