@@ -39,6 +39,13 @@ SEX_NAMES: dict[str, str] = {"F": "Female", "M": "Male", "pooled": "Pooled"}
 POOLING_COLORS: dict[str, str] = {"none": "#e69f00", "partial": "#009e73", "complete": "#56b4e9"}
 """No, partial and complete pooling by sex."""
 
+POOLING_NAMES: dict[str, str] = {
+    "none": "no pooling",
+    "partial": "partial pooling",
+    "complete": "complete pooling",
+}
+"""Legend labels of the poolings."""
+
 INNER_PROB: float = 0.89
 """Probability of the thick (and banded) credible interval."""
 
