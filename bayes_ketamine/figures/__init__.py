@@ -1,1 +1,65 @@
-"""The paper's figures, drawn from fitted artifacts only (never refitting)."""
+"""The paper's figures, drawn from fitted artifacts only (never refitting).
+
+One module per figure, each with ``make(posteriors) -> {stem: Figure}`` (empty when
+its artifacts are absent) and a ``draw`` function for one figure:
+
+- :mod:`~bayes_ketamine.figures.glx_timecourse` (figure 1, ``glutamate_partial``);
+- :mod:`~bayes_ketamine.figures.glx_pooling` (figure 2, ``glutamate_{none,partial,complete}``);
+- :mod:`~bayes_ketamine.figures.madrs` (figure 3, ``symptoms_partial``);
+- :mod:`~bayes_ketamine.figures.mediation` (figure 4, ``joint_partial``);
+- :mod:`~bayes_ketamine.figures.checks` and :mod:`~bayes_ketamine.figures.ranks`
+  (supplement, every artifact).
+
+:func:`make_figures` writes them all as PNG and PDF with reproducible bytes.
+
+Examples
+--------
+>>> from bayes_ketamine.figures import make_figures
+>>> paths = make_figures("posteriors", "figures")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bayes_ketamine.figures import (
+    checks,
+    glx_pooling,
+    glx_timecourse,
+    madrs,
+    mediation,
+    ranks,
+    style,
+)
+from bayes_ketamine.reporting.artifacts import Posteriors
+
+FIGURE_MODULES = (glx_timecourse, glx_pooling, madrs, mediation, checks, ranks)
+"""The figure modules, in the order their files are written."""
+
+
+def make_figures(posteriors_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """Draw every figure whose artifacts exist and write it as PNG and PDF.
+
+    Parameters
+    ----------
+    posteriors_dir : str or pathlib.Path
+        Folder of the fitted artifacts (``<model name>.nc``).
+    out_dir : str or pathlib.Path
+        Folder of the figure files (created if needed).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, PNG then PDF for each figure; figures whose artifacts are
+        absent are skipped.
+    """
+    posteriors = Posteriors(posteriors_dir)
+    written: list[Path] = []
+    with style.styled():
+        for module in FIGURE_MODULES:
+            for stem, fig in module.make(posteriors).items():
+                written.extend(style.save(fig, out_dir, stem))
+    return written
+
+
+__all__ = ["FIGURE_MODULES", "make_figures"]

@@ -29,9 +29,7 @@ def forest_row(ax: Axes, y: float, values: np.ndarray, color: str, label: str | 
     low89, high89 = interval(values, style.INNER_PROB)
     ax.plot([low95, high95], [y, y], color=color, lw=0.8, solid_capstyle="butt")
     ax.plot([low89, high89], [y, y], color=color, lw=2.4, solid_capstyle="butt")
-    ax.plot(
-        [np.mean(values)], [y], "o", color=color, mfc="white", mew=1.0, ms=3.5, label=label
-    )
+    ax.plot([np.mean(values)], [y], "o", color=color, mfc="white", mew=1.0, ms=3.5, label=label)
 
 
 def interval_note() -> str:

@@ -53,8 +53,14 @@ def draw(trees: dict[str, xr.DataTree]) -> Figure:
     ax.tick_params(axis="y", length=0)
     reference, active = condition_labels(next(iter(trees.values())))
     ax.set_xlabel(f"Effect of {active} vs {reference} on the\nketamine Glx response (% points)")
-    fig.legend(loc="outside lower center", ncols=3, handletextpad=0.2, columnspacing=0.8,
-              title=interval_note(), title_fontsize=5.5)
+    fig.legend(
+        loc="outside lower center",
+        ncols=3,
+        handletextpad=0.2,
+        columnspacing=0.8,
+        title=interval_note(),
+        title_fontsize=5.5,
+    )
     style.label_provenance(fig, *trees.values())
     return fig
 

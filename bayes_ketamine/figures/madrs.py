@@ -83,12 +83,22 @@ def draw(tree: xr.DataTree) -> Figure:
         sub = obs.loc[obs["active"] == active]
         wide = sub.pivot_table(index=["participant", "sex"], columns="is_post", values="score")
         for (_, sex), row in wide.iterrows():
-            ax.plot([0, 1], row.reindex([0, 1]).values, color=style.SEX_COLORS[sex],
-                    alpha=0.45, lw=0.6)
+            ax.plot(
+                [0, 1], row.reindex([0, 1]).values, color=style.SEX_COLORS[sex], alpha=0.45, lw=0.6
+            )
         cells = sub.groupby("is_post")["score"]
         mean, se = cells.mean().reindex([0, 1]), cells.sem().reindex([0, 1])
-        ax.errorbar([0, 1], mean.values, yerr=se.values, color="black", lw=1.6,
-                    marker="o", ms=3.5, capsize=2, zorder=5)
+        ax.errorbar(
+            [0, 1],
+            mean.values,
+            yerr=se.values,
+            color="black",
+            lw=1.6,
+            marker="o",
+            ms=3.5,
+            capsize=2,
+            zorder=5,
+        )
         ax.set_xticks([0, 1], ["before", primary])
         ax.set_xlim(-0.25, 1.25)
         ax.set_title(f"{names[active]} (n = {len(wide)})", color=style.CONDITION_COLORS[active])
@@ -109,8 +119,7 @@ def _effects(ax, tree: xr.DataTree, names: tuple[str, str], primary: str) -> Non
     """Draw the condition-by-time effect per sex and pooled, and the reference change."""
     effect = draws(tree, "symptom_condition_effect")
     rows = [
-        (f"{style.SEX_NAMES[s]}", effect.sel(sex=s).values, style.SEX_COLORS[s])
-        for s in ("F", "M")
+        (f"{style.SEX_NAMES[s]}", effect.sel(sex=s).values, style.SEX_COLORS[s]) for s in ("F", "M")
     ]
     rows.append(("Pooled", draws(tree, "symptom_condition_effect_pooled").values, "black"))
     change = draws(tree, "symptom_change_reference").sel(post_timepoint=primary).values
@@ -125,8 +134,7 @@ def _effects(ax, tree: xr.DataTree, names: tuple[str, str], primary: str) -> Non
     ax.spines["left"].set_visible(False)
     ax.set_title(f"{names[1]} × time effect at {primary}")
     ax.set_xlabel(f"{SCALE} points (> 0: less improvement\nunder {names[1]})")
-    ax.text(0.0, -0.3, interval_note(), transform=ax.transAxes, fontsize=5, va="top",
-            color="0.3")
+    ax.text(0.0, -0.3, interval_note(), transform=ax.transAxes, fontsize=5, va="top", color="0.3")
 
 
 def make(posteriors: Posteriors) -> dict[str, Figure]:

@@ -71,9 +71,16 @@ def draw(tree: xr.DataTree) -> Figure:
         values = effect_draws(tree, var)
         for y, who in enumerate(ROWS):
             forest_row(ax, y, values[who], style.SEX_COLORS[who])
-            ax.text(1.0, y - 0.18, f"P(>0) = {np.mean(values[who] > 0):.2f}",
-                    transform=ax.get_yaxis_transform(), ha="right", va="bottom",
-                    fontsize=5.5, color="0.3")
+            ax.text(
+                1.0,
+                y - 0.18,
+                f"P(>0) = {np.mean(values[who] > 0):.2f}",
+                transform=ax.get_yaxis_transform(),
+                ha="right",
+                va="bottom",
+                fontsize=5.5,
+                color="0.3",
+            )
         ax.axvline(0.0, color="0.5", lw=0.6, ls="--", zorder=0)
         ax.set_title(title)
         ax.tick_params(axis="y", length=0)
