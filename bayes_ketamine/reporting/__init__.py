@@ -5,5 +5,20 @@ headline numbers as JSON and as LaTeX macros.
 """
 
 from bayes_ketamine.reporting.artifacts import Posteriors, condition_labels, draws, interval
+from bayes_ketamine.reporting.numbers import (
+    QUANTITIES,
+    headline_numbers,
+    latex_macros,
+    write_numbers,
+)
 
-__all__ = ["Posteriors", "condition_labels", "draws", "interval"]
+__all__ = [
+    "QUANTITIES",
+    "Posteriors",
+    "condition_labels",
+    "draws",
+    "headline_numbers",
+    "interval",
+    "latex_macros",
+    "write_numbers",
+]

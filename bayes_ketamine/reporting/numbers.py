@@ -1,0 +1,355 @@
+r"""Headline numbers for the manuscript, as JSON and as LaTeX macros.
+
+For each quantity in :data:`QUANTITIES` whose artifact exists: the posterior mean,
+the 89 % and 95 % equal-tailed intervals and the posterior probability of the
+direction the study's hypothesis names (e.g. P(naltrexone attenuates the glutamate
+response) = P(``glx_condition_effect`` < 0)), per sex and pooled where the quantity
+has a sex dimension. :func:`write_numbers` writes ``numbers.json`` and
+``numbers.tex``; the latter defines one macro per number, named
+``\<Quantity><Female|Male|Pooled><Stat>`` (e.g. ``\GlxEffectMaleMean``,
+``\GlxEffectMaleLowEightyNine``, ``\GlxEffectMaleProb``) for a manuscript to
+``\input``. Both files say whether the data are simulated (``\StudySimulated``,
+``\SimulatedNote``). Numbers are read from artifacts only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from bayes_ketamine.reporting.artifacts import Posteriors, draws, interval
+
+PROBS: dict[str, float] = {"EightyNine": 0.89, "NinetyFive": 0.95}
+"""Equal-tailed intervals reported, by the word used in macro names."""
+
+SEX_WORDS: dict[str, str] = {"F": "Female", "M": "Male", "pooled": "Pooled"}
+"""Words for the sexes and the pooled estimate in keys and macro names."""
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One reported posterior quantity.
+
+    Parameters
+    ----------
+    key : str
+        CamelCase name, the stem of its macros (letters only).
+    model : str
+        Artifact (model name) it is read from.
+    var : str
+        Posterior variable; with dim ``sex`` when ``pooled_var`` is given.
+    pooled_var : str or None
+        Variable of the mean over the sexes, or ``None`` for a scalar quantity.
+    direction : {"<", ">"}
+        The hypothesis ``var direction 0`` whose posterior probability is reported.
+    unit : str
+        Unit of the values.
+    meaning : str
+        What the probability answers.
+    decimals : int
+        Decimals in the LaTeX macros.
+    """
+
+    key: str
+    model: str
+    var: str
+    pooled_var: str | None
+    direction: str
+    unit: str
+    meaning: str
+    decimals: int = 1
+
+
+QUANTITIES: tuple[Quantity, ...] = (
+    Quantity(
+        "GlxResponse",
+        "glutamate_partial",
+        "glx_response",
+        None,
+        ">",
+        "percent",
+        "ketamine raises Glx/tNAA under the reference condition",
+    ),
+    Quantity(
+        "GlxEffect",
+        "glutamate_partial",
+        "glx_condition_effect",
+        "glx_condition_effect_pooled",
+        "<",
+        "percent points",
+        "the active condition (naltrexone) attenuates the glutamate response",
+    ),
+    Quantity(
+        "GlxSexDifference",
+        "glutamate_partial",
+        "glx_sex_difference",
+        None,
+        "<",
+        "percent points",
+        "the attenuation is larger in males than in females",
+    ),
+    Quantity(
+        "SymptomChange",
+        "symptoms_partial",
+        "symptom_change_reference",
+        None,
+        "<",
+        "scale points",
+        "symptoms improve at the primary post timepoint under the reference condition",
+    ),
+    Quantity(
+        "SymptomEffect",
+        "symptoms_partial",
+        "symptom_condition_effect",
+        "symptom_condition_effect_pooled",
+        ">",
+        "scale points",
+        "the active condition attenuates the symptom improvement",
+    ),
+    Quantity(
+        "EffectB",
+        "joint_partial",
+        "effect_b",
+        None,
+        "<",
+        "scale points per percent",
+        "a larger glutamate response goes with a larger symptom improvement",
+        decimals=2,
+    ),
+    Quantity(
+        "IndirectEffect",
+        "joint_partial",
+        "indirect_effect",
+        "indirect_effect_pooled",
+        ">",
+        "scale points",
+        "the attenuation is carried by the glutamate response (indirect > 0)",
+    ),
+    Quantity(
+        "DirectEffect",
+        "joint_partial",
+        "direct_effect",
+        "direct_effect_pooled",
+        ">",
+        "scale points",
+        "the active condition attenuates the improvement other than via glutamate",
+    ),
+    Quantity(
+        "TotalEffect",
+        "joint_partial",
+        "total_effect",
+        "total_effect_pooled",
+        ">",
+        "scale points",
+        "the active condition attenuates the symptom improvement",
+    ),
+)
+"""The reported quantities, in the order of the output files."""
+
+
+def summarise(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
+    """Return the mean, the intervals of :data:`PROBS` and P(value direction 0).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Posterior draws (one dimension).
+    direction : {"<", ">"}
+        Direction of the reported probability.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``eti89``, ``eti95`` (``[low, high]``) and ``prob``.
+    """
+    values = np.asarray(values, dtype=float)
+    out: dict[str, float | list[float]] = {"mean": float(values.mean())}
+    for prob in PROBS.values():
+        low, high = interval(values, prob)
+        out[f"eti{round(prob * 100)}"] = [float(low), float(high)]
+    hit = values < 0 if direction == "<" else values > 0
+    out["prob"] = float(hit.mean())
+    return out
+
+
+def _primary(da: xr.DataArray) -> xr.DataArray:
+    """Select the primary (first) post timepoint of a by-timepoint variable."""
+    if "post_timepoint" in da.dims:
+        return da.isel(post_timepoint=0)
+    return da
+
+
+def quantity_numbers(tree: xr.DataTree, quantity: Quantity) -> dict:
+    """Return the numbers of one quantity from its artifact.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The artifact ``quantity.model``.
+    quantity : Quantity
+        What to report.
+
+    Returns
+    -------
+    dict
+        ``model``, ``variable``, ``unit``, ``hypothesis``, ``meaning`` and
+        ``estimates`` (``{"Female"|"Male"|"Pooled"|"All": summarise(...)}``).
+    """
+    values = _primary(draws(tree, quantity.var))
+    if quantity.pooled_var is None:
+        estimates = {"All": summarise(values.values, quantity.direction)}
+    else:
+        estimates = {
+            SEX_WORDS[s]: summarise(values.sel(sex=s).values, quantity.direction)
+            for s in ("F", "M")
+        }
+        pooled = draws(tree, quantity.pooled_var).values
+        estimates["Pooled"] = summarise(pooled, quantity.direction)
+    return {
+        "model": quantity.model,
+        "variable": quantity.var,
+        "unit": quantity.unit,
+        "hypothesis": f"P({quantity.var} {quantity.direction} 0)",
+        "meaning": quantity.meaning,
+        "estimates": estimates,
+    }
+
+
+def headline_numbers(posteriors: Posteriors) -> dict:
+    """Return every quantity of :data:`QUANTITIES` whose artifact exists.
+
+    Parameters
+    ----------
+    posteriors : Posteriors
+        The artifacts.
+
+    Returns
+    -------
+    dict
+        ``simulated`` (true if any source study is simulated), ``sources`` (per
+        artifact: study name, simulated flag, spec hash and provenance key) and
+        ``quantities`` (``{key: quantity_numbers(...)}``).
+    """
+    quantities, sources = {}, {}
+    for quantity in QUANTITIES:
+        tree = posteriors.get(quantity.model)
+        if tree is None:
+            continue
+        sources[quantity.model] = {
+            "study_name": str(tree.attrs.get("study_name", "")),
+            "simulated": bool(int(tree.attrs.get("study_simulated", 0))),
+            "spec_hash": str(tree.attrs.get("spec_hash", "")),
+            "provenance_key": str(tree.attrs.get("provenance_key", "")),
+        }
+        quantities[quantity.key] = quantity_numbers(tree, quantity)
+    return {
+        "simulated": any(s["simulated"] for s in sources.values()),
+        "sources": sources,
+        "quantities": quantities,
+    }
+
+
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Return ``text`` with LaTeX's special characters escaped."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _number(value: float, decimals: int) -> str:
+    """Format a number for text mode with a typographic minus."""
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-") and float(text) != 0:
+        return r"\ensuremath{-}" + text[1:]
+    return text.lstrip("-")
+
+
+def _probability(value: float) -> str:
+    """Format a probability, writing the extremes as bounds rather than 0.00 or 1.00."""
+    if value > 0.995:
+        return r"\ensuremath{>}0.99"
+    if value < 0.005:
+        return r"\ensuremath{<}0.01"
+    return f"{value:.2f}"
+
+
+def latex_macros(numbers: dict) -> str:
+    r"""Return ``\newcommand`` definitions of every number in ``numbers``.
+
+    Parameters
+    ----------
+    numbers : dict
+        Output of :func:`headline_numbers`.
+
+    Returns
+    -------
+    str
+        The content of ``numbers.tex``.
+    """
+    decimals = {q.key: q.decimals for q in QUANTITIES}
+    simulated = numbers["simulated"]
+    studies = sorted({s["study_name"] for s in numbers["sources"].values()})
+    lines = [
+        "% Generated by bayes_ketamine.reporting.write_numbers from fitted artifacts.",
+        "% Do not edit; regenerate with `bayes-ketamine numbers`.",
+        rf"\newcommand{{\StudySimulated}}{{{'yes' if simulated else 'no'}}}",
+        rf"\newcommand{{\SimulatedNote}}{{{'SIMULATED DATA' if simulated else ''}}}",
+        rf"\newcommand{{\StudyName}}{{{latex_escape('; '.join(studies))}}}",
+    ]
+    for key, entry in numbers["quantities"].items():
+        lines.append(f"% {key}: {entry['variable']} ({entry['unit']}), {entry['hypothesis']}")
+        for who, stats in entry["estimates"].items():
+            stem = key + ("" if who == "All" else who)
+            lines.append(rf"\newcommand{{\{stem}Mean}}{{{_number(stats['mean'], decimals[key])}}}")
+            for word, prob in PROBS.items():
+                low, high = stats[f"eti{round(prob * 100)}"]
+                lines.append(rf"\newcommand{{\{stem}Low{word}}}{{{_number(low, decimals[key])}}}")
+                lines.append(rf"\newcommand{{\{stem}High{word}}}{{{_number(high, decimals[key])}}}")
+            lines.append(rf"\newcommand{{\{stem}Prob}}{{{_probability(stats['prob'])}}}")
+    return "\n".join(lines) + "\n"
+
+
+def write_numbers(posteriors_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
+
+    Parameters
+    ----------
+    posteriors_dir : str or pathlib.Path
+        Folder of the fitted artifacts.
+    out_dir : str or pathlib.Path
+        Folder of the output files (created if needed).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The JSON and the LaTeX file.
+
+    Examples
+    --------
+    >>> from bayes_ketamine.reporting import write_numbers
+    >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
+    [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
+    """
+    numbers = headline_numbers(Posteriors(posteriors_dir))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, tex_path = out_dir / "numbers.json", out_dir / "numbers.tex"
+    json_path.write_text(json.dumps(numbers, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tex_path.write_text(latex_macros(numbers), encoding="utf-8")
+    return [json_path, tex_path]
