@@ -26,7 +26,9 @@ class FitSettings:
     seed : int
         Master random seed for prior predictive, posterior and posterior predictive.
     target_accept : float
-        Target mean acceptance probability of NUTS step-size adaptation.
+        Target mean acceptance probability of NUTS step-size adaptation. The default
+        0.95 removes the occasional divergence of the partially pooled two-group
+        hierarchies at a small cost in step size.
     max_treedepth : int
         Maximum tree depth of NUTS; tree-depth saturation is measured against it.
     cores : int
@@ -47,7 +49,7 @@ class FitSettings:
     tune: int = 1000
     chains: int = 4
     seed: int = 2025
-    target_accept: float = 0.9
+    target_accept: float = 0.95
     max_treedepth: int = 10
     cores: int = 2
     prior_draws: int = 500

@@ -17,7 +17,7 @@ GLX_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "glx_response": {"mu": 5.0, "sigma": 5.0},
     "glx_response_sd": {"sigma": 5.0},
     "glx_condition_effect": {"mu": 0.0, "sigma": 5.0},
-    "glx_condition_effect_sex_sd": {"sigma": 3.0},
+    "glx_condition_effect_sex_sd": {"sigma": 4.0},
     "glx_noise_pct": {"sigma": 10.0},
     "glx_noise_nu": {"alpha": 2.0, "beta": 0.1},
 }
@@ -79,7 +79,11 @@ def add_glutamate_component(
     condition (``glx_response``), :math:`x_{is}` the active-condition indicator and
     :math:`a_{\mathrm{sex}}` the active condition's effect on the response
     (``glx_condition_effect``, pooled by sex as the spec says). Participant baselines
-    :math:`\alpha_i = \tau_\alpha u_i` and session responses are non-centred. The
+    :math:`\alpha_i \sim \mathcal{N}(0, \tau_\alpha)` are centred (ten blocks per
+    participant inform them well) and constrained to sum to zero
+    (``ZeroSumNormal``), so that :math:`\beta_0` is the sample's mean baseline and
+    not correlated with every :math:`\alpha_i`; session responses, informed by four blocks, are
+    non-centred (:math:`z_{is} \sim \mathcal{N}(0, 1)`). The
     noise :math:`\sigma_{isb}` is :math:`\sigma` or, with measurement error,
     :math:`\sqrt{\sigma^2 + (\mathrm{CRLB}_{isb}/100)^2}`.
 
@@ -104,7 +108,7 @@ def add_glutamate_component(
 
     beta0 = pm.Normal("glx_log_baseline", **pr["glx_log_baseline"])
     alpha_sd = pm.HalfNormal("glx_participant_sd_pct", **pr["glx_participant_sd_pct"])
-    alpha_z = pm.Normal("glx_participant_z", 0.0, 1.0, dims="participant")
+    alpha = pm.ZeroSumNormal("glx_participant_offset", sigma=alpha_sd / 100.0, dims="participant")
     period = pm.Normal("glx_period_effect_pct", **pr["glx_period_effect_pct"])
 
     response = pm.Normal("glx_response", **pr["glx_response"])
@@ -122,7 +126,7 @@ def add_glutamate_component(
 
     mu = (
         beta0
-        + alpha_sd / 100.0 * alpha_z[part_idx]
+        + alpha[part_idx]
         + period / 100.0 * (sess_idx == 1)
         + amplitude[part_idx, sess_idx] / 100.0 * profile_d
     )

@@ -56,11 +56,13 @@ def add_symptom_component(
     .. math::
 
         y_{ist} &\sim \mathrm{Censored}\big(\mathcal{N}(\mu_{ist}, \sigma), L, U\big) \\
-        \mu_{ist} &= m_0 + \tau_p u_i + \pi\,[s = 2]
+        \mu_{ist} &= m_0 + p_i + \pi\,[s = 2]
             + [t\ \text{post}]\,\big(d_t + c_{t,\mathrm{sex}(i)}\,x_{is}
             + b\,(A_{is} - R)\big)
 
-    :math:`d_t` is the change from before the infusion to post timepoint :math:`t`
+    Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` are centred (two to
+    four ratings each inform them well) and sum to zero (``ZeroSumNormal``), so that
+    :math:`m_0` is not correlated with every :math:`p_i`. :math:`d_t` is the change from before the infusion to post timepoint :math:`t`
     under the reference condition (``symptom_change_reference``), :math:`c_{t,sex}`
     the condition-by-time effect (the paper's contrast; ``symptom_condition_effect``
     at the primary, i.e. earliest, post timepoint), pooled by sex as the spec says,
@@ -104,7 +106,7 @@ def add_symptom_component(
 
     base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
     part_sd = pm.HalfNormal("symptom_participant_sd", **pr["symptom_participant_sd"])
-    part_z = pm.Normal("symptom_participant_z", 0.0, 1.0, dims="participant")
+    part = pm.ZeroSumNormal("symptom_participant_offset", sigma=part_sd, dims="participant")
     period = pm.Normal("symptom_period_effect", **pr["symptom_period_effect"])
     change = pm.Normal(
         "symptom_change_reference", **pr["symptom_change_reference"], dims="post_timepoint"
@@ -121,7 +123,7 @@ def add_symptom_component(
         amplitude, reference = glx_link
         slope = pm.Normal("effect_b", **pr["effect_b"])
         shift = shift + slope * (amplitude[part_idx, sess_idx] - reference)
-    mu = base + part_sd * part_z[part_idx] + period * (sess_idx == 1) + is_post * shift
+    mu = base + part[part_idx] + period * (sess_idx == 1) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
     observed = pm.Data(
         "score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs"
