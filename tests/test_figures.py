@@ -1,6 +1,10 @@
 """Figures from mocked artifacts: files, byte identity, labels; no MCMC."""
 
+import atexit
+import functools
 import importlib
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,9 +38,17 @@ def mock_posteriors(folder: Path, models=MODELS, study=None) -> Path:
     return folder
 
 
+@functools.cache
+def shared_mock_posteriors() -> Path:
+    """Return one folder of mocked artifacts per test process (figures and numbers)."""
+    folder = Path(tempfile.mkdtemp(prefix="bk_mock_posteriors_"))
+    atexit.register(shutil.rmtree, folder, True)
+    return mock_posteriors(folder)
+
+
 @pytest.fixture(scope="module")
-def posteriors_dir(tmp_path_factory):
-    return mock_posteriors(tmp_path_factory.mktemp("posteriors"))
+def posteriors_dir():
+    return shared_mock_posteriors()
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +110,9 @@ def test_real_study_has_no_simulated_stamp_and_nimh_is_credited(posteriors_dir):
 def test_missing_artifacts_are_skipped(posteriors_dir, tmp_path):
     only = tmp_path / "posteriors"
     only.mkdir()
-    (only / "symptoms_partial.nc").write_bytes((posteriors_dir / "symptoms_partial.nc").read_bytes())
+    (only / "symptoms_partial.nc").write_bytes(
+        (posteriors_dir / "symptoms_partial.nc").read_bytes()
+    )
     stems = {p.stem for p in make_figures(only, tmp_path / "figures")}
     assert stems == {"fig3_madrs", "figS_checks_symptoms_partial", "figS_ranks_symptoms_partial"}
 

@@ -1,0 +1,86 @@
+"""Manuscript numbers from mocked artifacts: values, macro names, simulated flag."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from test_figures import shared_mock_posteriors
+from typer.testing import CliRunner
+
+from bayes_ketamine.cli import app
+from bayes_ketamine.inference import load_posterior
+from bayes_ketamine.reporting import QUANTITIES, write_numbers
+from bayes_ketamine.reporting.numbers import latex_escape
+
+
+@pytest.fixture(scope="module")
+def posteriors_dir():
+    return shared_mock_posteriors()
+
+
+@pytest.fixture(scope="module")
+def numbers(posteriors_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("numbers")
+    paths = write_numbers(posteriors_dir, out)
+    assert [p.name for p in paths] == ["numbers.json", "numbers.tex"]
+    return json.loads(paths[0].read_text()), paths[1].read_text()
+
+
+def _flat(tree, var):
+    return tree["posterior"][var].values.reshape(-1, *tree["posterior"][var].shape[2:])
+
+
+def test_json_matches_posterior_draws(posteriors_dir, numbers):
+    data, _ = numbers
+    assert data["simulated"] is True
+    glx = load_posterior(posteriors_dir / "glutamate_partial.nc")
+    effect = _flat(glx, "glx_condition_effect")
+    male = data["quantities"]["GlxEffect"]["estimates"]["Male"]
+    assert male["mean"] == pytest.approx(effect[:, 1].mean())
+    assert male["prob"] == pytest.approx(np.mean(effect[:, 1] < 0))
+    assert male["eti89"] == pytest.approx(np.quantile(effect[:, 1], [0.055, 0.945]).tolist())
+    assert male["eti95"] == pytest.approx(np.quantile(effect[:, 1], [0.025, 0.975]).tolist())
+    pooled = data["quantities"]["GlxEffect"]["estimates"]["Pooled"]
+    assert pooled["mean"] == pytest.approx(effect.mean())
+    sym = load_posterior(posteriors_dir / "symptoms_partial.nc")
+    s_effect = _flat(sym, "symptom_condition_effect")
+    female = data["quantities"]["SymptomEffect"]["estimates"]["Female"]
+    assert female["prob"] == pytest.approx(np.mean(s_effect[:, 0] > 0))
+    joint = load_posterior(posteriors_dir / "joint_partial.nc")
+    indirect = _flat(joint, "indirect_effect_pooled")
+    got = data["quantities"]["IndirectEffect"]["estimates"]["Pooled"]
+    assert got["prob"] == pytest.approx(np.mean(indirect > 0))
+    assert set(data["quantities"]) == {q.key for q in QUANTITIES}
+
+
+def test_latex_macros_are_valid_and_unique(numbers):
+    data, tex = numbers
+    names = re.findall(r"\\newcommand\{\\([^}]*)\}", tex)
+    assert all(re.fullmatch(r"[A-Za-z]+", n) for n in names), names
+    assert len(names) == len(set(names))
+    assert "GlxEffectMaleMean" in names and "IndirectEffectPooledProb" in names
+    assert r"\newcommand{\StudySimulated}{yes}" in tex
+    assert r"\newcommand{\SimulatedNote}{SIMULATED DATA}" in tex
+    mean = data["quantities"]["GlxEffect"]["estimates"]["Male"]["mean"]
+    shown = re.search(r"\\newcommand\{\\GlxEffectMaleMean\}\{(.*)\}", tex).group(1)
+    assert float(shown.replace(r"\ensuremath{-}", "-")) == pytest.approx(mean, abs=0.05)
+    assert tex.count("{") == tex.count("}")
+
+
+def test_latex_escape():
+    assert latex_escape("A_b & 50% #1") == r"A\_b \& 50\% \#1"
+
+
+def test_cli_numbers_and_figures(posteriors_dir, tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["numbers", "--posteriors", str(posteriors_dir), "--out", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m" / "numbers.tex").is_file()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for verb in ("numbers", "figures"):
+        result = runner.invoke(app, [verb, "--posteriors", str(empty), "--out", str(tmp_path)])
+        assert result.exit_code == 2
