@@ -2,7 +2,7 @@
 
 import typer
 
-from bayes_ketamine.cli import data_commands, fit_commands, report_commands
+from bayes_ketamine.cli import data_commands, fit_commands, report_commands, run_command
 
 app = typer.Typer(
     name="bayes-ketamine",
@@ -12,3 +12,4 @@ app = typer.Typer(
 data_commands.register(app)
 fit_commands.register(app)
 report_commands.register(app)
+run_command.register(app)

@@ -14,19 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bayes_ketamine.cli.studies import STUDY_HELP, open_study
 from bayes_ketamine.data import (
-    Study,
     StudySummary,
     StudyValidationError,
-    default_study,
-    import_nimh,
-    load_study,
     simulate_study,
     write_study,
 )
-
-BUILT_IN = {"default": default_study, "nimh": import_nimh}
-"""Names ``validate`` accepts instead of a folder (``./default`` means the folder)."""
 
 EXIT_UNUSABLE = 1
 EXIT_INVALID = 2
@@ -60,13 +54,13 @@ def simulate(
 def validate(
     study_dir: Annotated[
         str,
-        typer.Argument(help="Study folder, or 'default' / 'nimh' for a built-in study."),
+        typer.Argument(help=STUDY_HELP),
     ],
 ) -> None:
     """Validate a study folder and print its summary, or list every problem."""
     console = Console()
     try:
-        study = _open(study_dir)
+        study = open_study(study_dir)
     except FileNotFoundError as err:
         console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
         raise typer.Exit(EXIT_UNUSABLE) from err
@@ -90,12 +84,6 @@ def register(app: typer.Typer) -> None:
     """
     app.command("simulate")(simulate)
     app.command("validate")(validate)
-
-
-def _open(study_dir: str) -> Study:
-    if study_dir in BUILT_IN:
-        return BUILT_IN[study_dir]()
-    return load_study(study_dir)
 
 
 def _render(console: Console, summary: StudySummary) -> None:

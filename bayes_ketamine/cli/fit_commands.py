@@ -16,9 +16,8 @@ import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
-from bayes_ketamine.data import Study, StudyValidationError, load_study
-from bayes_ketamine.data.default import default_study
-from bayes_ketamine.data.nimh import import_nimh
+from bayes_ketamine.cli.studies import STUDY_HELP, open_study
+from bayes_ketamine.data import StudyValidationError
 from bayes_ketamine.inference import ArtifactError, FitSettings, fit, load_posterior
 from bayes_ketamine.inference.compare import compare as compare_artifacts
 from bayes_ketamine.inference.diagnostics import stored_verdict
@@ -28,7 +27,6 @@ from bayes_ketamine.models.spec import SpecError
 EXIT_FAIL_VERDICT = 1
 EXIT_UNUSABLE = 2
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red"}
-_BUILT_IN = {"default": default_study, "nimh": import_nimh}
 
 
 def _error(console: Console, err: Exception) -> typer.Exit:
@@ -36,17 +34,12 @@ def _error(console: Console, err: Exception) -> typer.Exit:
     return typer.Exit(EXIT_UNUSABLE)
 
 
-def _study(name: str) -> Study:
-    """Return the built-in study ``name`` or the study in folder ``name``."""
-    return _BUILT_IN[name]() if name in _BUILT_IN else load_study(name)
-
-
 def fit_command(
     spec: Annotated[
         Path, typer.Argument(help="Model spec TOML file, e.g. models/joint_partial.toml.")
     ],
     study: Annotated[
-        str, typer.Option(help="Study folder, or 'default' / 'nimh' for a built-in study.")
+        str, typer.Option(help=STUDY_HELP)
     ] = "default",
     sampler: Annotated[str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")] = "nutpie",
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
@@ -65,7 +58,7 @@ def fit_command(
             sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed
         )
         result = fit(
-            spec, _study(study), settings=settings, out_dir=out, force=force, progress=not quiet
+            spec, open_study(study), settings=settings, out_dir=out, force=force, progress=not quiet
         )
     except (ValueError, FileNotFoundError, SpecError, StudyValidationError, ArtifactError) as err:
         raise _error(console, err) from err

@@ -1,0 +1,94 @@
+"""Command-line verb ``run``: the full analysis of a study (the README's main job)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bayes_ketamine.cli.studies import STUDY_HELP, open_study
+from bayes_ketamine.data import StudyValidationError
+from bayes_ketamine.inference import FitSettings
+from bayes_ketamine.pipeline import AnalysisResult, run_analysis, summary_table
+
+EXIT_FAIL_VERDICT = 1
+EXIT_UNUSABLE = 2
+
+
+def run(
+    study: Annotated[str, typer.Option(help=STUDY_HELP)] = "default",
+    posteriors: Annotated[
+        Path | None,
+        typer.Option(help="Artifact folder; posteriors/ (posteriors/<study> for other studies)."),
+    ] = None,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
+    chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+    force: Annotated[bool, typer.Option(help="Refit every model.")] = False,
+    quiet: Annotated[bool, typer.Option(help="Only the final summary.")] = False,
+) -> None:
+    """Run the full analysis: validate, fit, check, compare, figures and numbers.
+
+    On the embedded default study (SIMULATED DATA) this fits every pooling of the
+    glutamate and symptom families and the joint model; on a symptom-only study (e.g.
+    ``nimh``) the symptom family. Unchanged fits are reused.
+    """
+    console = Console()
+    try:
+        data = open_study(study)
+    except (FileNotFoundError, StudyValidationError) as err:
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False, markup=False)
+        raise typer.Exit(EXIT_UNUSABLE) from err
+    out = posteriors or Path("posteriors")
+    if posteriors is None and study != "default":
+        out = out / Path(study).name
+    label = "[bold red]SIMULATED DATA[/]" if data.simulated else "observed data"
+    console.print(f"[bold]{data.name}[/] ({label}): valid, {len(data.participants)} participants")
+    settings = FitSettings(draws=draws, tune=tune, chains=chains, seed=seed)
+    result = run_analysis(data, out, settings=settings, force=force, progress=not quiet)
+    _print_summary(console, result, out)
+    if any(r.verdict.status == "fail" for r in result.fits.values()):
+        raise typer.Exit(EXIT_FAIL_VERDICT)
+
+
+def _print_summary(console: Console, result: AnalysisResult, out: Path) -> None:
+    console.print(summary_table(result))
+    numbers_json = next(p for p in result.numbers if p.suffix == ".json")
+    numbers = json.loads(numbers_json.read_text())
+    table = Table(title="Headline numbers (posterior mean [95 % interval], P(hypothesis))")
+    for column in ("quantity", "who", "estimate", "P"):
+        table.add_column(column)
+    for key, entry in numbers["quantities"].items():
+        for who, stats in entry["estimates"].items():
+            low, high = stats["eti95"]
+            table.add_row(
+                key, who, f"{stats['mean']:.2f} [{low:.2f}, {high:.2f}] {entry['unit']}",
+                f"{stats['prob']:.2f}",
+            )
+    console.print(table)
+    if numbers["simulated"]:
+        console.print("[bold red]These numbers come from SIMULATED DATA.[/]")
+    console.print(
+        f"artifacts: {out}/  figures: {out / 'figures'}/ ({len(result.figures)} files)  "
+        f"numbers: {out / 'numbers'}/  comparisons: "
+        f"{', '.join(str(p) for p in result.comparisons.values()) or 'none'}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    console.print(f"finished in {result.seconds:.0f} s")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``run`` verb to the command-line application.
+
+    Parameters
+    ----------
+    app : typer.Typer
+        The ``bayes-ketamine`` application.
+    """
+    app.command("run")(run)
