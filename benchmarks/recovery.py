@@ -7,7 +7,8 @@ effect, with divergences, max R-hat and min bulk ESS.
 
 Run::
 
-    .venv/bin/python benchmarks/recovery.py --seeds 0 1 2 3 4 5 --out benchmarks/results/recovery.csv
+    .venv/bin/python benchmarks/recovery.py --seeds 0 1 2 3 4 5 \
+        --out benchmarks/results/recovery.csv
 """
 
 from __future__ import annotations

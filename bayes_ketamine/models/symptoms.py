@@ -63,8 +63,9 @@ def add_symptom_component(
     Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` are centred (two to
     four ratings each inform them well) and sum to zero (``ZeroSumNormal``), so that
     :math:`m_0` is not correlated with every :math:`p_i`. :math:`d_t` is the change
-    from before the infusion to post timepoint :math:`t` under the reference condition (``symptom_change_reference``), :math:`c_{t,sex}`
-    the condition-by-time effect (the paper's contrast; ``symptom_condition_effect``
+    from before the infusion to post timepoint :math:`t` under the reference
+    condition (``symptom_change_reference``), :math:`c_{t,sex}` the condition-by-time
+    effect (the paper's contrast; ``symptom_condition_effect``
     at the primary, i.e. earliest, post timepoint), pooled by sex as the spec says,
     and :math:`x_{is}` the active-condition indicator. The term :math:`b(A_{is} - R)`
     exists only in the joint model, where :math:`A_{is}` is the session's glutamate
