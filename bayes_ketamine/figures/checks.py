@@ -91,7 +91,17 @@ def draw_loo_pit(ax: Axes, tree: xr.DataTree, var: str) -> None:
     ax.set_xlim(0.0, 1.0)
     ax.set_xlabel("LOO-PIT value")
     ax.set_ylabel("ECDF − uniform CDF")
-    ax.set_title(f"LOO-PIT: {var} (n = {n}; grey: pointwise 95% band if calibrated)")
+    ax.set_title(f"LOO-PIT: {var} (n = {n})")
+    ax.text(
+        0.01,
+        0.99,
+        "grey: pointwise 95% band of a calibrated model",
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=5.5,
+        color="0.3",
+    )
 
 
 def observed_vars(tree: xr.DataTree) -> list[str]:
