@@ -1,0 +1,28 @@
+"""Simulation-based calibration and design analysis (power / assurance) on Dask.
+
+>>> from bayes_ketamine.calibration import run_sbc, run_power  # doctest: +SKIP
+>>> result = run_sbc("symptoms_partial", simulations=100, workers=2)  # doctest: +SKIP
+>>> result.verdicts["verdict"].to_series()  # doctest: +SKIP
+
+See ``docs/calibration.md``.
+"""
+
+from bayes_ketamine.calibration.sbc import (
+    SBCResult,
+    run_sbc,
+    summarise_sbc,
+    uniformity_band,
+    uniformity_test,
+)
+from bayes_ketamine.calibration.worker import ModelDesign, SamplerSettings, sbc_rank
+
+__all__ = [
+    "ModelDesign",
+    "SBCResult",
+    "SamplerSettings",
+    "run_sbc",
+    "sbc_rank",
+    "summarise_sbc",
+    "uniformity_band",
+    "uniformity_test",
+]

@@ -1,0 +1,390 @@
+"""What runs on a Dask worker: a per-process cache of compiled models and one fit.
+
+A compiled nutpie model cannot be pickled, so it is never sent over the wire. Each
+worker process compiles a model the first time a task needs it and keeps it in the
+module-level :data:`_CACHE`, keyed by :attr:`ModelDesign.key` (spec hash + study
+design hash). Every further simulation of that design swaps its data in with
+``compiled.with_data(...)`` (well under a millisecond) instead of recompiling (10-20 s).
+Shapes are fixed by the design, so a different number of participants is a different
+design and a different compile.
+
+A task is a picklable :class:`FitJob` (design, data arrays, true values, settings); its
+result is a plain dict of numpy arrays and scalars (:func:`run_fit`), returned to the
+client, which alone writes results to disk (:mod:`bayes_ketamine.calibration.store`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from bayes_ketamine.data.study import Study
+from bayes_ketamine.models.spec import ModelSpec
+
+CALIBRATION_FAIL: dict[str, float] = {
+    "divergent_fraction": 0.01,
+    "rhat": 1.05,
+    "ess_bulk": 50.0,
+    "ebfmi": 0.2,
+}
+"""A calibration fit *fails* if more than 1 % of its draws diverged, any parameter has
+R-hat > 1.05, any parameter has bulk ESS < 50, or a chain has E-BFMI < 0.2. The
+workbench's analysis thresholds (R-hat 1.01, ESS 100; ``status``) are stored too but
+are meant for 4 x 1000-draw fits, not for the short 2-chain fits of calibration."""
+
+RANKED_DIMS: frozenset[str] = frozenset({"sex", "post_timepoint"})
+"""Parameters whose dims are a subset of these are ranked (population-level ones)."""
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """nutpie settings of every calibration fit.
+
+    Parameters
+    ----------
+    draws, tune, chains : int
+        Posterior draws and tuning steps per chain; number of chains (run one after
+        the other inside a worker, which owns one core).
+    target_accept : float
+        NUTS target acceptance (the workbench default, 0.95).
+    max_treedepth : int
+        Maximum tree depth.
+    thin_to : int
+        Number ``L`` of thinned posterior draws the true value is ranked among
+        (rank in ``0..L``).
+    """
+
+    draws: int = 500
+    tune: int = 500
+    chains: int = 2
+    target_accept: float = 0.95
+    max_treedepth: int = 10
+    thin_to: int = 99
+
+    def __post_init__(self) -> None:
+        if self.thin_to > self.draws * self.chains:
+            raise ValueError(
+                f"thin_to={self.thin_to} exceeds the {self.draws * self.chains} posterior draws"
+            )
+
+
+@dataclass(frozen=True)
+class ModelDesign:
+    """A spec and a study design: everything needed to build (and compile) a model.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model spec.
+    study : Study
+        The study whose design (participants, sessions, rows) fixes the shapes; its
+        outcome values are replaced by each simulation.
+    """
+
+    spec: ModelSpec
+    study: Study
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "key", f"{self.spec.content_hash()[:16]}-{self.study.content_hash()[:16]}"
+        )
+
+
+@dataclass
+class _Entry:
+    model: Any
+    compiled: Any
+    parameters: list[str]
+    compile_seconds: float
+
+
+_CACHE: dict[str, _Entry] = {}
+"""Per-process cache of compiled models, keyed by :attr:`ModelDesign.key`."""
+
+
+def ranked_variables(pymc_model) -> list[str]:
+    """Return the population-level variables of a model that SBC ranks.
+
+    Free random variables and deterministics whose dims are all in
+    :data:`RANKED_DIMS` (scalars and per-sex or per-timepoint effects); participant-
+    and session-level variables are left out. ``*_by_time`` deterministics are left out
+    because their primary-timepoint slice is ranked under its own name.
+
+    Parameters
+    ----------
+    pymc_model : pymc.Model
+
+    Returns
+    -------
+    list of str
+    """
+    dims = pymc_model.named_vars_to_dims
+    names = [v.name for v in pymc_model.free_RVs] + [
+        v.name for v in pymc_model.deterministics if not v.name.endswith("_by_time")
+    ]
+    return [n for n in names if set(dims.get(n, ())) <= RANKED_DIMS]
+
+
+def flatten_draws(ds: xr.Dataset, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Return draws of ``names`` as one array ``(chain, draw, parameter)`` plus labels.
+
+    Labels are ``name`` for scalars and ``name[c1,c2]`` for coordinates, e.g.
+    ``glx_condition_effect[M]``.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Group with dims ``chain`` and ``draw`` (posterior or prior).
+    names : list of str
+        Variables to flatten.
+
+    Returns
+    -------
+    values : numpy.ndarray
+    labels : list of str
+    """
+    blocks, labels = [], []
+    for name in names:
+        da = ds[name]
+        other = [d for d in da.dims if d not in ("chain", "draw")]
+        da = da.transpose("chain", "draw", *other)
+        arr = np.asarray(da.values, dtype=float)
+        blocks.append(arr.reshape(arr.shape[0], arr.shape[1], -1))
+        if not other:
+            labels.append(name)
+            continue
+        grids = np.meshgrid(*[da[d].values for d in other], indexing="ij")
+        for combo in zip(*[g.ravel() for g in grids], strict=True):
+            labels.append(f"{name}[{','.join(str(c) for c in combo)}]")
+    return np.concatenate(blocks, axis=-1), labels
+
+
+def thin_indices(n_total: int, n_keep: int) -> np.ndarray:
+    """Return ``n_keep`` evenly spaced indices into ``n_total`` stacked draws."""
+    return np.unique(np.linspace(0, n_total - 1, n_keep).round().astype(int))
+
+
+def sbc_rank(draws: np.ndarray, truth: np.ndarray, thin_to: int) -> np.ndarray:
+    """Return the SBC rank of each true value among thinned posterior draws.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray
+        Posterior draws ``(chain, draw, parameter)``; chains are stacked before thinning.
+    truth : numpy.ndarray
+        True values ``(parameter,)``.
+    thin_to : int
+        Number ``L`` of thinned draws; the rank is the count of thinned draws below the
+        truth, in ``0..L``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Integer ranks ``(parameter,)``.
+    """
+    stacked = draws.reshape(-1, draws.shape[-1])
+    idx = thin_indices(stacked.shape[0], thin_to)
+    if idx.size != thin_to:
+        raise ValueError(f"cannot thin {stacked.shape[0]} draws to {thin_to} distinct draws")
+    return (stacked[idx] < truth[None, :]).sum(axis=0).astype(np.int64)
+
+
+def compiled_for(design: ModelDesign) -> tuple[_Entry, float]:
+    """Return this process's compiled model of ``design``, compiling it on first use.
+
+    Parameters
+    ----------
+    design : ModelDesign
+
+    Returns
+    -------
+    entry : _Entry
+        Model, compiled nutpie model, ranked variables and the compile time.
+    compile_seconds : float
+        Seconds spent compiling in this call (0 when cached).
+    """
+    entry = _CACHE.get(design.key)
+    if entry is not None:
+        return entry, 0.0
+    import nutpie
+
+    from bayes_ketamine.models import build_model
+
+    start = time.perf_counter()
+    model = build_model(design.spec, design.study)
+    compiled = nutpie.compile_pymc_model(model.pymc_model, backend="numba")
+    seconds = time.perf_counter() - start
+    entry = _Entry(model, compiled, ranked_variables(model.pymc_model), seconds)
+    _CACHE[design.key] = entry
+    return entry, seconds
+
+
+def warm(design: ModelDesign) -> dict[str, Any]:
+    """Compile ``design`` in this worker process (a no-op when cached).
+
+    Returns
+    -------
+    dict
+        ``pid``, ``host`` and ``compile_seconds`` (0 when it was cached).
+    """
+    _, seconds = compiled_for(design)
+    return {"pid": os.getpid(), "host": socket.gethostname(), "compile_seconds": seconds}
+
+
+def cache_keys() -> list[str]:
+    """Return the design keys compiled in this process (for tests and benchmarks)."""
+    return sorted(_CACHE)
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """One simulation to fit on a worker.
+
+    Parameters
+    ----------
+    kind : {"sbc", "power"}
+        What the task computes.
+    index : int
+        Simulation index within the run (the result's identity).
+    seed : int
+        Sampler seed of this simulation.
+    design : ModelDesign
+        Model and study design; compiled once per worker.
+    settings : SamplerSettings
+        Sampler settings.
+    data : dict, optional
+        Observed data (names of the ``pm.Data`` containers, e.g. ``score_observed``)
+        already simulated by the client (SBC).
+    truth : numpy.ndarray, optional
+        True values of the ranked parameters, in the order of the ranked variables
+        flattened by :func:`flatten_draws` (SBC).
+    make_data : callable, optional
+        Called on the worker with the job; returns ``(data, extra)`` (power: simulate a
+        follow-up trial). ``extra`` is merged into the result.
+    summarise : callable, optional
+        Called with ``(posterior dataset, job)``; returns a dict merged into the result
+        (power: the decision criteria).
+    """
+
+    kind: str
+    index: int
+    seed: int
+    design: ModelDesign
+    settings: SamplerSettings
+    data: dict[str, np.ndarray] | None = None
+    truth: np.ndarray | None = None
+    make_data: Callable[[FitJob], tuple[dict[str, np.ndarray], dict[str, Any]]] | None = None
+    summarise: Callable[[xr.Dataset, FitJob], dict[str, Any]] | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_diagnostics(trace: xr.DataTree, max_treedepth: int) -> dict[str, Any]:
+    """Return the workbench's diagnostic verdict of one calibration fit.
+
+    Uses :func:`bayes_ketamine.inference.diagnostics.run_diagnostics` on every
+    parameter (participant-level ones included): ``status`` is the workbench verdict
+    with the analysis thresholds, ``fit_failed`` applies :data:`CALIBRATION_FAIL`.
+    """
+    from bayes_ketamine.inference.diagnostics import run_diagnostics
+
+    params, sampler = run_diagnostics(trace, max_treedepth)
+    t = CALIBRATION_FAIL
+    n_draws = int(sampler["draws"].sum())
+    n_div = int(sampler["divergences"].sum())
+    max_rhat = float(np.nanmax(params["r_hat"].values))
+    min_ess = float(np.nanmin(params["ess_bulk"].values))
+    min_bfmi = float(sampler["ebfmi"].min())
+    reasons = []
+    if n_div > t["divergent_fraction"] * n_draws:
+        reasons.append(f"{n_div} divergences")
+    if max_rhat > t["rhat"]:
+        reasons.append(f"R-hat {max_rhat:.3f}")
+    if min_ess < t["ess_bulk"]:
+        reasons.append(f"bulk ESS {min_ess:.0f}")
+    if min_bfmi < t["ebfmi"]:
+        reasons.append(f"E-BFMI {min_bfmi:.2f}")
+    return {
+        "fit_failed": bool(reasons),
+        "fail_reasons": "; ".join(reasons),
+        "status": str(params.attrs["verdict"]),
+        "reasons": str(params.attrs["verdict_reasons"]),
+        "divergences": int(sampler["divergences"].sum()),
+        "treedepth_saturated": int(sampler["treedepth_saturated"].sum()),
+        "max_rhat": max_rhat,
+        "min_ess_bulk": min_ess,
+        "min_ebfmi": min_bfmi,
+    }
+
+
+def run_fit(job: FitJob) -> dict[str, Any]:
+    """Fit one simulated data set with the worker's cached compiled model.
+
+    Parameters
+    ----------
+    job : FitJob
+
+    Returns
+    -------
+    dict
+        ``index``, ``seed``, ``fit_seconds``, ``compile_seconds`` (non-zero only when
+        this task compiled), ``pid``, diagnostics (:func:`fit_diagnostics`); for SBC
+        ``rank``, ``truth``, ``posterior_mean``, ``posterior_sd``, ``ess_bulk`` and
+        ``r_hat`` per ranked parameter; for power whatever ``job.summarise`` returns.
+    """
+    import nutpie
+    from arviz_stats.base import array_stats
+
+    entry, compile_seconds = compiled_for(job.design)
+    extra: dict[str, Any] = {}
+    data = job.data
+    if job.make_data is not None:
+        data, extra = job.make_data(job)
+    compiled = entry.compiled.with_data(**data)
+    s = job.settings
+    start = time.perf_counter()
+    trace = nutpie.sample(
+        compiled,
+        draws=s.draws,
+        tune=s.tune,
+        chains=s.chains,
+        cores=1,
+        seed=int(job.seed),
+        progress_bar=False,
+        save_warmup=False,
+        target_accept=s.target_accept,
+        maxdepth=s.max_treedepth,
+    )
+    fit_seconds = time.perf_counter() - start
+    result: dict[str, Any] = {
+        "index": int(job.index),
+        "seed": int(job.seed),
+        "fit_seconds": fit_seconds,
+        "compile_seconds": compile_seconds,
+        "pid": os.getpid(),
+        **fit_diagnostics(trace, s.max_treedepth),
+        **extra,
+    }
+    posterior = trace["posterior"].to_dataset()
+    if job.kind == "sbc":
+        draws, labels = flatten_draws(posterior, entry.parameters)
+        moved = np.moveaxis(draws, -1, 0)  # (parameter, chain, draw)
+        result.update(
+            parameter=labels,
+            rank=sbc_rank(draws, np.asarray(job.truth, dtype=float), s.thin_to),
+            truth=np.asarray(job.truth, dtype=float),
+            posterior_mean=draws.mean(axis=(0, 1)),
+            posterior_sd=draws.std(axis=(0, 1), ddof=1),
+            ess_bulk=np.asarray(array_stats.ess(moved), dtype=float),
+            r_hat=np.asarray(array_stats.rhat(moved), dtype=float),
+        )
+    if job.summarise is not None:
+        result.update(job.summarise(posterior, job))
+    return result
