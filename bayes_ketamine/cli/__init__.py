@@ -12,4 +12,8 @@ app = typer.Typer(
 data_commands.register(app)
 fit_commands.register(app)
 report_commands.register(app)
+
+from bayes_ketamine.cli import calibration_commands  # noqa: E402
+
+calibration_commands.register(app)
 run_command.register(app)

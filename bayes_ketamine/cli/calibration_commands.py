@@ -1,0 +1,184 @@
+"""Command-line verbs for calibration and design: ``sbc`` and ``power``.
+
+Both run their simulations on Dask (a local cluster of ``--workers`` processes, or an
+existing scheduler given by ``--scheduler``), store each simulation as it finishes and
+resume from what is stored. Exit codes: 0 success; 1 SBC found a non-uniform parameter
+or failed fits; 2 the command cannot run (bad spec, option or output folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bayes_ketamine.calibration.store import RunMismatchError
+from bayes_ketamine.calibration.worker import SamplerSettings
+from bayes_ketamine.models.spec import SpecError
+
+EXIT_NOT_CALIBRATED = 1
+EXIT_UNUSABLE = 2
+_STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
+
+
+def _settings(draws: int, tune: int, chains: int, thin: int, target_accept: float):
+    return SamplerSettings(
+        draws=draws, tune=tune, chains=chains, thin_to=thin, target_accept=target_accept
+    )
+
+
+def sbc_command(
+    spec: Annotated[str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")],
+    simulations: Annotated[int, typer.Option(help="Number of simulations N.")] = 100,
+    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/sbc"),
+    seed: Annotated[int, typer.Option(help="Master seed.")] = 2025,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
+    chains: Annotated[int, typer.Option(help="Chains per fit.")] = 2,
+    thin: Annotated[int, typer.Option(help="L thinned draws to rank among (rank 0..L).")] = 99,
+    target_accept: Annotated[float, typer.Option(help="NUTS target acceptance.")] = 0.95,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
+    from bayes_ketamine.calibration.sbc import run_sbc
+
+    console = Console(stderr=True)
+    try:
+        result = run_sbc(
+            spec,
+            simulations,
+            out_dir=out,
+            settings=_settings(draws, tune, chains, thin, target_accept),
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            progress=not quiet,
+        )
+    except (SpecError, RunMismatchError, FileNotFoundError, ValueError) as err:
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from err
+    v = result.verdicts
+    table = Table(title=f"SBC {result.out_dir.name}: {v.attrs['n_simulations']} simulations")
+    for col in ("parameter", "verdict", "p", "p (Holm)", "mean bulk ESS"):
+        table.add_column(col)
+    for k, name in enumerate(v["parameter"].values):
+        verdict = str(v["verdict"].values[k])
+        table.add_row(
+            str(name),
+            f"[{_STYLE[verdict]}]{verdict}[/]",
+            f"{float(v['p_value'].values[k]):.3f}",
+            f"{float(v['p_holm'].values[k]):.3f}",
+            f"{float(v['mean_ess_bulk'].values[k]):.0f}",
+        )
+    out_console = Console()
+    out_console.print(table)
+    out_console.print(
+        f"failed fits: {v.attrs['failed_fits']} of {v.attrs['n_simulations']} "
+        f"(with divergences: {v.attrs['fits_with_divergences']}; failing the analysis "
+        f"thresholds: {v.attrs['workbench_failed_fits']})"
+    )
+    if result.compile_seconds:
+        per = result.wall_seconds / max(1, v.attrs["n_simulations"])
+        out_console.print(
+            f"compile per worker: {', '.join(f'{s:.1f}' for s in result.compile_seconds)} s; "
+            f"sampling wall {result.wall_seconds:.1f} s"
+            + (f" (~{per:.2f} s per simulation)" if result.wall_seconds else "")
+        )
+    out_console.print(f"wrote {result.netcdf} and {result.plot}")
+    bad = (v["verdict"] == "non-uniform").any() or v.attrs["failed_fits"] > 0
+    if bad:
+        raise typer.Exit(EXIT_NOT_CALIBRATED)
+
+
+def power_command(
+    spec: Annotated[str, typer.Option(help="Model fitted to each simulated trial.")] = (
+        "glutamate_partial"
+    ),
+    n_per_sex: Annotated[
+        str, typer.Option(help="Sample sizes per sex, comma-separated, e.g. 10,20,40.")
+    ] = "10,20,40",
+    replicates: Annotated[int, typer.Option(help="Simulated trials per sample size.")] = 50,
+    effect: Annotated[
+        str, typer.Option(help="'fixed' effects or a design 'prior' around them.")
+    ] = "fixed",
+    male_effect: Annotated[
+        float, typer.Option(help="Naltrexone effect on the Glx response, males, %.")
+    ] = -4.5,
+    female_effect: Annotated[
+        float, typer.Option(help="Naltrexone effect on the Glx response, females, %.")
+    ] = -1.5,
+    effect_sd: Annotated[float, typer.Option(help="SD of the design prior, %.")] = 1.5,
+    threshold: Annotated[float, typer.Option(help="Posterior probability that settles.")] = 0.95,
+    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Address of an existing Dask scheduler.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path(
+        "posteriors/power"
+    ),
+    seed: Annotated[int, typer.Option(help="Master seed.")] = 2025,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
+    chains: Annotated[int, typer.Option(help="Chains per fit.")] = 2,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Design analysis: probability that a follow-up trial settles the question, by n."""
+    from bayes_ketamine.calibration.power import run_power
+    from bayes_ketamine.data import SimulationParameters
+
+    console = Console(stderr=True)
+    try:
+        sizes = tuple(int(x) for x in n_per_sex.replace(" ", ",").split(",") if x)
+        params = SimulationParameters(
+            glx_condition_effect_pct={"F": female_effect, "M": male_effect}
+        )
+        result = run_power(
+            spec,
+            sizes,
+            replicates,
+            effect=effect,
+            effect_sd=effect_sd,
+            params=params,
+            threshold=threshold,
+            out_dir=out,
+            settings=_settings(draws, tune, chains, min(99, draws * chains), 0.95),
+            seed=seed,
+            workers=workers,
+            scheduler=scheduler,
+            progress=not quiet,
+        )
+    except (SpecError, RunMismatchError, ValueError) as err:
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from err
+    s = result.summary
+    table = Table(title=f"power {result.out_dir.name}")
+    table.add_column("criterion")
+    for n in s["n_per_sex"].values:
+        table.add_column(f"n/sex={int(n)}")
+    for crit in s["criterion"].values:
+        cells = [
+            f"{float(p):.2f} ± {float(se):.2f}"
+            for p, se in zip(
+                s["probability"].sel(criterion=crit).values,
+                s["mcse"].sel(criterion=crit).values,
+                strict=True,
+            )
+        ]
+        table.add_row(str(s["criterion_label"].sel(criterion=crit).values), *cells)
+    out_console = Console()
+    out_console.print(table)
+    out_console.print("± is the Monte Carlo SE sqrt(p(1-p)/R)")
+    out_console.print(f"wrote {result.netcdf} and {result.plot}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``sbc`` and ``power`` to the command line ``app``."""
+    app.command("sbc")(sbc_command)
+    app.command("power")(power_command)
