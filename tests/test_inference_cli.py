@@ -92,7 +92,7 @@ def test_fit_reports_verdict_and_exit_code(tmp_path, monkeypatch):
         return FitResult(load_posterior(path), path, reused=False)
 
     monkeypatch.setattr(commands, "fit", fake_fit)
-    monkeypatch.setattr(commands, "_study", lambda name: toy_model().study)
+    monkeypatch.setattr(commands, "open_study", lambda name: toy_model().study)
     spec = tmp_path / "s.toml"
     spec.write_text('name = "s"\nfamily = "symptoms"\n')
     args = ["fit", str(spec), "--sampler", "pymc", "--draws", "10", "--force", "--quiet"]

@@ -66,7 +66,9 @@ def validate(
         raise typer.Exit(EXIT_UNUSABLE) from err
     except StudyValidationError as err:
         count = len(err.problems)
-        console.print(f"[red]{study_dir}: {count} problem(s)[/red]", highlight=False)
+        console.print(
+            f"[red]{study_dir}: {count} problem(s)[/red]", highlight=False, soft_wrap=True
+        )
         for problem in err.problems:
             console.print(f"  {problem}", soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(EXIT_INVALID) from err

@@ -18,11 +18,15 @@ from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
 from bayes_ketamine.figures.forest import forest_row, interval_note
-from bayes_ketamine.reporting.artifacts import Posteriors, condition_labels, draws
+from bayes_ketamine.reporting.artifacts import (
+    Posteriors,
+    condition_labels,
+    draws,
+    symptom_scale,
+)
 
 STEM = "fig3_madrs"
 SOURCES = ("symptoms_partial",)
-SCALE = "MADRS"
 """Name of the rating scale on the axis labels."""
 
 
@@ -103,7 +107,7 @@ def draw(tree: xr.DataTree) -> Figure:
         ax.set_xlim(-0.25, 1.25)
         ax.set_title(f"{names[active]} (n = {len(wide)})", color=style.CONDITION_COLORS[active])
     axes[1].sharey(axes[0])
-    axes[0].set_ylabel(f"{SCALE} score")
+    axes[0].set_ylabel(f"{symptom_scale(tree)} score")
     handles = [
         axes[0].plot([], [], color=style.SEX_COLORS[s], lw=0.8, label=style.SEX_NAMES[s])[0]
         for s in ("F", "M")
@@ -133,7 +137,7 @@ def _effects(ax, tree: xr.DataTree, names: tuple[str, str], primary: str) -> Non
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
     ax.set_title(f"{names[1]} × time effect at {primary}")
-    ax.set_xlabel(f"{SCALE} points (> 0: less improvement\nunder {names[1]})")
+    ax.set_xlabel(f"{symptom_scale(tree)} points (> 0: less improvement\nunder {names[1]})")
     ax.text(0.0, -0.3, interval_note(), transform=ax.transAxes, fontsize=5, va="top", color="0.3")
 
 

@@ -16,8 +16,12 @@ from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
 from bayes_ketamine.figures.forest import forest_row, interval_note
-from bayes_ketamine.figures.madrs import SCALE
-from bayes_ketamine.reporting.artifacts import Posteriors, condition_labels, draws
+from bayes_ketamine.reporting.artifacts import (
+    Posteriors,
+    condition_labels,
+    draws,
+    symptom_scale,
+)
 
 STEM = "fig4_mediation"
 SOURCES = ("joint_partial",)
@@ -65,6 +69,7 @@ def draw(tree: xr.DataTree) -> Figure:
     matplotlib.figure.Figure
     """
     reference, active = condition_labels(tree)
+    scale = symptom_scale(tree)
     primary = str(tree["posterior"]["post_timepoint"].values[0])
     fig, axes = style.figure(style.DOUBLE_COLUMN_IN, 2.2, ncols=3, sharey=True)
     for ax, (var, title) in zip(axes, EFFECTS.items(), strict=True):
@@ -88,8 +93,8 @@ def draw(tree: xr.DataTree) -> Figure:
     axes[0].set_yticks(range(len(ROWS)), [style.SEX_NAMES[r] for r in ROWS])
     axes[0].set_ylim(len(ROWS) - 0.5, -0.6)
     axes[1].set_xlabel(
-        f"Effect of {active} vs {reference} on the {SCALE} change at {primary} "
-        f"({SCALE} points; > 0: less improvement)\n{interval_note()}"
+        f"Effect of {active} vs {reference} on the {scale} change at {primary} "
+        f"({scale} points; > 0: less improvement)\n{interval_note()}"
     )
     style.label_provenance(fig, tree)
     return fig

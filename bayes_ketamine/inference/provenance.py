@@ -98,8 +98,10 @@ def provenance_attrs(spec: ModelSpec, study: Study, settings: FitSettings) -> di
     dict
         ``bayes_ketamine_artifact``, ``provenance_key``, ``model_name``,
         ``model_family``, ``spec_json``, ``spec_hash``, ``data_hash``, ``study_name``,
-        ``study_simulated`` (0/1), ``sampler``, ``settings_json``, ``seed``,
-        ``package_versions`` (JSON) and ``created`` (ISO 8601, UTC).
+        ``study_simulated`` (0/1), ``conditions`` (JSON list, reference first),
+        ``symptom_scale``, ``symptom_min``, ``symptom_max``, ``sampler``,
+        ``settings_json``, ``seed``, ``package_versions`` (JSON) and ``created``
+        (ISO 8601, UTC).
     """
     versions = package_versions()
     return {
@@ -112,6 +114,10 @@ def provenance_attrs(spec: ModelSpec, study: Study, settings: FitSettings) -> di
         "data_hash": study.content_hash(),
         "study_name": study.name,
         "study_simulated": int(study.simulated),
+        "conditions": json.dumps(list(study.conditions)),
+        "symptom_scale": study.symptom_scale,
+        "symptom_min": study.symptom_bounds[0],
+        "symptom_max": study.symptom_bounds[1],
         "sampler": settings.sampler,
         "settings_json": settings.to_json(),
         "seed": settings.seed,

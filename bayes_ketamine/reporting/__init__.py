@@ -4,7 +4,13 @@
 headline numbers as JSON and as LaTeX macros.
 """
 
-from bayes_ketamine.reporting.artifacts import Posteriors, condition_labels, draws, interval
+from bayes_ketamine.reporting.artifacts import (
+    Posteriors,
+    condition_labels,
+    draws,
+    interval,
+    symptom_scale,
+)
 from bayes_ketamine.reporting.numbers import (
     QUANTITIES,
     headline_numbers,
@@ -16,6 +22,7 @@ __all__ = [
     "QUANTITIES",
     "Posteriors",
     "condition_labels",
+    "symptom_scale",
     "draws",
     "headline_numbers",
     "interval",

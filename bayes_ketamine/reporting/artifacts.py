@@ -2,11 +2,13 @@
 
 :class:`Posteriors` loads the artifacts of a folder by model name, once each, and
 leaves out the ones that are absent; :func:`draws` and :func:`interval` summarise
-posterior draws; :func:`condition_labels` recovers the study's condition names.
+posterior draws; :func:`condition_labels` and :func:`symptom_scale` read the study's
+condition names and symptom scale from the provenance.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -107,37 +109,11 @@ def interval(values: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray
 
 
 def condition_labels(tree: xr.DataTree) -> tuple[str, str]:
-    """Return the (reference, active) condition names of an artifact's study.
-
-    The names are read from the observation labels stored with the LOO tables (each
-    observation's ``condition``) matched with the active-condition indicator of
-    ``constant_data``; ``("reference", "active")`` when they cannot be recovered.
-    """
-    fallback = ("reference", "active")
-    if "loo" not in tree.children:
-        return fallback
-    const = tree["constant_data"].to_dataset()
-    for var, table in tree["loo"].children.items():
-        ds = table.to_dataset()
-        if "condition" not in ds.coords:
-            continue
-        active = _observation_active(const, var)
-        if active is None:
-            continue
-        names = ds["condition"].values.astype(str)
-        ref = sorted(set(names[active == 0]))
-        act = sorted(set(names[active == 1]))
-        if len(ref) == 1 and len(act) == 1:
-            return str(ref[0]), str(act[0])
-    return fallback
+    """Return the (reference, active) condition names stored in an artifact's provenance."""
+    reference, active = json.loads(tree.attrs["conditions"])
+    return str(reference), str(active)
 
 
-def _observation_active(const: xr.Dataset, var: str) -> np.ndarray | None:
-    """Return the active-condition indicator of each observation of ``var``."""
-    if var == "score" and "symptom_active" in const:
-        return const["symptom_active"].values
-    if var == "log_glx" and {"session_active", "fmrs_participant"} <= set(const.data_vars):
-        part = const["fmrs_participant"].values
-        sess = const["fmrs_session"].values - 1
-        return const["session_active"].values[part, sess]
-    return None
+def symptom_scale(tree: xr.DataTree) -> str:
+    """Return the name of the symptom scale stored in an artifact's provenance."""
+    return str(tree.attrs["symptom_scale"])
