@@ -12,6 +12,7 @@ get two seeds spawned from it by :class:`numpy.random.SeedSequence`.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,20 +72,27 @@ class FitResult:
 
 
 class _Steps:
-    """Print numbered pipeline steps with timings to stderr (nothing when quiet)."""
+    """Print numbered pipeline steps with timings to stderr (nothing when quiet).
+
+    The wall seconds of each step are kept in ``seconds`` under the step's ``key``
+    (stored in the artifact as the root attribute ``timings_json``).
+    """
 
     def __init__(self, total: int, quiet: bool) -> None:
         self.console = Console(stderr=True, quiet=quiet)
         self.total = total
         self.done = 0
+        self.seconds: dict[str, float] = {}
 
     @contextmanager
-    def step(self, text: str) -> Iterator[None]:
+    def step(self, text: str, key: str | None = None) -> Iterator[None]:
         self.done += 1
         self.console.print(f"[bold cyan][{self.done}/{self.total}][/] {text} ...")
         start = time.perf_counter()
         yield
-        self.console.print(f"      [green]done[/] in {time.perf_counter() - start:.1f} s")
+        elapsed = time.perf_counter() - start
+        self.seconds[key or text] = round(elapsed, 3)
+        self.console.print(f"      [green]done[/] in {elapsed:.1f} s")
 
     def note(self, text: str) -> None:
         self.console.print(text)
@@ -120,16 +128,20 @@ def _sample_all(
     """Run prior predictive, NUTS, posterior predictive, log-likelihood and log-prior."""
     pm_model = model.pymc_model
     prior_seed, pp_seed = np.random.SeedSequence(settings.seed).generate_state(2)
-    with steps.step(f"prior predictive ({settings.prior_draws} draws)"):
+    with steps.step(f"prior predictive ({settings.prior_draws} draws)", "prior_predictive"):
         prior = pm.sample_prior_predictive(
             draws=settings.prior_draws, model=pm_model, random_seed=int(prior_seed)
         )
     with steps.step(
         f"posterior: {settings.sampler}, {settings.chains} chains x "
-        f"({settings.tune} tune + {settings.draws} draws)"
+        f"({settings.tune} tune + {settings.draws} draws)",
+        "posterior",
     ):
         tree = sample_posterior(model, settings, progressbar=progress)
-    with steps.step("posterior predictive"):
+    for attr in ("compile_time", "sampling_time"):
+        if attr in tree["posterior"].attrs:
+            steps.seconds[f"posterior_{attr}"] = round(float(tree["posterior"].attrs[attr]), 3)
+    with steps.step("posterior predictive", "posterior_predictive"):
         pm.sample_posterior_predictive(
             tree,
             model=pm_model,
@@ -137,10 +149,12 @@ def _sample_all(
             random_seed=int(pp_seed),
             progressbar=False,
         )
-    with steps.step("log-likelihood and log-prior"):
+    with steps.step("log-likelihood and log-prior", "log_likelihood_prior"):
+        start = time.perf_counter()
         pm.compute_log_likelihood(
             tree, model=pm_model, extend_inferencedata=True, progressbar=False
         )
+        steps.seconds["log_likelihood"] = round(time.perf_counter() - start, 3)
         pm.stats.compute_log_prior(
             tree, model=pm_model, extend_inferencedata=True, progressbar=False
         )
@@ -211,16 +225,17 @@ def fit(
         if not force and _reusable(path, key):
             steps.note(f"[green]reusing[/] {path} (spec, data and settings unchanged)")
             return FitResult(load_posterior(path), path, reused=True)
-        with steps.step(f"building model {spec.name!r} ({spec.family}) on {study.name!r}"):
+        with steps.step(f"building model {spec.name!r} ({spec.family}) on {study.name!r}", "build"):
             if model is None:
                 from bayes_ketamine.models import build_model
 
                 model = build_model(spec, study)
         tree = _sample_all(model, settings, steps, progress)
-        with steps.step("checks: diagnostics, sensitivity, PPC, LOO, LOO-PIT"):
+        with steps.step("checks: diagnostics, sensitivity, PPC, LOO, LOO-PIT", "checks"):
             _add_checks(tree, model, settings)
         tree.attrs = provenance_attrs(spec, study, settings)
         tree.attrs["verdict"] = tree["diagnostics"].attrs["verdict"]
+        tree.attrs["timings_json"] = json.dumps(steps.seconds)
         write_artifact(tree, path)
         steps.note(f"[bold]wrote[/] {path} (verdict: {tree.attrs['verdict']})")
         return FitResult(load_posterior(path), path, reused=False)

@@ -1,19 +1,127 @@
 """Run NUTS on a built model with the sampler the settings name.
 
-The one entry point is :func:`sample_posterior`; a faster path (for example a cached
-compiled nutpie model) replaces its body without changing its signature.
+The one entry point is :func:`sample_posterior`. The sampler is always the one
+``settings.sampler`` names, passed explicitly:
+
+``"pymc"``, ``"numpyro"``
+    :func:`pymc.sample` with ``nuts_sampler=settings.sampler`` and every setting
+    passed explicitly.
+``"nutpie"``
+    nutpie is called directly (:func:`compile_nutpie` then :func:`nutpie.sample`), which
+    is what ``pymc.sample(nuts_sampler="nutpie")`` does, minus its fixed costs:
+
+    - the model's dims and data are frozen into the graph (nutpie's
+      ``freeze_model=True``; a fit never swaps data), which lets pytensor fold constants;
+    - nutpie wraps the pytensor-compiled log-density and "expand" (deterministics)
+      functions in two numba C callbacks, which it recompiles in every process (about
+      5-10 s on a 2-core machine even when pytensor's numba cache is warm). Here the two
+      callbacks are lean (plain loops instead of broadcasting array assignment, whose
+      error path alone costs numba ~2 s to compile) and are stored in pytensor's numba
+      disk cache (``<base_compiledir>/numba``), keyed by the cache key of the pytensor
+      function they wrap, so a warm process loads them in well under a second.
+
+    The random seed of the chains is derived from ``settings.seed`` exactly as
+    ``pymc.sample`` derives it, and the returned tree is patched by PyMC's own
+    ``patch_nutpie_idata``, so the groups (``posterior``, ``sample_stats`` with
+    ``diverging``, ``maxdepth_reached``, ``energy``, ..., ``observed_data``,
+    ``constant_data``) and draws are those of
+    ``pymc.sample(nuts_sampler="nutpie", compile_kwargs={"freeze_model": True})``.
+    If the lean compilation cannot be used (the frozen model still has shared
+    variables, a pytensor function is not cacheable, or nutpie's internals changed) the
+    callbacks are compiled by :func:`nutpie.compile_pymc_model` instead; the draws are
+    the same either way.
+
+Timings of the NUTS step are stored as attributes of the ``posterior`` group:
+``sampling_time`` (seconds in nutpie/PyMC sampling), ``compile_time`` (nutpie only:
+seconds compiling) and ``nutpie_compile_path`` (``"cached-cfunc"`` or ``"nutpie"``).
 """
 
 from __future__ import annotations
 
-import pymc as pm
-import xarray as xr
+import hashlib
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from functools import wraps
+from typing import TYPE_CHECKING, Any
 
-from bayes_ketamine.inference.settings import FitSettings
-from bayes_ketamine.models.base import CrossoverModel
+if TYPE_CHECKING:
+    import pymc as pm
+    import xarray as xr
+
+    from bayes_ketamine.inference.settings import FitSettings
+    from bayes_ketamine.models.base import CrossoverModel
 
 _MAX_DEPTH_KEY = {"nutpie": "max_treedepth", "pymc": "max_treedepth", "numpyro": "max_tree_depth"}
 """Name of the maximum-tree-depth option in each sampler's ``nuts={...}`` options."""
+
+CFUNC_VERSION = "bayes_ketamine-nutpie-cfunc-1"
+"""Enters the disk-cache key of the C callbacks; bump when their source changes."""
+
+_LOGP_SRC = """
+def logp_cfunc(dim, x_, out_, logp_, user_data_):
+    if dim != N_DIM:
+        return -1
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        value, grad = inner(x)
+        val = value[()]
+        logp_[0] = val
+        finite = True
+        for i in range(N_DIM):
+            g = grad[i]
+            out_[i] = g
+            if not np.isfinite(g):
+                finite = False
+        if not finite:
+            return 3
+        if not np.isfinite(val):
+            return 4
+    except Exception:
+        return 1
+    return 0
+"""
+"""C callback of the log density and its gradient, with nutpie's return codes
+(``-1`` wrong dimension, ``1`` error, ``3`` non-finite gradient, ``4`` non-finite
+log density); ``inner`` is the pytensor-compiled ``x -> (logp, grad)``."""
+
+_EXPAND_SRC = """
+def expand_cfunc(dim, expanded, x_, out_, user_data_):
+    if dim != N_DIM:
+        return -1
+    if expanded != N_EXPANDED:
+        return -1
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        (values,) = inner(x)
+        for i in range(N_EXPANDED):
+            out_[i] = values[i]
+    except Exception:
+        return -2
+    return 0
+"""
+"""C callback that maps a point to all stored values (free variables and
+deterministics); ``inner`` is the pytensor-compiled ``x -> (values,)``."""
+
+
+@dataclass(frozen=True)
+class NutpieCompiled:
+    """A model compiled for nutpie, with how it was compiled.
+
+    Parameters
+    ----------
+    compiled : nutpie.compiled_pymc.CompiledPyMCModel
+        What :func:`nutpie.sample` takes.
+    path : {"cached-cfunc", "nutpie"}
+        Lean cached C callbacks, or nutpie's own compilation (fallback).
+    seconds : float
+        Wall time of the compilation.
+    """
+
+    compiled: Any
+    path: str
+    seconds: float
 
 
 def sample_posterior(
@@ -21,8 +129,9 @@ def sample_posterior(
 ) -> xr.DataTree:
     """Draw posterior samples of ``model`` with NUTS.
 
-    Sampler, tuning, draws, chains, cores and seed are always passed explicitly to
-    :func:`pymc.sample`, so the installed samplers never change which one runs.
+    Sampler, tuning, draws, chains, cores, seed, target acceptance and maximum tree
+    depth are always passed explicitly, so the installed samplers never change which
+    one runs or how.
 
     Parameters
     ----------
@@ -37,8 +146,12 @@ def sample_posterior(
     -------
     xarray.DataTree
         Groups ``posterior``, ``sample_stats``, ``observed_data`` and (if the model has
-        data containers) ``constant_data``, as returned by PyMC.
+        data containers) ``constant_data``, as ``pymc.sample`` returns them.
     """
+    if settings.sampler == "nutpie":
+        return sample_nutpie(model.pymc_model, settings, progressbar=progressbar)
+    import pymc as pm
+
     nuts = {
         "target_accept": settings.target_accept,
         _MAX_DEPTH_KEY[settings.sampler]: settings.max_treedepth,
@@ -56,3 +169,245 @@ def sample_posterior(
         compute_convergence_checks=False,
         nuts=nuts,
     )
+
+
+def chain_seed(seed: int, chains: int) -> int:
+    """Return the nutpie seed ``pymc.sample(random_seed=seed, chains=chains)`` passes.
+
+    PyMC spawns one generator per chain from ``seed`` and gives nutpie the first
+    chain's integer; doing the same keeps the draws of :func:`sample_nutpie` equal to
+    those of ``pymc.sample(nuts_sampler="nutpie")`` with the same frozen model.
+    """
+    from pymc.util import get_random_generator
+
+    rngs = get_random_generator(seed).spawn(chains)
+    return int([rng.integers(2**30) for rng in rngs][0])
+
+
+def sample_nutpie(
+    pm_model: pm.Model, settings: FitSettings, progressbar: bool = True
+) -> xr.DataTree:
+    """Compile ``pm_model`` with :func:`compile_nutpie` and sample it with nutpie.
+
+    Parameters
+    ----------
+    pm_model : pymc.Model
+        The model.
+    settings : FitSettings
+        Settings; ``settings.sampler`` must be ``"nutpie"``.
+    progressbar : bool, default True
+        Show nutpie's progress bar.
+
+    Returns
+    -------
+    xarray.DataTree
+        As ``pymc.sample(nuts_sampler="nutpie")``: ``posterior``, ``sample_stats``,
+        ``observed_data``, ``constant_data``; ``posterior.attrs`` also hold
+        ``compile_time`` and ``nutpie_compile_path``.
+    """
+    if settings.sampler != "nutpie":
+        raise ValueError(f"sample_nutpie needs sampler 'nutpie', got {settings.sampler!r}")
+    import nutpie
+    from pymc.backends.arviz import patch_nutpie_idata
+
+    compiled = compile_nutpie(pm_model)
+    start = time.perf_counter()
+    tree = nutpie.sample(
+        compiled.compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.cores,
+        seed=chain_seed(settings.seed, settings.chains),
+        save_warmup=False,
+        store_unconstrained=False,
+        progress_bar=progressbar,
+        target_accept=settings.target_accept,
+        maxdepth=settings.max_treedepth,
+    )
+    sampling_time = time.perf_counter() - start
+    patch_nutpie_idata(tree, pm_model, sampling_time=sampling_time)
+    tree["posterior"].attrs["compile_time"] = compiled.seconds
+    tree["posterior"].attrs["nutpie_compile_path"] = compiled.path
+    return tree
+
+
+def compile_nutpie(pm_model: pm.Model) -> NutpieCompiled:
+    """Compile a frozen copy of ``pm_model`` for nutpie, with disk-cached C callbacks.
+
+    Parameters
+    ----------
+    pm_model : pymc.Model
+        The model (not modified).
+
+    Returns
+    -------
+    NutpieCompiled
+        Path ``"cached-cfunc"`` normally; ``"nutpie"`` if the lean path could not be
+        used (then :func:`nutpie.compile_pymc_model` with ``freeze_model=True``).
+    """
+    start = time.perf_counter()
+    try:
+        compiled = _compile_lean(pm_model)
+        path = "cached-cfunc"
+    except Exception as err:  # noqa: BLE001 - any failure: nutpie's own path decides
+        import nutpie
+
+        if not isinstance(err, _LeanUnavailable):
+            warnings.warn(
+                f"cached nutpie compilation failed ({type(err).__name__}: {err}); "
+                "compiling with nutpie.compile_pymc_model instead",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        compiled = nutpie.compile_pymc_model(pm_model, freeze_model=True)
+        path = "nutpie"
+    return NutpieCompiled(compiled, path, time.perf_counter() - start)
+
+
+class _LeanUnavailable(Exception):
+    """The lean compilation does not apply; fall back to nutpie's."""
+
+
+def _with_lock(func):
+    """Serialise calls of ``func`` (nutpie calls the initial point from several threads)."""
+    lock = threading.Lock()
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        with lock:
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _compile_lean(pm_model: pm.Model) -> Any:
+    """Do what ``nutpie.compile_pymc_model(model, freeze_model=True)`` does, cached.
+
+    Raises
+    ------
+    _LeanUnavailable
+        If nutpie's internals are not the expected ones, the frozen model's compiled
+        functions read shared variables, or a function has no pytensor cache key.
+    """
+    try:
+        import nutpie.compile_pymc as nutpie_pymc
+        from pymc.initial_point import make_initial_point_fn
+        from pymc.model.transform.optimization import freeze_dims_and_data
+
+        make_functions = nutpie_pymc._make_functions
+        dims_and_coords = nutpie_pymc._prepare_dims_and_coords
+        make_user_data = nutpie_pymc.make_user_data
+        compiled_class = nutpie_pymc.CompiledPyMCModel
+    except (ImportError, AttributeError) as err:
+        raise _LeanUnavailable(str(err)) from err
+
+    frozen = freeze_dims_and_data(pm_model)
+    initial_point = make_initial_point_fn(
+        model=frozen,
+        overrides=None,
+        default_strategy="support_point",
+        jitter_rvs=set(frozen.free_RVs),
+        return_transformed=True,
+    )
+    n_dim, n_expanded, logp_pt, expand_pt, initial_flat, shape_info, reparam = make_functions(
+        frozen,
+        mode="NUMBA",
+        compute_grad=True,
+        join_expanded=True,
+        pymc_initial_point_fn=_with_lock(initial_point),
+    )
+    if logp_pt.get_shared() or expand_pt.get_shared():
+        raise _LeanUnavailable("compiled functions read shared variables")
+    logp_cfunc = _cached_cfunc(
+        _LOGP_SRC, "logp_cfunc", logp_pt.vm.jit_fn, _logp_signature(), N_DIM=n_dim
+    )
+    expand_cfunc = _cached_cfunc(
+        _EXPAND_SRC,
+        "expand_cfunc",
+        expand_pt.vm.jit_fn,
+        _expand_signature(),
+        N_DIM=n_dim,
+        N_EXPANDED=n_expanded,
+    )
+    dims, coords = dims_and_coords(frozen, shape_info, reparam)
+    return compiled_class(
+        _n_dim=n_dim,
+        dims=dims,
+        _coords=coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        compiled_logp_func=logp_cfunc,
+        compiled_expand_func=expand_cfunc,
+        initial_point_func=initial_flat,
+        shared_data={},
+        shared_var_keys={},
+        user_data=make_user_data({}, {}),
+        n_expanded=n_expanded,
+        shape_info=shape_info,
+        logp_func=logp_pt,
+        expand_func=expand_pt,
+        reparameterized_names=reparam,
+    )
+
+
+def _logp_signature():
+    import numba
+
+    double_ptr = numba.types.CPointer(numba.types.double)
+    return numba.types.int64(
+        numba.types.uint64, double_ptr, double_ptr, double_ptr, numba.types.voidptr
+    )
+
+
+def _expand_signature():
+    import numba
+
+    double_ptr = numba.types.CPointer(numba.types.double)
+    return numba.types.int64(
+        numba.types.uint64, numba.types.uint64, double_ptr, double_ptr, numba.types.voidptr
+    )
+
+
+def cfunc_cache_key(src: str, inner_key: str, constants: dict[str, int]) -> str:
+    """Return the disk-cache key of a C callback.
+
+    Parameters
+    ----------
+    src : str
+        Callback source before the constants are substituted.
+    inner_key : str
+        pytensor's numba cache key of the function the callback calls.
+    constants : dict of str to int
+        Substituted constants (dimensions).
+
+    Returns
+    -------
+    str
+        SHA-256 hex digest over :data:`CFUNC_VERSION`, the source, the constants and
+        ``inner_key``.
+    """
+    payload = "\0".join([CFUNC_VERSION, src, repr(sorted(constants.items())), inner_key])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _cached_cfunc(src: str, name: str, inner: Any, signature: Any, **constants: int) -> Any:
+    """Compile ``src`` (calling ``inner``) as a numba C callback stored in pytensor's cache."""
+    import numba
+    import numpy as np
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+    inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
+    if inner_key is None:
+        raise _LeanUnavailable(f"{name}: the pytensor function has no numba cache key")
+    body = src
+    for const, value in constants.items():
+        body = body.replace(const, str(int(value)))
+    func = compile_numba_function_src(
+        body,
+        name,
+        # __name__ names an importable module: numba rebuilds the callback's
+        # environment from it when loading the cached callback.
+        {"numba": numba, "np": np, "inner": inner, "__name__": __name__},
+        cache_key=cfunc_cache_key(src, inner_key, constants),
+    )
+    return numba.cfunc(signature, cache=True)(func)
