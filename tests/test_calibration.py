@@ -83,6 +83,7 @@ def _fake(index: int) -> dict:
         "parameter": ["a", "b[M]"],
         "rank": np.array([index % 10, 3]),
         "status": "pass",
+        "fail_reasons": "R-hat 1.2; bulk ESS 12" if index == 3 else "",
         "fit_failed": False,
         "fit_seconds": 0.1,
     }
@@ -102,6 +103,7 @@ def test_store_resume_skips_stored_and_combines_each_index_once(tmp_path):
     combined = again.combine(range(5))
     assert combined["simulation"].values.tolist() == [0, 1, 2, 3, 4]
     assert combined["rank"].sel(parameter="a").values.tolist() == [0, 1, 2, 3, 4]
+    assert combined["fail_reasons"].values.tolist()[2:4] == ["", "R-hat 1.2; bulk ESS 12"]
     assert not list((tmp_path / "run" / "sims").glob(".*tmp*"))
 
 

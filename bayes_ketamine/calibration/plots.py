@@ -17,6 +17,20 @@ _VERDICT_COLOUR = {"uniform": "#1b7837", "suspect": "#d98c00", "non-uniform": "#
 _METADATA = {"Creator": "bayes_ketamine", "CreationDate": None}
 
 
+def _wrap(label: str, width: int = 26) -> str:
+    """Break a long parameter label at underscores into lines of about ``width``."""
+    lines, current = [], ""
+    for k, piece in enumerate(label.split("_")):
+        piece = piece if k == 0 else "_" + piece
+        if current and len(current) + len(piece) > width:
+            lines.append(current)
+            current = piece
+        else:
+            current += piece
+    lines.append(current)
+    return "\n".join(lines)
+
+
 def _save(fig, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,7 +71,7 @@ def plot_sbc_ecdf(
     cols = min(5, n_par)
     rows = int(np.ceil(n_par / cols))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(2.6 * cols, 1.9 * rows + 0.9), sharex=True, sharey=True,
+        rows, cols, figsize=(2.7 * cols, 2.2 * rows + 0.8), sharex=True, sharey=True,
         squeeze=False,
     )
     x = band.z
@@ -71,7 +85,7 @@ def plot_sbc_ecdf(
         ax.axhline(0, color="0.5", lw=0.6)
         ax.step(x, ecdf[k] - x, where="post", color=colour, lw=1.3)
         p = float(verdicts["p_value"].values[k])
-        ax.set_title(f"{labels[k]}\np = {p:.2f}", fontsize=7.5, color=colour)
+        ax.set_title(f"{_wrap(labels[k])}  (p = {p:.2f})", fontsize=7, color=colour)
         ax.tick_params(labelsize=7)
         ax.set_xlim(0, 1)
     for ax in axes[-1]:
@@ -81,11 +95,12 @@ def plot_sbc_ecdf(
     a = verdicts.attrs
     fig.suptitle(
         f"SBC {title}: {n} simulations, ranks among L = {thin_to} thinned draws; "
-        f"grey = simultaneous {1 - float(a['alpha']):.0%} band; "
-        f"failed fits {a['failed_fits']}, with divergences {a['fits_with_divergences']}",
+        f"grey = simultaneous {1 - float(a['alpha']):.0%} band\n"
+        f"failed fits (kept in the ranks): {a['failed_fits']} of {n}; "
+        f"fits with divergences: {a['fits_with_divergences']}",
         fontsize=9,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     return _save(fig, Path(path))
 
 

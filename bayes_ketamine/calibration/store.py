@@ -113,11 +113,21 @@ class RunStore:
         parts = []
         for i in wanted:
             with xr.open_dataset(self.path(i), engine="netcdf4") as ds:
-                parts.append(ds.load())
+                part = ds.load()
+            # fixed-width strings of different lengths would be cut to the first
+            # file's width by concat; go through object arrays
+            parts.append(
+                part.assign(
+                    {k: v.astype(object) for k, v in part.data_vars.items() if v.dtype.kind == "U"}
+                )
+            )
         if not parts:
             raise FileNotFoundError(f"no stored simulations in {self.sims}")
         combined = xr.concat(parts, dim="simulation", coords="minimal", compat="override")
         combined = combined.assign_coords(simulation=np.array(wanted, dtype=np.int64))
+        combined = combined.assign(
+            {k: v.astype(str) for k, v in combined.data_vars.items() if v.dtype == object}
+        )
         combined.attrs = {"run_json": json.dumps(self.identity, sort_keys=True)}
         return combined
 

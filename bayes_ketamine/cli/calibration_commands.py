@@ -66,7 +66,8 @@ def sbc_command(
         raise typer.Exit(EXIT_UNUSABLE) from err
     v = result.verdicts
     table = Table(title=f"SBC {result.out_dir.name}: {v.attrs['n_simulations']} simulations")
-    for col in ("parameter", "verdict", "p", "p (Holm)", "mean bulk ESS"):
+    table.add_column("parameter", no_wrap=True)
+    for col in ("verdict", "p", "p (Holm)", "mean bulk ESS"):
         table.add_column(col)
     for k, name in enumerate(v["parameter"].values):
         verdict = str(v["verdict"].values[k])
@@ -77,7 +78,7 @@ def sbc_command(
             f"{float(v['p_holm'].values[k]):.3f}",
             f"{float(v['mean_ess_bulk'].values[k]):.0f}",
         )
-    out_console = Console()
+    out_console = Console(width=max(Console().width, 110))
     out_console.print(table)
     out_console.print(
         f"failed fits: {v.attrs['failed_fits']} of {v.attrs['n_simulations']} "
