@@ -1,0 +1,192 @@
+"""The NUTS entry point: explicit sampler passing, the direct nutpie path, its cache key.
+
+Everything but the last test mocks the samplers; the last one (marked ``sampling``)
+checks on the toy model that the direct nutpie path gives the groups, statistics and
+draws of ``pymc.sample(nuts_sampler="nutpie")`` on the frozen model.
+"""
+
+import importlib
+
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+from inference_toy import toy_model
+
+from bayes_ketamine.inference import FitSettings, sample_posterior
+from bayes_ketamine.inference.samplers import (
+    NutpieCompiled,
+    cfunc_cache_key,
+    chain_seed,
+    compile_nutpie,
+)
+
+samplers = importlib.import_module("bayes_ketamine.inference.samplers")
+SETTINGS = dict(draws=50, tune=40, chains=2, cores=1, seed=11, target_accept=0.9, max_treedepth=7)
+
+
+@pytest.mark.parametrize(
+    ("sampler", "depth_key"), [("pymc", "max_treedepth"), ("numpyro", "max_tree_depth")]
+)
+def test_pymc_and_numpyro_get_every_setting_explicitly(monkeypatch, sampler, depth_key):
+    calls = []
+    monkeypatch.setattr(pm, "sample", lambda **kwargs: calls.append(kwargs) or "tree")
+    model = toy_model()
+    assert sample_posterior(model, FitSettings(sampler=sampler, **SETTINGS), False) == "tree"
+    (kwargs,) = calls
+    assert kwargs["nuts_sampler"] == sampler
+    assert kwargs["model"] is model.pymc_model
+    assert (kwargs["draws"], kwargs["tune"], kwargs["chains"], kwargs["cores"]) == (50, 40, 2, 1)
+    assert kwargs["random_seed"] == 11
+    assert kwargs["nuts"] == {"target_accept": 0.9, depth_key: 7}
+    assert kwargs["quiet"] and not kwargs["progressbar"]
+
+
+def test_nutpie_is_called_directly_not_through_pm_sample(monkeypatch):
+    monkeypatch.setattr(pm, "sample", lambda **kwargs: pytest.fail("pm.sample called"))
+    seen = []
+    monkeypatch.setattr(
+        samplers, "sample_nutpie", lambda m, s, progressbar: seen.append((m, s)) or "tree"
+    )
+    model = toy_model()
+    settings = FitSettings(sampler="nutpie", **SETTINGS)
+    assert sample_posterior(model, settings, progressbar=False) == "tree"
+    assert seen == [(model.pymc_model, settings)]
+
+
+def test_sample_nutpie_rejects_another_sampler():
+    with pytest.raises(ValueError, match="nutpie"):
+        samplers.sample_nutpie(toy_model().pymc_model, FitSettings(sampler="pymc"), False)
+
+
+def _fake_nutpie_tree(chains, draws):
+    """What nutpie.sample returns: posterior and sample_stats with nutpie's settings attr."""
+    shape = (chains, draws)
+    coords = {"chain": np.arange(chains), "draw": np.arange(draws)}
+    posterior = xr.Dataset({"glx_response": (("chain", "draw"), np.zeros(shape))}, coords=coords)
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), np.zeros(shape, bool)),
+            "maxdepth_reached": (("chain", "draw"), np.zeros(shape, bool)),
+            "energy": (("chain", "draw"), np.ones(shape)),
+        },
+        coords=coords,
+        attrs={"inference_library_settings": '{"settings": {"num_tune": 40}}'},
+    )
+    return xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+
+
+def test_sample_nutpie_passes_settings_and_adds_pymc_groups(monkeypatch):
+    nutpie = pytest.importorskip("nutpie")
+    calls = []
+
+    def fake_sample(compiled, **kwargs):
+        calls.append((compiled, kwargs))
+        return _fake_nutpie_tree(kwargs["chains"], kwargs["draws"])
+
+    monkeypatch.setattr(nutpie, "sample", fake_sample)
+    monkeypatch.setattr(samplers, "compile_nutpie", lambda m: NutpieCompiled("C", "test", 1.5))
+    model = toy_model()
+    settings = FitSettings(sampler="nutpie", **SETTINGS)
+    tree = samplers.sample_nutpie(model.pymc_model, settings, progressbar=False)
+    ((compiled, kwargs),) = calls
+    assert compiled == "C"
+    assert kwargs == {
+        "draws": 50,
+        "tune": 40,
+        "chains": 2,
+        "cores": 1,
+        "seed": chain_seed(11, 2),
+        "save_warmup": False,
+        "store_unconstrained": False,
+        "progress_bar": False,
+        "target_accept": 0.9,
+        "maxdepth": 7,
+    }
+    assert {"posterior", "sample_stats", "observed_data", "constant_data"} <= set(tree.children)
+    assert set(tree["observed_data"].data_vars) == {"log_glx", "score"}
+    attrs = tree["posterior"].attrs
+    assert attrs["compile_time"] == 1.5 and attrs["nutpie_compile_path"] == "test"
+    assert attrs["tuning_steps"] == 40 and "sampling_time" in attrs
+
+
+def test_chain_seed_is_what_pm_sample_gives_nutpie():
+    rngs = np.random.default_rng(11).spawn(4)
+    assert chain_seed(11, 4) == int(rngs[0].integers(2**30))
+    assert chain_seed(11, 4) != chain_seed(12, 4)
+
+
+def test_cfunc_cache_key_depends_on_source_inner_function_and_dimensions():
+    key = cfunc_cache_key("src", "inner", {"N_DIM": 3})
+    assert key == cfunc_cache_key("src", "inner", {"N_DIM": 3})
+    assert (
+        len(
+            {
+                key,
+                cfunc_cache_key("src2", "inner", {"N_DIM": 3}),
+                cfunc_cache_key("src", "inner2", {"N_DIM": 3}),
+                cfunc_cache_key("src", "inner", {"N_DIM": 4}),
+            }
+        )
+        == 4
+    )
+
+
+def test_compile_falls_back_to_nutpie_quietly_when_lean_path_does_not_apply(monkeypatch):
+    nutpie = pytest.importorskip("nutpie")
+
+    def unavailable(model):
+        raise samplers._LeanUnavailable("shared variables")
+
+    monkeypatch.setattr(samplers, "_compile_lean", unavailable)
+    calls = []
+    monkeypatch.setattr(
+        nutpie, "compile_pymc_model", lambda m, **kw: calls.append(kw) or "nutpie-compiled"
+    )
+    result = compile_nutpie("model")
+    assert (result.compiled, result.path) == ("nutpie-compiled", "nutpie")
+    assert calls == [{"freeze_model": True}]
+
+
+def test_compile_warns_when_lean_path_breaks(monkeypatch):
+    nutpie = pytest.importorskip("nutpie")
+
+    def broken(model):
+        raise TypeError("internals changed")
+
+    monkeypatch.setattr(samplers, "_compile_lean", broken)
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda m, **kw: "nutpie-compiled")
+    with pytest.warns(RuntimeWarning, match="internals changed"):
+        assert compile_nutpie("model").path == "nutpie"
+
+
+@pytest.mark.sampling
+def test_direct_nutpie_matches_pm_sample_on_frozen_model():
+    pytest.importorskip("nutpie")
+    settings = FitSettings(sampler="nutpie", draws=60, tune=60, chains=2, cores=1, seed=5)
+    model = toy_model()
+    ours = sample_posterior(model, settings, progressbar=False)
+    assert ours["posterior"].attrs["nutpie_compile_path"] == "cached-cfunc"
+    reference = pm.sample(
+        model=model.pymc_model,
+        nuts_sampler="nutpie",
+        draws=60,
+        tune=60,
+        chains=2,
+        cores=1,
+        random_seed=5,
+        progressbar=False,
+        quiet=True,
+        compute_convergence_checks=False,
+        nuts={"target_accept": settings.target_accept, "max_treedepth": 10},
+        compile_kwargs={"freeze_model": True},
+    )
+    assert set(ours.children) == set(reference.children)
+    for group in ("posterior", "sample_stats", "observed_data", "constant_data"):
+        assert set(ours[group].data_vars) == set(reference[group].data_vars), group
+    assert {"diverging", "maxdepth_reached", "energy"} <= set(ours["sample_stats"].data_vars)
+    for name in ours["posterior"].data_vars:
+        np.testing.assert_array_equal(
+            ours["posterior"][name].values, reference["posterior"][name].values
+        )
+        assert ours["posterior"][name].dims == reference["posterior"][name].dims
