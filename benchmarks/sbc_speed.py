@@ -40,8 +40,14 @@ def bench(spec_name: str, workers: int, sims: int, seed: int) -> dict:
         compiles = [r["compile_seconds"] for r in warm_workers(client, warm, design)]
         compile_wall = time.perf_counter() - start
         start = time.perf_counter()
-        run_jobs(client, run_fit, jobs, key_prefix=f"bench-{spec_name}-{workers}",
-                 on_result=results.append, progress=False)
+        run_jobs(
+            client,
+            run_fit,
+            jobs,
+            key_prefix=f"bench-{spec_name}-{workers}",
+            on_result=results.append,
+            progress=False,
+        )
         wall = time.perf_counter() - start
     fits = [r["fit_seconds"] for r in results]
     return {
@@ -64,8 +70,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["symptoms_partial", "joint_partial"])
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--sims", type=int, default=None,
-                        help="simulations per cell (default 20 symptoms, 10 others)")
+    parser.add_argument(
+        "--sims",
+        type=int,
+        default=None,
+        help="simulations per cell (default 20 symptoms, 10 others)",
+    )
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--json", default=None, help="write the rows as JSON here")
     args = parser.parse_args()

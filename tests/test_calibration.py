@@ -44,7 +44,8 @@ def test_uniform_ranks_pass_and_non_uniform_ranks_fail():
     rng = np.random.default_rng(7)
     n, n_ranks = 200, 100
     uniform = rng.integers(0, n_ranks, size=(5, n))
-    too_narrow = np.clip(np.round(rng.normal(50, 12, size=n)), 0, 99).astype(int)  # overdispersed posterior
+    # posterior too wide: ranks piled in the middle
+    too_narrow = np.clip(np.round(rng.normal(50, 12, size=n)), 0, 99).astype(int)
     too_wide = np.where(rng.random(n) < 0.5, rng.integers(0, 15, n), rng.integers(85, 100, n))
     biased = rng.integers(20, 100, size=n)  # posterior shifted below the truth
     ranks = np.vstack([uniform, too_narrow, too_wide, biased])

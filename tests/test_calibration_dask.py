@@ -47,8 +47,9 @@ def test_worker_death_is_retried_and_results_are_complete(client, tmp_path):
     store = RunStore(tmp_path / "run", {"kind": "crash-test"})
     marker = tmp_path / "crashed"
     jobs = [_Job(i, str(marker)) for i in range(4)]
-    n = run_jobs(client, _crash_once, jobs, key_prefix="crash", on_result=store.save,
-                 progress=False)
+    n = run_jobs(
+        client, _crash_once, jobs, key_prefix="crash", on_result=store.save, progress=False
+    )
     assert n == 4
     assert marker.exists()  # the worker did die
     combined = store.combine()
@@ -64,8 +65,9 @@ def test_small_sbc_through_local_cluster_and_resume(client, tmp_path):
     from bayes_ketamine.calibration.worker import cache_keys
 
     settings = SamplerSettings(draws=100, tune=150, chains=2, thin_to=49)
-    first = run_sbc("symptoms_partial", 4, out_dir=tmp_path, settings=settings,
-                    client=client, progress=False)
+    first = run_sbc(
+        "symptoms_partial", 4, out_dir=tmp_path, settings=settings, client=client, progress=False
+    )
     assert first.netcdf.exists() and first.plot.exists()
     assert first.ranks.sizes["simulation"] == 4
     assert ((first.ranks["rank"] >= 0) & (first.ranks["rank"] <= 49)).all()
@@ -80,8 +82,9 @@ def test_small_sbc_through_local_cluster_and_resume(client, tmp_path):
 
     stored = {i: tmp_path / "symptoms_partial" / "sims" / f"{i:06d}.nc" for i in range(4)}
     mtimes = {i: p.stat().st_mtime_ns for i, p in stored.items()}
-    second = run_sbc("symptoms_partial", 6, out_dir=tmp_path, settings=settings,
-                     client=client, progress=False)
+    second = run_sbc(
+        "symptoms_partial", 6, out_dir=tmp_path, settings=settings, client=client, progress=False
+    )
     assert second.compile_seconds == [0.0, 0.0]  # cached in the workers
     assert {i: p.stat().st_mtime_ns for i, p in stored.items()} == mtimes  # not recomputed
     assert second.ranks["simulation"].values.tolist() == list(range(6))

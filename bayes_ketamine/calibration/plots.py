@@ -71,7 +71,11 @@ def plot_sbc_ecdf(
     cols = min(5, n_par)
     rows = int(np.ceil(n_par / cols))
     fig, axes = plt.subplots(
-        rows, cols, figsize=(2.7 * cols, 2.2 * rows + 0.8), sharex=True, sharey=True,
+        rows,
+        cols,
+        figsize=(2.7 * cols, 2.2 * rows + 0.8),
+        sharex=True,
+        sharey=True,
         squeeze=False,
     )
     x = band.z
@@ -129,8 +133,13 @@ def plot_assurance(summary: xr.Dataset, path: str | Path, title: str = "") -> Pa
         label = str(summary["criterion_label"].sel(criterion=crit).values)
         offset = (k - (summary.sizes["criterion"] - 1) / 2) * 0.012 * (n.max() - n.min() + 1)
         ax.errorbar(
-            n + offset, p, yerr=[p - lo, hi - p], marker=markers[k % len(markers)], capsize=3,
-            lw=1.4, label=label,
+            n + offset,
+            p,
+            yerr=[p - lo, hi - p],
+            marker=markers[k % len(markers)],
+            capsize=3,
+            lw=1.4,
+            label=label,
         )
     ax.set_xticks(n)
     ax.set_ylim(-0.02, 1.02)

@@ -1,4 +1,4 @@
-"""Design analysis: how often would a follow-up trial settle the question?
+"""Design analysis: how often would a follow-up trial settle the question.
 
 For each sample size ``n`` per sex and replicate ``r``:
 
@@ -74,9 +74,7 @@ def _seed(*path: int) -> int:
     return int(np.random.SeedSequence([int(x) for x in path]).generate_state(1)[0])
 
 
-def stratified_simulation(
-    n_per_sex: int, params: SimulationParameters, *seed_path: int
-) -> Study:
+def stratified_simulation(n_per_sex: int, params: SimulationParameters, *seed_path: int) -> Study:
     """Simulate a study of ``2 n_per_sex`` participants with the stratified design.
 
     Tries seeds ``SeedSequence([*seed_path, k])`` until the allocation matches
@@ -122,14 +120,16 @@ def reorder_to_template(model, template: Study, replicate: Study) -> dict[str, n
     if "log_glx" in labels:
         lab = labels["log_glx"]
         table = replicate.fmrs.set_index(["participant_id", "session", "block"])["glx"]
-        keys = list(zip(lab["participant_id"].map(mapping), lab["session"], lab["block"],
-                        strict=True))
+        keys = list(
+            zip(lab["participant_id"].map(mapping), lab["session"], lab["block"], strict=True)
+        )
         data["log_glx_observed"] = np.log(table.loc[keys].to_numpy(dtype=float))
     if "score" in labels:
         lab = labels["score"]
         table = replicate.symptoms.set_index(["participant_id", "session", "timepoint"])["score"]
-        keys = list(zip(lab["participant_id"].map(mapping), lab["session"], lab["timepoint"],
-                        strict=True))
+        keys = list(
+            zip(lab["participant_id"].map(mapping), lab["session"], lab["timepoint"], strict=True)
+        )
         data["score_observed"] = table.loc[keys].to_numpy(dtype=float)
     for name, values in data.items():
         if not np.isfinite(values).all():

@@ -31,7 +31,9 @@ def _settings(draws: int, tune: int, chains: int, thin: int, target_accept: floa
 
 
 def sbc_command(
-    spec: Annotated[str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")],
+    spec: Annotated[
+        str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")
+    ],
     simulations: Annotated[int, typer.Option(help="Number of simulations N.")] = 100,
     workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
     scheduler: Annotated[
@@ -121,9 +123,7 @@ def power_command(
     scheduler: Annotated[
         str | None, typer.Option(help="Address of an existing Dask scheduler.")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path(
-        "posteriors/power"
-    ),
+    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/power"),
     seed: Annotated[int, typer.Option(help="Master seed.")] = 2025,
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
     tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
