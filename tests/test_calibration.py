@@ -142,3 +142,16 @@ def test_power_replicates_share_the_stratified_design():
     np.testing.assert_allclose(
         np.sort(data["log_glx_observed"]), np.sort(np.log(replicate.fmrs["glx"].to_numpy()))
     )
+
+
+def test_fewer_simulations_than_ranks_merge_rank_bins():
+    from bayes_ketamine.calibration.sbc import n_bins
+
+    assert n_bins(200, 100) == 100
+    assert n_bins(60, 100) == 50
+    assert n_bins(4, 50) == 2
+    band = uniformity_band(60, 100)
+    assert band.n_ranks == 50 and band.z.size == 51
+    rng = np.random.default_rng(11)
+    out = uniformity_test(rng.integers(0, 100, size=(3, 60)), 100, band=band)
+    assert set(out["verdict"].values) <= {"uniform", "suspect"}

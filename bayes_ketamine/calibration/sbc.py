@@ -63,6 +63,26 @@ p < alpha)."""
 # -- rank statistics (no sampling) -----------------------------------------------------
 
 
+def n_bins(n: int, n_ranks: int) -> int:
+    """Return the number of ECDF evaluation bins for ``n`` ranks on ``0..n_ranks-1``.
+
+    All ``n_ranks`` values when ``n >= n_ranks``; otherwise the largest divisor of
+    ``n_ranks`` not above ``n`` (more evaluation points than ranks only adds a saw-tooth
+    to the band). Ranks are merged into equal groups of ``n_ranks // bins`` values,
+    which keeps them exactly uniform under the null.
+    """
+    if n >= n_ranks:
+        return n_ranks
+    return max(d for d in range(1, n + 1) if n_ranks % d == 0)
+
+
+def bin_ranks(ranks: np.ndarray, n_ranks: int) -> tuple[np.ndarray, int]:
+    """Return ranks merged into :func:`n_bins` bins (last axis = simulations) and the bins."""
+    ranks = np.asarray(ranks, dtype=np.int64)
+    k = n_bins(ranks.shape[-1], n_ranks)
+    return ranks // (n_ranks // k), k
+
+
 def _ecdf_counts(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
     """Return ``#(ranks < j)`` for ``j = 1..n_ranks-1`` along the last axis."""
     ranks = np.asarray(ranks, dtype=np.int64)
@@ -83,6 +103,8 @@ class UniformityBand:
 
     Attributes
     ----------
+    n_ranks : int
+        Number of evaluation bins (:func:`n_bins`).
     z : numpy.ndarray
         Evaluation points ``j / n_ranks`` for ``j = 0..n_ranks``.
     lower, upper : numpy.ndarray
@@ -128,6 +150,7 @@ def uniformity_band(
         Seed of the simulation (the band is deterministic).
     """
     rng = np.random.default_rng(seed)
+    n_ranks = n_bins(n, n_ranks)
     z = np.arange(1, n_ranks) / n_ranks
     sims = rng.integers(0, n_ranks, size=(n_sim, n))
     null = _tail_statistic(_ecdf_counts(sims, n_ranks), n, z)
@@ -148,8 +171,8 @@ def uniformity_band(
 
 
 def rank_ecdf(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
-    """Return the ECDF of ranks at ``j / n_ranks``, ``j = 0..n_ranks`` (last axis)."""
-    ranks = np.asarray(ranks)
+    """Return the ECDF of ranks at ``j / k``, ``j = 0..k`` (last axis; ``k`` = :func:`n_bins`)."""
+    ranks, n_ranks = bin_ranks(ranks, n_ranks)
     inner = _ecdf_counts(ranks, n_ranks) / ranks.shape[-1]
     shape = inner.shape[:-1] + (1,)
     return np.concatenate([np.zeros(shape), inner, np.ones(shape)], axis=-1)
@@ -197,11 +220,12 @@ def uniformity_test(
         raise ValueError(f"ranks must lie in 0..{n_ranks - 1}")
     n = ranks.shape[-1]
     band = band or uniformity_band(n, n_ranks, alpha)
+    ecdf = rank_ecdf(ranks, n_ranks)
+    ranks, n_ranks = bin_ranks(ranks, n_ranks)
     counts = _ecdf_counts(ranks, n_ranks)
     observed = _tail_statistic(counts, n, band.z[1:-1])
     p = (band.null_statistics[None, :] <= observed[:, None]).mean(axis=1)
     p_holm = holm(p)
-    ecdf = rank_ecdf(ranks, n_ranks)
     outside = ((ecdf < band.lower - 1e-12) | (ecdf > band.upper + 1e-12)).any(axis=-1)
     verdict = np.where(p >= alpha, VERDICTS[0], np.where(p_holm >= alpha, VERDICTS[1], VERDICTS[2]))
     return xr.Dataset(
