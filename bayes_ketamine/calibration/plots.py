@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -123,7 +124,7 @@ def plot_assurance(summary: xr.Dataset, path: str | Path, title: str = "") -> Pa
     title : str
         Figure title.
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(6.6, 5.0))
     n = summary["n_per_sex"].values
     markers = "osD^v"
     for k, crit in enumerate(summary["criterion"].values):
@@ -146,8 +147,8 @@ def plot_assurance(summary: xr.Dataset, path: str | Path, title: str = "") -> Pa
     ax.axhline(0.8, color="0.6", ls=":", lw=1)
     ax.set_xlabel("participants per sex")
     ax.set_ylabel("probability the posterior settles it")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7.5, loc="upper left", frameon=False)
+    ax.set_title("\n".join(textwrap.wrap(title, 95)), fontsize=8.5)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, ncol=1)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return _save(fig, Path(path))
