@@ -288,6 +288,7 @@ class SBCResult:
     failed_fits: int
     compile_seconds: list[float]
     wall_seconds: float
+    new_simulations: int = 0
 
 
 def sbc_identity(spec: ModelSpec, study: Study, settings: SamplerSettings, seed: int) -> dict:
@@ -453,6 +454,7 @@ def run_sbc(
         failed_fits=int(verdicts.attrs["failed_fits"]),
         compile_seconds=compile_seconds,
         wall_seconds=wall,
+        new_simulations=len(todo),
     )
 
 

@@ -87,13 +87,15 @@ def sbc_command(
         f"(with divergences: {v.attrs['fits_with_divergences']}; failing the analysis "
         f"thresholds: {v.attrs['workbench_failed_fits']})"
     )
-    if result.compile_seconds:
-        per = result.wall_seconds / max(1, v.attrs["n_simulations"])
+    if result.new_simulations:
+        per = result.wall_seconds / result.new_simulations
         out_console.print(
             f"compile per worker: {', '.join(f'{s:.1f}' for s in result.compile_seconds)} s; "
-            f"sampling wall {result.wall_seconds:.1f} s"
-            + (f" (~{per:.2f} s per simulation)" if result.wall_seconds else "")
+            f"{result.new_simulations} new simulations in {result.wall_seconds:.1f} s "
+            f"(~{per:.2f} s per simulation)"
         )
+    else:
+        out_console.print("all simulations were already stored; nothing recomputed")
     out_console.print(f"wrote {result.netcdf} and {result.plot}")
     bad = (v["verdict"] == "non-uniform").any() or v.attrs["failed_fits"] > 0
     if bad:
