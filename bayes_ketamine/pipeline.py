@@ -1,13 +1,16 @@
 """The full analysis: validate, fit, check, compare, figures and manuscript numbers.
 
 :func:`run_analysis` is what ``bayes-ketamine run`` (and ``make run``) does on the
-embedded default study. Each step reads what the previous one stored; fits whose spec,
-data and settings are unchanged are reused, so a re-run with nothing changed only
-reloads artifacts and redraws.
+embedded default study. Each step reads what the previous one stored. Fits whose spec,
+data and settings are unchanged are reused, and the comparisons, figures and numbers
+are redrawn only when an artifact they come from changed (``analysis_outputs.json``
+records the artifacts they were made from), so a re-run with nothing changed
+finishes in seconds.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +20,15 @@ from rich.table import Table
 
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.figures import make_figures
-from bayes_ketamine.inference import FitResult, FitSettings, compare, fit
+from bayes_ketamine.inference import FitResult, FitSettings, fit
+from bayes_ketamine.inference.artifact import atomic_write
+from bayes_ketamine.inference.compare import compare
 from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.reporting import write_numbers
 
 POOLINGS = ("none", "partial", "complete")
+MANIFEST = "analysis_outputs.json"
+"""File in the posteriors folder recording which artifacts the derived outputs came from."""
 
 
 def analysis_variants(study: Study) -> list[str]:
@@ -112,16 +119,64 @@ def run_analysis(
             progress=progress,
         )
     console.rule("[bold]compare, figures, numbers")
-    comparisons = {}
+    inputs = {name: artifact_identity(r) for name, r in fits.items()}
+    manifest = posteriors_dir / MANIFEST
+    outputs = _reusable_outputs(manifest, inputs)
+    if outputs is None:
+        outputs = _derive_outputs(fits, posteriors_dir)
+        payload = {"inputs": inputs, "outputs": {k: list(map(str, v)) for k, v in outputs.items()}}
+        atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps(payload, indent=1)))
+    else:
+        console.print("[green]reusing[/] comparisons, figures and numbers (artifacts unchanged)")
+    return AnalysisResult(
+        fits,
+        {path.stem.removesuffix("_poolings"): path for path in outputs["comparisons"]},
+        outputs["figures"],
+        outputs["numbers"],
+        time.perf_counter() - start,
+    )
+
+
+def artifact_identity(result: FitResult) -> str:
+    """Return what identifies one written artifact: its provenance key and write time.
+
+    A forced refit keeps the provenance key but writes new draws, so the time is part
+    of the identity.
+    """
+    return f"{result.tree.attrs['provenance_key']}@{result.tree.attrs['created']}"
+
+
+def _derive_outputs(fits: dict[str, FitResult], posteriors_dir: Path) -> dict[str, list[Path]]:
+    """Write the LOO comparisons, figures and numbers from the artifacts."""
+    comparisons = []
     for family in ("glutamate", "symptoms"):
         paths = [fits[f"{family}_{p}"].path for p in POOLINGS if f"{family}_{p}" in fits]
         if len(paths) > 1:
-            out = posteriors_dir / f"compare_{family}.nc"
+            out = posteriors_dir / "comparisons" / f"{family}_poolings.nc"
             compare(paths, out=out)
-            comparisons[family] = out
-    figures = make_figures(posteriors_dir, posteriors_dir / "figures")
-    numbers = write_numbers(posteriors_dir, posteriors_dir / "numbers")
-    return AnalysisResult(fits, comparisons, figures, numbers, time.perf_counter() - start)
+            comparisons.append(out)
+    return {
+        "comparisons": comparisons,
+        "figures": make_figures(posteriors_dir, posteriors_dir / "figures"),
+        "numbers": write_numbers(posteriors_dir, posteriors_dir / "numbers"),
+    }
+
+
+def _reusable_outputs(manifest: Path, inputs: dict[str, str]) -> dict[str, list[Path]] | None:
+    """Return the outputs recorded for the same input artifacts, if all still exist."""
+    try:
+        recorded = json.loads(manifest.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if recorded.get("inputs") != inputs:
+        return None
+    outputs = {k: [Path(p) for p in v] for k, v in recorded.get("outputs", {}).items()}
+    files = [p for paths in outputs.values() for p in paths]
+    if set(outputs) != {"comparisons", "figures", "numbers"} or not all(
+        p.is_file() for p in files
+    ):
+        return None
+    return outputs
 
 
 def summary_table(result: AnalysisResult) -> Table:

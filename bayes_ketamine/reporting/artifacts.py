@@ -9,12 +9,14 @@ condition names and symptom scale from the provenance.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
-from bayes_ketamine.inference import load_posterior
+from bayes_ketamine.inference import ArtifactError, load_posterior
+from bayes_ketamine.inference.artifact import read_attrs
 
 SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 """Dims of the posterior draws."""
@@ -40,8 +42,22 @@ class Posteriors:
         self._trees: dict[str, xr.DataTree] = {}
 
     def names(self) -> list[str]:
-        """Return the model names of the artifacts in the folder, sorted."""
-        return sorted(p.stem for p in self.folder.glob("*.nc") if not p.name.startswith("."))
+        """Return the model names of the artifacts in the folder, sorted.
+
+        Other netCDF files there (e.g. a LOO comparison table) are skipped with a
+        warning that says why.
+        """
+        names = []
+        for path in sorted(self.folder.glob("*.nc")):
+            if path.name.startswith("."):
+                continue
+            try:
+                read_attrs(path)
+            except ArtifactError as err:
+                warnings.warn(f"skipping {path}: {err}", stacklevel=2)
+                continue
+            names.append(path.stem)
+        return names
 
     def get(self, name: str) -> xr.DataTree | None:
         """Return the artifact of model ``name``, or ``None`` if there is none."""
