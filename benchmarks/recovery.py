@@ -39,7 +39,7 @@ KEY_TRUTHS = {
 }
 
 
-def recover(spec: str, seed: int) -> list[dict]:
+def recover(spec: str, seed: int, draws: int, target_accept: float) -> list[dict]:
     study, truth = simulate_study(seed=seed)
     model = build_model(spec, study)
     start = time.perf_counter()
@@ -47,10 +47,10 @@ def recover(spec: str, seed: int) -> list[dict]:
         idata = pm.sample(
             nuts_sampler="nutpie",
             tune=1000,
-            draws=1000,
+            draws=draws,
             chains=4,
             cores=2,
-            target_accept=0.95,
+            target_accept=target_accept,
             random_seed=seed,
             progressbar=False,
         )
@@ -93,9 +93,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     parser.add_argument("--specs", nargs="+", default=list(KEY_TRUTHS))
+    parser.add_argument("--draws", type=int, default=1000, help="draws per chain (4 chains)")
+    parser.add_argument("--target-accept", type=float, default=0.99)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recovery.csv"))
     args = parser.parse_args()
-    rows = [row for spec in args.specs for seed in args.seeds for row in recover(spec, seed)]
+    rows = [
+        row
+        for spec in args.specs
+        for seed in args.seeds
+        for row in recover(spec, seed, args.draws, args.target_accept)
+    ]
     table = pd.DataFrame(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)

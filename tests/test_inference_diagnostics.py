@@ -103,6 +103,20 @@ def test_rhat_and_ess_failures_name_the_parameter():
     assert "ok" not in named
 
 
+def test_rhat_between_thresholds_warns():
+    rng = np.random.default_rng(5)
+    post = {
+        "ok": rng.normal(size=(CHAINS, DRAWS)),
+        "slightly_off": rng.normal(size=(CHAINS, DRAWS)) + 0.12 * np.arange(CHAINS)[:, None],
+    }
+    parameters, _ = run_diagnostics(_tree(NUTPIE, post), 10)
+    rhat = float(parameters["r_hat"].sel(parameter="slightly_off"))
+    assert THRESHOLDS["rhat_warn"] < rhat < THRESHOLDS["rhat_fail"]
+    verdict = stored_verdict(parameters)
+    assert verdict.status == "warn"
+    assert any("R-hat > 1.01" in r and "slightly_off" in r for r in verdict.reasons)
+
+
 def test_parameter_labels_flatten_dims():
     rng = np.random.default_rng(4)
     tree = from_dict(

@@ -23,11 +23,12 @@ U-turn at the very last step, so it errs towards warning).
 Verdict thresholds (:data:`THRESHOLDS`)
 ---------------------------------------
 ``fail`` if any of
-    R-hat > 1.01 for any parameter; bulk or tail ESS < 100; divergent transitions in
-    more than 1 % of draws; E-BFMI < 0.2 in any chain.
+    R-hat > 1.05 for any parameter (chains disagree); bulk or tail ESS < 100;
+    divergent transitions in more than 1 % of draws; E-BFMI < 0.2 in any chain.
 ``warn`` (otherwise) if any of
-    bulk or tail ESS < 400; any divergent transition; tree-depth saturation in more
-    than 1 % of draws; E-BFMI < 0.3 in any chain.
+    R-hat > 1.01 for any parameter (Vehtari et al. 2021's threshold for final
+    results: run longer); bulk or tail ESS < 400; any divergent transition;
+    tree-depth saturation in more than 1 % of draws; E-BFMI < 0.3 in any chain.
 ``pass`` otherwise.
 
 Non-finite R-hat or ESS (a parameter constant across all draws) is reported but does
@@ -44,7 +45,8 @@ import arviz_stats as azs
 import xarray as xr
 
 THRESHOLDS: dict[str, float] = {
-    "rhat_fail": 1.01,
+    "rhat_warn": 1.01,
+    "rhat_fail": 1.05,
     "ess_warn": 400.0,
     "ess_fail": 100.0,
     "divergent_fraction_fail": 0.01,
@@ -217,9 +219,12 @@ def judge(parameters: xr.Dataset, sampler: xr.Dataset) -> Verdict:
         return shown
 
     rhat = parameters["r_hat"]
-    bad = rhat > t["rhat_fail"]
-    if bad.any():
-        fails.append(f"R-hat > {t['rhat_fail']} (max {float(rhat.max()):.3f}): {_labels(bad)}")
+    for level, reasons in (("fail", fails), ("warn", warns)):
+        bad = rhat > t[f"rhat_{level}"]
+        if bad.any():
+            limit = t[f"rhat_{level}"]
+            reasons.append(f"R-hat > {limit} (max {float(rhat.max()):.3f}): {_labels(bad)}")
+            break
     for col in ("ess_bulk", "ess_tail"):
         ess = parameters[col]
         if (ess < t["ess_fail"]).any():

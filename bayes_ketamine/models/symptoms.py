@@ -12,7 +12,7 @@ from bayes_ketamine.models.spec import SpecError
 
 SYMPTOM_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "symptom_baseline": {"mu": 30.0, "sigma": 10.0},
-    "symptom_participant_sd": {"sigma": 8.0},
+    "symptom_participant_sd": {"alpha": 2.0, "beta": 0.3},
     "symptom_period_effect": {"mu": 0.0, "sigma": 5.0},
     "symptom_change_reference": {"mu": -5.0, "sigma": 10.0},
     "symptom_condition_effect": {"mu": 0.0, "sigma": 5.0},
@@ -62,7 +62,9 @@ def add_symptom_component(
 
     Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` are centred (two to
     four ratings each inform them well) and sum to zero (``ZeroSumNormal``), so that
-    :math:`m_0` is not correlated with every :math:`p_i`. :math:`d_t` is the change
+    :math:`m_0` is not correlated with every :math:`p_i`; their SD :math:`\tau_p` has a
+    Gamma(2, 0.3) prior (mean 6.7 points, little mass near 0, as patients' severity
+    always differs and a prior piling up at 0 would let the centred levels funnel). :math:`d_t` is the change
     from before the infusion to post timepoint :math:`t` under the reference
     condition (``symptom_change_reference``), :math:`c_{t,sex}` the condition-by-time
     effect (the paper's contrast; ``symptom_condition_effect``
@@ -106,7 +108,7 @@ def add_symptom_component(
     pm.Data("symptom_active", active, dims="symptom_obs")
 
     base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
-    part_sd = pm.HalfNormal("symptom_participant_sd", **pr["symptom_participant_sd"])
+    part_sd = pm.Gamma("symptom_participant_sd", **pr["symptom_participant_sd"])
     part = pm.ZeroSumNormal("symptom_participant_offset", sigma=part_sd, dims="participant")
     period = pm.Normal("symptom_period_effect", **pr["symptom_period_effect"])
     change = pm.Normal(
