@@ -64,7 +64,8 @@ def add_symptom_component(
     four ratings each inform them well) and sum to zero (``ZeroSumNormal``), so that
     :math:`m_0` is not correlated with every :math:`p_i`; their SD :math:`\tau_p` has a
     Gamma(2, 0.3) prior (mean 6.7 points, little mass near 0, as patients' severity
-    always differs and a prior piling up at 0 would let the centred levels funnel). :math:`d_t` is the change
+    always differs and a prior piling up at 0 would let the centred levels funnel).
+    :math:`d_t` is the change
     from before the infusion to post timepoint :math:`t` under the reference
     condition (``symptom_change_reference``), :math:`c_{t,sex}` the condition-by-time
     effect (the paper's contrast; ``symptom_condition_effect``
