@@ -1,8 +1,8 @@
 """Provenance of a fit: what was fitted, to what data, how, with which software.
 
 The provenance key is the SHA-256 of the canonical JSON of the spec, the study's
-content hash, the fit settings and the versions of the packages that shape the
-result. Two fits with the same key are the same fit; :func:`bayes_ketamine.inference.fit`
+content hash, the fit settings, the versions of the packages that shape the result
+and a hash of the model code. Two fits with the same key are the same fit; :func:`bayes_ketamine.inference.fit`
 reuses an artifact whose key matches and refits on any difference.
 """
 
@@ -12,8 +12,10 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import bayes_ketamine.models as models_package
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.models.spec import ModelSpec
@@ -36,14 +38,30 @@ PACKAGES: tuple[str, ...] = (
 """Distributions whose versions enter the provenance key."""
 
 
+def models_source_hash() -> str:
+    """Return the SHA-256 of the source of :mod:`bayes_ketamine.models`.
+
+    The model code writes the mathematics every fit samples from, so an edit to it
+    (even without a version bump) changes the provenance key and refits.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(Path(models_package.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def package_versions() -> dict[str, str]:
-    """Return the installed version of each of :data:`PACKAGES` (``"absent"`` if none)."""
+    """Return the versions of :data:`PACKAGES` (``"absent"`` if not installed).
+
+    Also holds ``bayes_ketamine.models source``: :func:`models_source_hash`.
+    """
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "absent"
+    versions["bayes_ketamine.models source"] = models_source_hash()
     return versions
 
 
