@@ -2,8 +2,9 @@
 
 The provenance key is the SHA-256 of the canonical JSON of the spec, the study's
 content hash, the fit settings, the versions of the packages that shape the result
-and a hash of the model code. Two fits with the same key are the same fit; :func:`bayes_ketamine.inference.fit`
-reuses an artifact whose key matches and refits on any difference.
+and a hash of the model code. Two fits with the same key are the same fit;
+:func:`bayes_ketamine.inference.fit` reuses an artifact whose key matches and refits
+on any difference.
 """
 
 from __future__ import annotations
