@@ -64,7 +64,7 @@ class SamplerSettings:
     draws: int = 500
     tune: int = 500
     chains: int = 2
-    target_accept: float = 0.95
+    target_accept: float = 0.99
     max_treedepth: int = 10
     thin_to: int = 99
 
