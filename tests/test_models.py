@@ -9,6 +9,7 @@ import pymc as pm
 import pytest
 
 from bayes_ketamine.data import simulate_study
+from bayes_ketamine.inference import FitSettings
 from bayes_ketamine.models import (
     FAMILY_CLASSES,
     SPEC_DIR,
@@ -167,7 +168,7 @@ def test_joint_model_recovers_simulated_effects():
             draws=500,
             chains=2,
             cores=2,
-            target_accept=0.95,
+            target_accept=FitSettings().target_accept,
             random_seed=5,
             progressbar=False,
         )
