@@ -192,7 +192,15 @@ def child_fit(opts) -> dict:
     t_fit = time.perf_counter() - t
     end = time.time()
     steps = json.loads(result.tree.attrs["timings_json"])
-    top_level = {"build", "prior_predictive", "posterior", "posterior_predictive", "checks"}
+    top_level = {
+        "build",
+        "posterior_start",
+        "prior_predictive",
+        "compile_post",
+        "posterior",
+        "posterior_predictive",
+        "checks",
+    }
     inside = sum(v for k, v in steps.items() if k in top_level | {"log_likelihood_prior"})
     from bayes_ketamine.models import build_model
 

@@ -145,4 +145,4 @@ def test_progress_is_printed_unless_quiet(out_dir, capsys):
     assert capsys.readouterr().err == ""
     fit(toy_model(), settings=SETTINGS, out_dir=out_dir, progress=True, force=True)
     err = capsys.readouterr().err
-    assert "[1/6]" in err and "wrote" in err
+    assert "[1/7]" in err and "[7/7]" in err and "wrote" in err

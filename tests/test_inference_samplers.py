@@ -80,9 +80,18 @@ def test_sample_nutpie_passes_settings_and_adds_pymc_groups(monkeypatch):
     nutpie = pytest.importorskip("nutpie")
     calls = []
 
+    class Handle:
+        """What nutpie.sample(..., blocking=False) returns."""
+
+        def __init__(self, tree):
+            self.tree = tree
+
+        def wait(self):
+            return self.tree
+
     def fake_sample(compiled, **kwargs):
         calls.append((compiled, kwargs))
-        return _fake_nutpie_tree(kwargs["chains"], kwargs["draws"])
+        return Handle(_fake_nutpie_tree(kwargs["chains"], kwargs["draws"]))
 
     monkeypatch.setattr(nutpie, "sample", fake_sample)
     monkeypatch.setattr(samplers, "compile_nutpie", lambda m: NutpieCompiled("C", "test", 1.5))
@@ -102,6 +111,7 @@ def test_sample_nutpie_passes_settings_and_adds_pymc_groups(monkeypatch):
         "progress_bar": False,
         "target_accept": 0.9,
         "maxdepth": 7,
+        "blocking": False,
     }
     assert {"posterior", "sample_stats", "observed_data", "constant_data"} <= set(tree.children)
     assert set(tree["observed_data"].data_vars) == {"log_glx", "score"}

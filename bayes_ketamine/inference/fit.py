@@ -8,6 +8,11 @@ returned instead of refitting (see :mod:`bayes_ketamine.inference.provenance`).
 
 Random seeds: NUTS gets ``settings.seed``; prior and posterior predictive simulation
 get two seeds spawned from it by :class:`numpy.random.SeedSequence`.
+
+With nutpie (the default) the chains run in background threads while the prior
+predictive is simulated and the post-processing functions are compiled; posterior
+predictive draws and log densities are computed for all draws in one call each
+(:mod:`bayes_ketamine.inference.batched`).
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import arviz_stats as azs
 import numpy as np
 import pymc as pm
 import xarray as xr
 from rich.console import Console
 
 from bayes_ketamine.data.study import Study
+from bayes_ketamine.inference import samplers
 from bayes_ketamine.inference.artifact import (
     ArtifactError,
     artifact_lock,
@@ -33,6 +40,7 @@ from bayes_ketamine.inference.artifact import (
     read_attrs,
     write_artifact,
 )
+from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
 from bayes_ketamine.inference.provenance import (
@@ -40,7 +48,7 @@ from bayes_ketamine.inference.provenance import (
     provenance_attrs,
     provenance_key,
 )
-from bayes_ketamine.inference.samplers import sample_posterior
+from bayes_ketamine.inference.samplers import sample_posterior, start_nutpie
 from bayes_ketamine.inference.sensitivity import prior_sensitivity
 from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.models.base import CrossoverModel
@@ -122,42 +130,58 @@ def _reusable(path: Path, key: str) -> bool:
         return False
 
 
+def _in_background(settings: FitSettings) -> bool:
+    """Whether NUTS runs in the background (nutpie, ``sample_posterior`` not replaced)."""
+    # ``sample_posterior`` may be replaced (tests do); then it runs, in the foreground.
+    return settings.sampler == "nutpie" and sample_posterior is samplers.sample_posterior
+
+
 def _sample_all(
     model: CrossoverModel, settings: FitSettings, steps: _Steps, progress: bool
 ) -> xr.DataTree:
-    """Run prior predictive, NUTS, posterior predictive, log-likelihood and log-prior."""
+    """Run prior predictive, NUTS, posterior predictive, log-likelihood and log-prior.
+
+    With nutpie the chains run in background threads while this thread simulates the
+    prior predictive and compiles the (vectorised) posterior predictive and
+    log-density functions of :mod:`bayes_ketamine.inference.batched`; the step
+    ``posterior`` then times only the wait for the draws.
+    """
     pm_model = model.pymc_model
     prior_seed, pp_seed = np.random.SeedSequence(settings.seed).generate_state(2)
-    with steps.step(f"prior predictive ({settings.prior_draws} draws)", "prior_predictive"):
-        prior = pm.sample_prior_predictive(
-            draws=settings.prior_draws, model=pm_model, random_seed=int(prior_seed)
-        )
+    log_density = LogDensity(pm_model)
+    predictive = PosteriorPredictive(pm_model, int(pp_seed))
+    run = None
+    if _in_background(settings):
+        with steps.step("compiling the model for nutpie and starting it", "posterior_start"):
+            run = start_nutpie(pm_model, settings, progressbar=progress)
+    try:
+        with steps.step(f"prior predictive ({settings.prior_draws} draws)", "prior_predictive"):
+            prior = pm.sample_prior_predictive(
+                draws=settings.prior_draws, model=pm_model, random_seed=int(prior_seed)
+            )
+        with steps.step("compiling posterior predictive and log densities", "compile_post"):
+            predictive.compile()
+            log_density.compile()
+    except BaseException:
+        if run is not None:
+            run.cancel()
+        raise
     with steps.step(
         f"posterior: {settings.sampler}, {settings.chains} chains x "
         f"({settings.tune} tune + {settings.draws} draws)",
         "posterior",
     ):
-        tree = sample_posterior(model, settings, progressbar=progress)
+        tree = run.result() if run is not None else sample_posterior(model, settings, progress)
     for attr in ("compile_time", "sampling_time"):
         if attr in tree["posterior"].attrs:
             steps.seconds[f"posterior_{attr}"] = round(float(tree["posterior"].attrs[attr]), 3)
+    posterior = tree["posterior"].to_dataset()
     with steps.step("posterior predictive", "posterior_predictive"):
-        pm.sample_posterior_predictive(
-            tree,
-            model=pm_model,
-            extend_inferencedata=True,
-            random_seed=int(pp_seed),
-            progressbar=False,
-        )
+        tree.update(predictive(posterior))
     with steps.step("log-likelihood and log-prior", "log_likelihood_prior"):
-        start = time.perf_counter()
-        pm.compute_log_likelihood(
-            tree, model=pm_model, extend_inferencedata=True, progressbar=False
-        )
-        steps.seconds["log_likelihood"] = round(time.perf_counter() - start, 3)
-        pm.stats.compute_log_prior(
-            tree, model=pm_model, extend_inferencedata=True, progressbar=False
-        )
+        log_likelihood, log_prior = log_density(posterior)
+        tree["log_likelihood"] = log_likelihood
+        tree["log_prior"] = log_prior
     tree["prior"] = prior["prior"]
     tree["prior_predictive"] = prior["prior_predictive"]
     if "constant_data" not in tree.children:
@@ -173,10 +197,11 @@ def _add_checks(tree: xr.DataTree, model: CrossoverModel, settings: FitSettings)
     tree["prior_sensitivity"] = prior_sensitivity(tree, model.key_effects, model.observed_vars)
     labels = model.observation_labels()
     tree["ppc_statistics"] = xr.DataTree.from_dict(ppc_statistics(tree, labels))
+    results = {var: azs.loo(tree, pointwise=True, var_name=var) for var in model.observed_vars}
     tree["loo"] = xr.DataTree.from_dict(
-        {var: loo_table(tree, var, labels.get(var)) for var in model.observed_vars}
+        {var: loo_table(tree, var, labels.get(var), results[var]) for var in model.observed_vars}
     )
-    tree["loo_pit"] = loo_pit_values(tree, model.observed_vars)
+    tree["loo_pit"] = loo_pit_values(tree, model.observed_vars, results)
 
 
 def fit(
@@ -220,7 +245,7 @@ def fit(
     spec, study, model = _resolve(model_or_spec, study)
     path = artifact_path(out_dir, spec.name)
     key = provenance_key(spec, study, settings, package_versions())
-    steps = _Steps(total=6, quiet=not progress)
+    steps = _Steps(total=8 if _in_background(settings) else 7, quiet=not progress)
     with artifact_lock(path):
         if not force and _reusable(path, key):
             steps.note(f"[green]reusing[/] {path} (spec, data and settings unchanged)")

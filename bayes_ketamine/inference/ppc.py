@@ -162,7 +162,12 @@ def ppc_statistics(data: xr.DataTree, labels: dict[str, pd.DataFrame]) -> dict[s
     }
 
 
-def loo_table(data: xr.DataTree, var_name: str, labels: pd.DataFrame | None = None) -> xr.Dataset:
+def loo_table(
+    data: xr.DataTree,
+    var_name: str,
+    labels: pd.DataFrame | None = None,
+    result: azs.ELPDData | None = None,
+) -> xr.Dataset:
     """Return PSIS-LOO of one observed variable with its pointwise values.
 
     Parameters
@@ -173,6 +178,9 @@ def loo_table(data: xr.DataTree, var_name: str, labels: pd.DataFrame | None = No
         Observed variable.
     labels : pandas.DataFrame, optional
         Observation labels, attached as coordinates of the observation dimension.
+    result : arviz_stats.ELPDData, optional
+        ``arviz_stats.loo(data, pointwise=True, var_name=var_name)`` if already
+        computed.
 
     Returns
     -------
@@ -181,7 +189,8 @@ def loo_table(data: xr.DataTree, var_name: str, labels: pd.DataFrame | None = No
         attributes ``elpd``, ``se``, ``p_loo``, ``n_samples``, ``n_data_points``,
         ``good_k`` (the Pareto-k threshold) and ``warning`` (0/1).
     """
-    result = azs.loo(data, pointwise=True, var_name=var_name)
+    if result is None:
+        result = azs.loo(data, pointwise=True, var_name=var_name)
     table = xr.Dataset({"elpd_i": result.elpd_i, "pareto_k": result.pareto_k})
     if labels is not None:
         obs_dim = result.elpd_i.dims[0]
@@ -202,7 +211,11 @@ def loo_table(data: xr.DataTree, var_name: str, labels: pd.DataFrame | None = No
     return table
 
 
-def loo_pit_values(data: xr.DataTree, var_names: Iterable[str]) -> xr.Dataset:
+def loo_pit_values(
+    data: xr.DataTree,
+    var_names: Iterable[str],
+    loo_results: dict[str, azs.ELPDData] | None = None,
+) -> xr.Dataset:
     """Return LOO-PIT values of the observed variables.
 
     Parameters
@@ -211,6 +224,10 @@ def loo_pit_values(data: xr.DataTree, var_names: Iterable[str]) -> xr.Dataset:
         Fit with ``observed_data``, ``posterior_predictive`` and ``log_likelihood``.
     var_names : iterable of str
         Observed variables.
+    loo_results : dict of str to arviz_stats.ELPDData, optional
+        Pointwise ``arviz_stats.loo`` of each variable: its smoothed log weights and
+        Pareto k are reused instead of smoothing the importance ratios again (the
+        values are the same).
 
     Returns
     -------
@@ -218,4 +235,9 @@ def loo_pit_values(data: xr.DataTree, var_names: Iterable[str]) -> xr.Dataset:
         One variable per observed variable over its observation dimension; values in
         ``[0, 1]``, uniform for a calibrated model.
     """
-    return azs.loo_pit(data, var_names=list(var_names))
+    var_names = list(var_names)
+    if loo_results is None or not set(var_names) <= set(loo_results):
+        return azs.loo_pit(data, var_names=var_names)
+    log_weights = xr.Dataset({v: loo_results[v].log_weights for v in var_names})
+    pareto_k = xr.Dataset({v: loo_results[v].pareto_k for v in var_names})
+    return azs.loo_pit(data, var_names=var_names, log_weights=log_weights, pareto_k=pareto_k)

@@ -205,14 +205,65 @@ def sample_nutpie(
         ``observed_data``, ``constant_data``; ``posterior.attrs`` also hold
         ``compile_time`` and ``nutpie_compile_path``.
     """
+    return start_nutpie(pm_model, settings, progressbar=progressbar).result()
+
+
+class NutpieRun:
+    """nutpie sampling running in its own (Rust) threads; :meth:`result` waits for it.
+
+    The sampler threads do not hold the GIL, so the caller can do other work (prior
+    predictive simulation, compiling post-processing functions) while they run.
+    """
+
+    def __init__(self, pm_model: pm.Model, compiled: NutpieCompiled, handle: Any) -> None:
+        self.pm_model = pm_model
+        self.compiled = compiled
+        self.handle = handle
+        self.start = time.perf_counter()
+        self._tree: xr.DataTree | None = None
+
+    def result(self) -> xr.DataTree:
+        """Wait for the draws; return them as :func:`sample_nutpie` does."""
+        if self._tree is not None:
+            return self._tree
+        from pymc.backends.arviz import patch_nutpie_idata
+
+        try:
+            tree = self.handle.wait()
+        except BaseException:
+            self.cancel()
+            raise
+        sampling_time = time.perf_counter() - self.start
+        patch_nutpie_idata(tree, self.pm_model, sampling_time=sampling_time)
+        tree["posterior"].attrs["compile_time"] = self.compiled.seconds
+        tree["posterior"].attrs["nutpie_compile_path"] = self.compiled.path
+        self._tree = tree
+        return tree
+
+    def cancel(self) -> None:
+        """Stop the sampler threads (nothing if they already finished)."""
+        try:
+            self.handle.cancel()
+        except Exception:  # noqa: BLE001 - already finished or cancelled
+            pass
+
+
+def start_nutpie(pm_model: pm.Model, settings: FitSettings, progressbar: bool = True) -> NutpieRun:
+    """Compile ``pm_model`` with :func:`compile_nutpie` and start nutpie in the background.
+
+    Parameters are those of :func:`sample_nutpie`; the draws are the same.
+
+    Returns
+    -------
+    NutpieRun
+        Call its :meth:`~NutpieRun.result` for the tree.
+    """
     if settings.sampler != "nutpie":
         raise ValueError(f"sample_nutpie needs sampler 'nutpie', got {settings.sampler!r}")
     import nutpie
-    from pymc.backends.arviz import patch_nutpie_idata
 
     compiled = compile_nutpie(pm_model)
-    start = time.perf_counter()
-    tree = nutpie.sample(
+    handle = nutpie.sample(
         compiled.compiled,
         draws=settings.draws,
         tune=settings.tune,
@@ -224,12 +275,9 @@ def sample_nutpie(
         progress_bar=progressbar,
         target_accept=settings.target_accept,
         maxdepth=settings.max_treedepth,
+        blocking=False,
     )
-    sampling_time = time.perf_counter() - start
-    patch_nutpie_idata(tree, pm_model, sampling_time=sampling_time)
-    tree["posterior"].attrs["compile_time"] = compiled.seconds
-    tree["posterior"].attrs["nutpie_compile_path"] = compiled.path
-    return tree
+    return NutpieRun(pm_model, compiled, handle)
 
 
 def compile_nutpie(pm_model: pm.Model) -> NutpieCompiled:
