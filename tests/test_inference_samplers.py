@@ -200,3 +200,23 @@ def test_direct_nutpie_matches_pm_sample_on_frozen_model():
             ours["posterior"][name].values, reference["posterior"][name].values
         )
         assert ours["posterior"][name].dims == reference["posterior"][name].dims
+
+
+def test_nutpie_is_imported_without_arviz():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from bayes_ketamine.inference.samplers import import_nutpie\n"
+        "import_nutpie()\n"
+        "import arviz_base\n"
+        "sample = sys.modules['nutpie.sample']\n"
+        "assert 'arviz' not in sys.modules and 'matplotlib' not in sys.modules\n"
+        "assert sample.arviz.from_dict is arviz_base.from_dict\n"
+        "assert sample.arviz.dict_to_dataset is arviz_base.dict_to_dataset\n"
+        "import arviz\n"
+        "assert arviz is not sample.arviz and arviz.from_dict is arviz_base.from_dict\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -39,8 +39,11 @@ seconds compiling) and ``nutpie_compile_path`` (``"cached-cfunc"`` or ``"nutpie"
 from __future__ import annotations
 
 import hashlib
+import importlib
+import sys
 import threading
 import time
+import types
 import warnings
 from dataclasses import dataclass
 from functools import wraps
@@ -295,6 +298,7 @@ def compile_nutpie(pm_model: pm.Model) -> NutpieCompiled:
         used (then :func:`nutpie.compile_pymc_model` with ``freeze_model=True``).
     """
     start = time.perf_counter()
+    import_nutpie()
     try:
         compiled = _compile_lean(pm_model)
         path = "cached-cfunc"
@@ -311,6 +315,39 @@ def compile_nutpie(pm_model: pm.Model) -> NutpieCompiled:
         compiled = nutpie.compile_pymc_model(pm_model, freeze_model=True)
         path = "nutpie"
     return NutpieCompiled(compiled, path, time.perf_counter() - start)
+
+
+class _ArvizForNutpie(types.ModuleType):
+    """What ``nutpie.sample`` sees as ``arviz``: arviz-base's converters, the rest lazily.
+
+    nutpie only calls ``arviz.from_dict`` and ``arviz.dict_to_dataset``, which in ArviZ
+    1.x are arviz-base's functions; importing ``arviz`` itself would also import
+    arviz-plots and matplotlib (~0.5 s of every fit).
+    """
+
+    _FROM_BASE = ("from_dict", "dict_to_dataset")
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._FROM_BASE:
+            return getattr(importlib.import_module("arviz_base"), name)
+        return getattr(importlib.import_module("arviz"), name)
+
+
+def import_nutpie() -> types.ModuleType:
+    """Import and return ``nutpie`` without importing ``arviz`` (see :class:`_ArvizForNutpie`).
+
+    The stand-in is in ``sys.modules`` only while nutpie is imported, so any later
+    ``import arviz`` gets the real package.
+    """
+    if "nutpie" not in sys.modules and "arviz" not in sys.modules:
+        stub = _ArvizForNutpie("arviz")
+        sys.modules["arviz"] = stub
+        try:
+            importlib.import_module("nutpie")
+        finally:
+            if sys.modules.get("arviz") is stub:
+                del sys.modules["arviz"]
+    return importlib.import_module("nutpie")
 
 
 class _LeanUnavailable(Exception):
