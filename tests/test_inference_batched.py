@@ -68,6 +68,9 @@ def test_posterior_predictive_equals_pymc(toy):
         xr.testing.assert_equal(ours_tree[group].to_dataset(), ref_tree[group].to_dataset())
     ours = ours_tree["posterior_predictive"].to_dataset()
     ref = ref_tree["posterior_predictive"].to_dataset()
+    alone = PosteriorPredictive(model.pymc_model, 17)(tree["posterior"].to_dataset(), False)
+    assert set(alone.children) == {"posterior_predictive"}
+    xr.testing.assert_equal(alone["posterior_predictive"].to_dataset(), ours)
     assert set(ours.data_vars) == set(ref.data_vars) == {"log_glx", "score"}
     for name in ref.data_vars:
         assert ours[name].dims == ref[name].dims

@@ -153,14 +153,23 @@ class PosteriorPredictive:
         self.fn.trust_input = True
         return self
 
-    def __call__(self, posterior: xr.Dataset) -> xr.DataTree:
+    def __call__(self, posterior: xr.Dataset, with_data: bool = True) -> xr.DataTree:
         """Return the draws for ``posterior`` as PyMC's ``sample_posterior_predictive`` does.
+
+        Parameters
+        ----------
+        posterior : xarray.Dataset
+            Posterior draws (dims ``chain``, ``draw``).
+        with_data : bool, default True
+            Also return ``observed_data`` and ``constant_data``; without, only
+            ``posterior_predictive`` (when the tree has them already, as nutpie's
+            does, built the same way).
 
         Returns
         -------
         xarray.DataTree
-            Groups ``posterior_predictive``, ``observed_data`` and ``constant_data``
-            (``pymc.to_inference_data`` of the model), which
+            Groups ``posterior_predictive`` and (``with_data``) ``observed_data`` and
+            ``constant_data`` (``pymc.to_inference_data`` of the model), which
             ``pymc.sample_posterior_predictive(..., extend_inferencedata=True)`` adds
             to (or replaces in) the tree it is given.
         """
@@ -169,6 +178,10 @@ class PosteriorPredictive:
         if self.fn is None:
             self.compile()
         outs = self.fn(*_stacked(posterior, self.free, self.dtypes))
+        if not with_data:
+            values = dict(zip(self.observed, outs, strict=True))
+            dataset = _to_dataset(values, posterior, self.coords, self.dims)
+            return xr.DataTree.from_dict({"posterior_predictive": dataset})
         sizes = [posterior.sizes[d] for d in SAMPLE_DIMS]
         trace = {
             name: out.reshape(*sizes, *out.shape[1:])

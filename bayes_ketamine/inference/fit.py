@@ -177,7 +177,8 @@ def _sample_all(
             steps.seconds[f"posterior_{attr}"] = round(float(tree["posterior"].attrs[attr]), 3)
     posterior = tree["posterior"].to_dataset()
     with steps.step("posterior predictive", "posterior_predictive"):
-        tree.update(predictive(posterior))
+        has_data = {"observed_data", "constant_data"} <= set(tree.children)
+        tree.update(predictive(posterior, with_data=not has_data))
     with steps.step("log-likelihood and log-prior", "log_likelihood_prior"):
         log_likelihood, log_prior = log_density(posterior)
         tree["log_likelihood"] = log_likelihood
