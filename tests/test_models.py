@@ -8,7 +8,7 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_ketamine.data import simulate_study
+from bayes_ketamine.data import import_nimh, simulate_study
 from bayes_ketamine.inference import FitSettings
 from bayes_ketamine.models import (
     FAMILY_CLASSES,
@@ -178,3 +178,11 @@ def test_joint_model_recovers_simulated_effects():
         low, high = np.quantile(post[name].values, [0.005, 0.995])
         assert low < getattr(truth, name) < high, name
     assert float(post["glx_condition_effect_pooled"].mean()) < 0  # naltrexone blunts Glx
+
+
+def test_participant_levels_centred_only_where_ratings_are_dense(study):
+    dense = build_model("symptoms_partial", study).pymc_model
+    thin = build_model("symptoms_partial", import_nimh()).pymc_model
+    assert "symptom_participant_z" not in dense.named_vars  # four ratings each: centred
+    assert "symptom_participant_z" in thin.named_vars  # two or three: non-centred
+    assert thin.named_vars_to_dims["symptom_participant_offset"] == ("participant",)

@@ -34,6 +34,17 @@ def post_timepoints(model: CrossoverModel) -> list[str]:
     return post
 
 
+CENTRED_MIN_RATINGS = 4
+"""Median ratings per participant from which participant levels are centred."""
+
+
+def participant_levels_centred(model: CrossoverModel) -> bool:
+    """Return whether the participant levels are informed enough to centre them."""
+    counts = symptom_rows(model)["participant_id"].value_counts()
+    counts = counts.reindex(model.study.participant_ids, fill_value=0)
+    return float(np.median(counts)) >= CENTRED_MIN_RATINGS
+
+
 def symptom_rows(model: CrossoverModel) -> pd.DataFrame:
     """Return the symptom rows that enter the likelihood (ratings that were made).
 
@@ -60,11 +71,14 @@ def add_symptom_component(
             + [t\ \text{post}]\,\big(d_t + c_{t,\mathrm{sex}(i)}\,x_{is}
             + b\,(A_{is} - R)\big)
 
-    Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` are centred (two to
-    four ratings each inform them well) and sum to zero (``ZeroSumNormal``), so that
-    :math:`m_0` is not correlated with every :math:`p_i`; their SD :math:`\tau_p` has a
-    Gamma(2, 0.3) prior (mean 6.7 points, little mass near 0, as patients' severity
-    always differs and a prior piling up at 0 would let the centred levels funnel).
+    Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` sum to zero
+    (``ZeroSumNormal``), so that :math:`m_0` is not correlated with every
+    :math:`p_i`. They are centred when the median participant has at least
+    :data:`CENTRED_MIN_RATINGS` ratings (GO-MARK's design: four), which inform them
+    well, and non-centred (:math:`p_i = \tau_p u_i`) when the data are thinner (the
+    NIMH design: one baseline and one rating per period). Their SD :math:`\tau_p` has
+    a Gamma(2, 0.3) prior (mean 6.7 points, little mass near 0: patients' severity
+    always differs, and a prior piling up at 0 would let centred levels funnel).
     :math:`d_t` is the change
     from before the infusion to post timepoint :math:`t` under the reference
     condition (``symptom_change_reference``), :math:`c_{t,sex}` the condition-by-time
@@ -110,7 +124,13 @@ def add_symptom_component(
 
     base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
     part_sd = pm.Gamma("symptom_participant_sd", **pr["symptom_participant_sd"])
-    part = pm.ZeroSumNormal("symptom_participant_offset", sigma=part_sd, dims="participant")
+    if participant_levels_centred(model):
+        part = pm.ZeroSumNormal("symptom_participant_offset", sigma=part_sd, dims="participant")
+    else:
+        part_z = pm.ZeroSumNormal("symptom_participant_z", sigma=1.0, dims="participant")
+        part = pm.Deterministic(
+            "symptom_participant_offset", part_sd * part_z, dims="participant"
+        )
     period = pm.Normal("symptom_period_effect", **pr["symptom_period_effect"])
     change = pm.Normal(
         "symptom_change_reference", **pr["symptom_change_reference"], dims="post_timepoint"
