@@ -30,9 +30,12 @@ def _check_folder(console: Console, folder: Path) -> None:
 
 def figures_command(
     posteriors: PosteriorsOption = Path("posteriors"),
-    out: Annotated[Path, typer.Option(help="Folder of the figure files.")] = Path("figures"),
+    out: Annotated[
+        Path | None, typer.Option(help="Folder of the figure files; default POSTERIORS/figures.")
+    ] = None,
 ) -> None:
     """Draw the paper's figures (PNG and PDF) from the fitted artifacts."""
+    out = out or posteriors / "figures"
     from bayes_ketamine.figures import make_figures
 
     console = Console(stderr=True)
@@ -51,11 +54,13 @@ def figures_command(
 
 def numbers_command(
     posteriors: PosteriorsOption = Path("posteriors"),
-    out: Annotated[Path, typer.Option(help="Folder of numbers.json and numbers.tex.")] = Path(
-        "manuscript"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder of numbers.json and numbers.tex; default POSTERIORS/numbers."),
+    ] = None,
 ) -> None:
     """Write the headline numbers as JSON and LaTeX macros from the fitted artifacts."""
+    out = out or posteriors / "numbers"
     from bayes_ketamine.reporting import headline_numbers, write_numbers
     from bayes_ketamine.reporting.artifacts import Posteriors
 
