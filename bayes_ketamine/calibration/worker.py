@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.data.study import Study
+from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.models.spec import ModelSpec
 
 CALIBRATION_FAIL: dict[str, float] = {
@@ -53,7 +54,8 @@ class SamplerSettings:
         Posterior draws and tuning steps per chain; number of chains (run one after
         the other inside a worker, which owns one core).
     target_accept : float
-        NUTS target acceptance (the workbench default, 0.95).
+        NUTS target acceptance; the workbench default of every fit
+        (:class:`~bayes_ketamine.inference.FitSettings`).
     max_treedepth : int
         Maximum tree depth.
     thin_to : int
@@ -64,8 +66,8 @@ class SamplerSettings:
     draws: int = 500
     tune: int = 500
     chains: int = 2
-    target_accept: float = 0.99
-    max_treedepth: int = 10
+    target_accept: float = FitSettings.target_accept
+    max_treedepth: int = FitSettings.max_treedepth
     thin_to: int = 99
 
     def __post_init__(self) -> None:

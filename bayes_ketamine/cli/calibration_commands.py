@@ -45,7 +45,9 @@ def sbc_command(
     tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
     chains: Annotated[int, typer.Option(help="Chains per fit.")] = 2,
     thin: Annotated[int, typer.Option(help="L thinned draws to rank among (rank 0..L).")] = 99,
-    target_accept: Annotated[float, typer.Option(help="NUTS target acceptance.")] = 0.99,
+    target_accept: Annotated[
+        float, typer.Option(help="NUTS target acceptance.")
+    ] = SamplerSettings.target_accept,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
