@@ -172,9 +172,7 @@ def _reusable_outputs(manifest: Path, inputs: dict[str, str]) -> dict[str, list[
         return None
     outputs = {k: [Path(p) for p in v] for k, v in recorded.get("outputs", {}).items()}
     files = [p for paths in outputs.values() for p in paths]
-    if set(outputs) != {"comparisons", "figures", "numbers"} or not all(
-        p.is_file() for p in files
-    ):
+    if set(outputs) != {"comparisons", "figures", "numbers"} or not all(p.is_file() for p in files):
         return None
     return outputs
 
@@ -188,7 +186,9 @@ def summary_table(result: AnalysisResult) -> Table:
         status = fit_result.verdict.status
         colour = {"pass": "green", "warn": "yellow"}.get(status, "red")
         table.add_row(
-            name, f"[{colour}]{status}[/]", "yes" if fit_result.reused else "no",
+            name,
+            f"[{colour}]{status}[/]",
+            "yes" if fit_result.reused else "no",
             str(fit_result.path),
         )
     return table

@@ -94,7 +94,9 @@ def test_sample_nutpie_passes_settings_and_adds_pymc_groups(monkeypatch):
         return Handle(_fake_nutpie_tree(kwargs["chains"], kwargs["draws"]))
 
     monkeypatch.setattr(nutpie, "sample", fake_sample)
-    monkeypatch.setattr(samplers, "compile_nutpie", lambda m: NutpieCompiled("C", "test", 1.5))
+    monkeypatch.setattr(
+        samplers, "compile_nutpie", lambda m, key=None: NutpieCompiled("C", "test", 1.5)
+    )
     model = toy_model()
     settings = FitSettings(sampler="nutpie", **SETTINGS)
     tree = samplers.sample_nutpie(model.pymc_model, settings, progressbar=False)
@@ -145,7 +147,7 @@ def test_cfunc_cache_key_depends_on_source_inner_function_and_dimensions():
 def test_compile_falls_back_to_nutpie_quietly_when_lean_path_does_not_apply(monkeypatch):
     nutpie = pytest.importorskip("nutpie")
 
-    def unavailable(model):
+    def unavailable(model, cache_key):
         raise samplers._LeanUnavailable("shared variables")
 
     monkeypatch.setattr(samplers, "_compile_lean", unavailable)
@@ -161,7 +163,7 @@ def test_compile_falls_back_to_nutpie_quietly_when_lean_path_does_not_apply(monk
 def test_compile_warns_when_lean_path_breaks(monkeypatch):
     nutpie = pytest.importorskip("nutpie")
 
-    def broken(model):
+    def broken(model, cache_key):
         raise TypeError("internals changed")
 
     monkeypatch.setattr(samplers, "_compile_lean", broken)

@@ -38,9 +38,7 @@ def fit_command(
     spec: Annotated[
         Path, typer.Argument(help="Model spec TOML file, e.g. models/joint_partial.toml.")
     ],
-    study: Annotated[
-        str, typer.Option(help=STUDY_HELP)
-    ] = "default",
+    study: Annotated[str, typer.Option(help=STUDY_HELP)] = "default",
     sampler: Annotated[str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")] = "nutpie",
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
     tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,

@@ -67,7 +67,9 @@ def _print_summary(console: Console, result: AnalysisResult, out: Path) -> None:
         for who, stats in entry["estimates"].items():
             low, high = stats["eti95"]
             table.add_row(
-                key, who, f"{stats['mean']:.2f} [{low:.2f}, {high:.2f}] {entry['unit']}",
+                key,
+                who,
+                f"{stats['mean']:.2f} [{low:.2f}, {high:.2f}] {entry['unit']}",
                 f"{stats['prob']:.2f}",
             )
     console.print(table)

@@ -15,17 +15,22 @@ from the model's graph with the free variables given a leading draw dimension:
   distribution is the same).
 
 Both are compiled up front (:meth:`compile`), which :func:`bayes_ketamine.inference.fit`
-does while NUTS runs, and evaluated on a posterior afterwards. The groups they return
-have the dims, coordinates and attributes PyMC's functions give them.
+does while NUTS runs, and evaluated on a posterior afterwards. Given a cache key, the
+compiled function is kept in :mod:`bayes_ketamine.inference.compile_cache` and the
+next process loads it instead of compiling. The groups they return have the dims,
+coordinates and attributes PyMC's functions give them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from bayes_ketamine.inference import compile_cache
 
 SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 
@@ -69,6 +74,87 @@ def _to_dataset(
     )
 
 
+@dataclass(frozen=True)
+class BatchedFunction:
+    """A compiled function of all draws and what is needed to label its outputs.
+
+    Parameters
+    ----------
+    fn : pytensor.compile.function.types.Function
+        Takes one ``(draws, ...)`` array per free variable.
+    free, dtypes : list of str
+        Names and dtypes of the free variables, in input order.
+    observed : list of str
+        Names of the observed variables.
+    coords, dims : dict
+        Coordinates and dims of the model's variables, as PyMC stores them.
+    """
+
+    fn: Any
+    free: list
+    dtypes: list
+    observed: list
+    coords: dict
+    dims: dict
+
+    def __call__(self, posterior: xr.Dataset) -> list[np.ndarray]:
+        """Evaluate the function on all draws of ``posterior``."""
+        return self.fn(*_stacked(posterior, self.free, self.dtypes))
+
+
+def _compiled(cache_key: str | None, build) -> BatchedFunction:
+    """Return ``build()``, through the compile cache when there is a key."""
+    return compile_cache.cached(cache_key, build) if cache_key else build()
+
+
+def log_density_function(pm_model: Any) -> BatchedFunction:
+    """Compile the elementwise log-likelihood and log-prior of all draws (:class:`LogDensity`)."""
+    from pymc.backends.arviz import coords_and_dims_for_inferencedata
+    from pymc.model.transform.conditioning import remove_value_transforms
+    from pymc.pytensorf import compile as pm_compile
+    from pytensor.graph.replace import vectorize_graph
+
+    umodel = remove_value_transforms(pm_model)
+    coords, dims = coords_and_dims_for_inferencedata(umodel)
+    values = [umodel.rvs_to_values[rv] for rv in umodel.free_RVs]
+    outs = umodel.logp(vars=[*umodel.observed_RVs, *umodel.free_RVs], sum=False)
+    batched = _batched_inputs(values)
+    vec = vectorize_graph(outs, replace=dict(zip(values, batched, strict=True)))
+    fn = pm_compile(batched, vec, on_unused_input="ignore")
+    fn.trust_input = True
+    return BatchedFunction(
+        fn,
+        free=[rv.name for rv in umodel.free_RVs],
+        dtypes=[v.type.dtype for v in values],
+        observed=[rv.name for rv in umodel.observed_RVs],
+        coords=coords,
+        dims=dims,
+    )
+
+
+def posterior_predictive_function(pm_model: Any, seed: int) -> BatchedFunction:
+    """Compile one draw of every observed variable per draw (:class:`PosteriorPredictive`)."""
+    from pymc.backends.arviz import coords_and_dims_for_inferencedata
+    from pymc.pytensorf import compile as pm_compile
+    from pytensor.graph.replace import vectorize_graph
+
+    coords, dims = coords_and_dims_for_inferencedata(pm_model)
+    batched = _batched_inputs(pm_model.free_RVs)
+    vec = vectorize_graph(
+        list(pm_model.observed_RVs), replace=dict(zip(pm_model.free_RVs, batched, strict=True))
+    )
+    fn = pm_compile(batched, vec, random_seed=seed, on_unused_input="ignore")
+    fn.trust_input = True
+    return BatchedFunction(
+        fn,
+        free=[rv.name for rv in pm_model.free_RVs],
+        dtypes=[rv.type.dtype for rv in pm_model.free_RVs],
+        observed=[rv.name for rv in pm_model.observed_RVs],
+        coords=coords,
+        dims=dims,
+    )
+
+
 class LogDensity:
     """Elementwise log-likelihood and log-prior of all posterior draws in one call.
 
@@ -76,45 +162,34 @@ class LogDensity:
     ----------
     pm_model : pymc.Model
         The model (not modified).
+    cache_key : str, optional
+        Compile-cache key of the function (it must identify the model graph).
     """
 
-    def __init__(self, pm_model: Any) -> None:
+    def __init__(self, pm_model: Any, cache_key: str | None = None) -> None:
         self.pm_model = pm_model
-        self.fn: Any = None
+        self.cache_key = cache_key
+        self.function: BatchedFunction | None = None
 
     def compile(self) -> LogDensity:
-        """Build and compile the vectorised function; return ``self``."""
-        from pymc.backends.arviz import coords_and_dims_for_inferencedata
-        from pymc.model.transform.conditioning import remove_value_transforms
-        from pymc.pytensorf import compile as pm_compile
-        from pytensor.graph.replace import vectorize_graph
-
-        umodel = remove_value_transforms(self.pm_model)
-        self.coords, self.dims = coords_and_dims_for_inferencedata(umodel)
-        self.observed = [rv.name for rv in umodel.observed_RVs]
-        self.free = [rv.name for rv in umodel.free_RVs]
-        values = [umodel.rvs_to_values[rv] for rv in umodel.free_RVs]
-        self.dtypes = [v.type.dtype for v in values]
-        outs = umodel.logp(vars=[*umodel.observed_RVs, *umodel.free_RVs], sum=False)
-        batched = _batched_inputs(values)
-        vec = vectorize_graph(outs, replace=dict(zip(values, batched, strict=True)))
-        self.fn = pm_compile(batched, vec, on_unused_input="ignore")
-        self.fn.trust_input = True
+        """Build and compile (or load) the vectorised function; return ``self``."""
+        self.function = _compiled(self.cache_key, lambda: log_density_function(self.pm_model))
         return self
 
     def __call__(self, posterior: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
         """Return the ``log_likelihood`` and ``log_prior`` groups of ``posterior``."""
-        if self.fn is None:
+        if self.function is None:
             self.compile()
-        outs = self.fn(*_stacked(posterior, self.free, self.dtypes))
-        n_obs = len(self.observed)
+        f = self.function
+        outs = f(posterior)
+        n_obs = len(f.observed)
         n = posterior.sizes["chain"] * posterior.sizes["draw"]
         outs = [np.broadcast_to(o, (n, *o.shape[1:])) if o.shape[0] != n else o for o in outs]
-        like = dict(zip(self.observed, outs[:n_obs], strict=True))
-        prior = dict(zip(self.free, outs[n_obs:], strict=True))
+        like = dict(zip(f.observed, outs[:n_obs], strict=True))
+        prior = dict(zip(f.free, outs[n_obs:], strict=True))
         return (
-            _to_dataset(like, posterior, self.coords, self.dims),
-            _to_dataset(prior, posterior, self.coords, self.dims),
+            _to_dataset(like, posterior, f.coords, f.dims),
+            _to_dataset(prior, posterior, f.coords, f.dims),
         )
 
 
@@ -127,30 +202,21 @@ class PosteriorPredictive:
         The model (not modified).
     seed : int
         Seed of the random streams.
+    cache_key : str, optional
+        Compile-cache key of the function (it must identify the model graph and the seed).
     """
 
-    def __init__(self, pm_model: Any, seed: int) -> None:
+    def __init__(self, pm_model: Any, seed: int, cache_key: str | None = None) -> None:
         self.pm_model = pm_model
         self.seed = seed
-        self.fn: Any = None
+        self.cache_key = cache_key
+        self.function: BatchedFunction | None = None
 
     def compile(self) -> PosteriorPredictive:
-        """Build and compile the vectorised sampling function; return ``self``."""
-        from pymc.backends.arviz import coords_and_dims_for_inferencedata
-        from pymc.pytensorf import compile as pm_compile
-        from pytensor.graph.replace import vectorize_graph
-
-        model = self.pm_model
-        self.coords, self.dims = coords_and_dims_for_inferencedata(model)
-        self.observed = [rv.name for rv in model.observed_RVs]
-        self.free = [rv.name for rv in model.free_RVs]
-        self.dtypes = [rv.type.dtype for rv in model.free_RVs]
-        batched = _batched_inputs(model.free_RVs)
-        vec = vectorize_graph(
-            list(model.observed_RVs), replace=dict(zip(model.free_RVs, batched, strict=True))
+        """Build and compile (or load) the vectorised sampling function; return ``self``."""
+        self.function = _compiled(
+            self.cache_key, lambda: posterior_predictive_function(self.pm_model, self.seed)
         )
-        self.fn = pm_compile(batched, vec, random_seed=self.seed, on_unused_input="ignore")
-        self.fn.trust_input = True
         return self
 
     def __call__(self, posterior: xr.Dataset, with_data: bool = True) -> xr.DataTree:
@@ -175,17 +241,18 @@ class PosteriorPredictive:
         """
         import pymc
 
-        if self.fn is None:
+        if self.function is None:
             self.compile()
-        outs = self.fn(*_stacked(posterior, self.free, self.dtypes))
+        f = self.function
+        outs = f(posterior)
         if not with_data:
-            values = dict(zip(self.observed, outs, strict=True))
-            dataset = _to_dataset(values, posterior, self.coords, self.dims)
+            values = dict(zip(f.observed, outs, strict=True))
+            dataset = _to_dataset(values, posterior, f.coords, f.dims)
             return xr.DataTree.from_dict({"posterior_predictive": dataset})
         sizes = [posterior.sizes[d] for d in SAMPLE_DIMS]
         trace = {
             name: out.reshape(*sizes, *out.shape[1:])
-            for name, out in zip(self.observed, outs, strict=True)
+            for name, out in zip(f.observed, outs, strict=True)
         }
         return pymc.to_inference_data(
             posterior_predictive=trace,

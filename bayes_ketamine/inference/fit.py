@@ -31,7 +31,7 @@ import xarray as xr
 from rich.console import Console
 
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.inference import samplers
+from bayes_ketamine.inference import batched, compile_cache, samplers
 from bayes_ketamine.inference.artifact import (
     ArtifactError,
     artifact_lock,
@@ -44,6 +44,7 @@ from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
 from bayes_ketamine.inference.provenance import (
+    model_graph_key,
     package_versions,
     provenance_attrs,
     provenance_key,
@@ -137,23 +138,29 @@ def _in_background(settings: FitSettings) -> bool:
 
 
 def _sample_all(
-    model: CrossoverModel, settings: FitSettings, steps: _Steps, progress: bool
+    model: CrossoverModel, settings: FitSettings, graph_key: str, steps: _Steps, progress: bool
 ) -> xr.DataTree:
     """Run prior predictive, NUTS, posterior predictive, log-likelihood and log-prior.
 
     With nutpie the chains run in background threads while this thread simulates the
     prior predictive and compiles the (vectorised) posterior predictive and
     log-density functions of :mod:`bayes_ketamine.inference.batched`; the step
-    ``posterior`` then times only the wait for the draws.
+    ``posterior`` then times only the wait for the draws. The compiled functions are
+    kept in :mod:`bayes_ketamine.inference.compile_cache` under keys derived from
+    ``graph_key``, so the next process with the same model graph loads them.
     """
     pm_model = model.pymc_model
     prior_seed, pp_seed = np.random.SeedSequence(settings.seed).generate_state(2)
-    log_density = LogDensity(pm_model)
-    predictive = PosteriorPredictive(pm_model, int(pp_seed))
+    log_density = LogDensity(pm_model, compile_cache.cache_key("log_density", graph_key, batched))
+    predictive = PosteriorPredictive(
+        pm_model,
+        int(pp_seed),
+        compile_cache.cache_key(f"posterior_predictive_{int(pp_seed)}", graph_key, batched),
+    )
     run = None
     if _in_background(settings):
         with steps.step("compiling the model for nutpie and starting it", "posterior_start"):
-            run = start_nutpie(pm_model, settings, progressbar=progress)
+            run = start_nutpie(pm_model, settings, progress, samplers.nutpie_cache_key(graph_key))
     try:
         with steps.step(f"prior predictive ({settings.prior_draws} draws)", "prior_predictive"):
             prior = pm.sample_prior_predictive(
@@ -245,7 +252,8 @@ def fit(
     settings = settings or FitSettings()
     spec, study, model = _resolve(model_or_spec, study)
     path = artifact_path(out_dir, spec.name)
-    key = provenance_key(spec, study, settings, package_versions())
+    versions = package_versions()
+    key = provenance_key(spec, study, settings, versions)
     steps = _Steps(total=8 if _in_background(settings) else 7, quiet=not progress)
     with artifact_lock(path):
         if not force and _reusable(path, key):
@@ -256,7 +264,8 @@ def fit(
                 from bayes_ketamine.models import build_model
 
                 model = build_model(spec, study)
-        tree = _sample_all(model, settings, steps, progress)
+        graph_key = model_graph_key(spec, study, versions)
+        tree = _sample_all(model, settings, graph_key, steps, progress)
         with steps.step("checks: diagnostics, sensitivity, PPC, LOO, LOO-PIT", "checks"):
             _add_checks(tree, model, settings)
         tree.attrs = provenance_attrs(spec, study, settings)

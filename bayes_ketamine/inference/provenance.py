@@ -29,6 +29,7 @@ PACKAGES: tuple[str, ...] = (
     "pymc",
     "pytensor",
     "nutpie",
+    "numba",
     "numpyro",
     "jax",
     "arviz-base",
@@ -94,6 +95,42 @@ def provenance_key(
             "data": study.content_hash(),
             "settings": settings.to_json(),
             "versions": versions,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def model_graph_key(spec: ModelSpec, study: Study, versions: dict[str, str]) -> str:
+    """Return the key identifying the PyMC graph of ``spec`` built on ``study``.
+
+    The graph depends on the spec, the data (frozen into the compiled functions), the
+    model code and the packages that build and compile it, not on the fit settings;
+    :mod:`bayes_ketamine.inference.compile_cache` stores compiled functions under it.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        Model specification.
+    study : Study
+        The data.
+    versions : dict of str to str
+        Package versions (:func:`package_versions`).
+
+    Returns
+    -------
+    str
+        SHA-256 hex digest.
+    """
+    import pytensor
+
+    payload = json.dumps(
+        {
+            "spec": spec.to_json(),
+            "data": study.content_hash(),
+            "versions": versions,
+            "floatX": pytensor.config.floatX,
+            "mode": str(pytensor.config.mode),
         },
         sort_keys=True,
     )

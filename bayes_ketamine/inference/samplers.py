@@ -20,6 +20,11 @@ The one entry point is :func:`sample_posterior`. The sampler is always the one
       disk cache (``<base_compiledir>/numba``), keyed by the cache key of the pytensor
       function they wrap, so a warm process loads them in well under a second.
 
+    The compiled pytensor functions (log density with gradient, expansion, initial
+    point: :class:`NutpieFunctions`) are kept in
+    :mod:`bayes_ketamine.inference.compile_cache` when the caller gives a key, so a
+    new process skips pytensor's graph rewriting (about 3 s for the joint model).
+
     The random seed of the chains is derived from ``settings.seed`` exactly as
     ``pymc.sample`` derives it, and the returned tree is patched by PyMC's own
     ``patch_nutpie_idata``, so the groups (``posterior``, ``sample_stats`` with
@@ -48,6 +53,8 @@ import warnings
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any
+
+from bayes_ketamine.inference import compile_cache
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -251,10 +258,16 @@ class NutpieRun:
             pass
 
 
-def start_nutpie(pm_model: pm.Model, settings: FitSettings, progressbar: bool = True) -> NutpieRun:
+def start_nutpie(
+    pm_model: pm.Model,
+    settings: FitSettings,
+    progressbar: bool = True,
+    cache_key: str | None = None,
+) -> NutpieRun:
     """Compile ``pm_model`` with :func:`compile_nutpie` and start nutpie in the background.
 
-    Parameters are those of :func:`sample_nutpie`; the draws are the same.
+    Parameters are those of :func:`sample_nutpie` and :func:`compile_nutpie`; the
+    draws are the same.
 
     Returns
     -------
@@ -265,7 +278,7 @@ def start_nutpie(pm_model: pm.Model, settings: FitSettings, progressbar: bool = 
         raise ValueError(f"sample_nutpie needs sampler 'nutpie', got {settings.sampler!r}")
     import nutpie
 
-    compiled = compile_nutpie(pm_model)
+    compiled = compile_nutpie(pm_model, cache_key)
     handle = nutpie.sample(
         compiled.compiled,
         draws=settings.draws,
@@ -283,13 +296,17 @@ def start_nutpie(pm_model: pm.Model, settings: FitSettings, progressbar: bool = 
     return NutpieRun(pm_model, compiled, handle)
 
 
-def compile_nutpie(pm_model: pm.Model) -> NutpieCompiled:
+def compile_nutpie(pm_model: pm.Model, cache_key: str | None = None) -> NutpieCompiled:
     """Compile a frozen copy of ``pm_model`` for nutpie, with disk-cached C callbacks.
 
     Parameters
     ----------
     pm_model : pymc.Model
         The model (not modified).
+    cache_key : str, optional
+        Key of the model's :class:`NutpieFunctions` in
+        :mod:`bayes_ketamine.inference.compile_cache` (a key that identifies the
+        graph, see :func:`nutpie_cache_key`); without one they are compiled afresh.
 
     Returns
     -------
@@ -300,7 +317,7 @@ def compile_nutpie(pm_model: pm.Model) -> NutpieCompiled:
     start = time.perf_counter()
     import_nutpie()
     try:
-        compiled = _compile_lean(pm_model)
+        compiled = _compile_lean(pm_model, cache_key)
         path = "cached-cfunc"
     except Exception as err:  # noqa: BLE001 - any failure: nutpie's own path decides
         import nutpie
@@ -315,6 +332,11 @@ def compile_nutpie(pm_model: pm.Model) -> NutpieCompiled:
         compiled = nutpie.compile_pymc_model(pm_model, freeze_model=True)
         path = "nutpie"
     return NutpieCompiled(compiled, path, time.perf_counter() - start)
+
+
+def nutpie_cache_key(graph_key: str) -> str:
+    """Return the compile-cache key of the nutpie functions of the model graph ``graph_key``."""
+    return compile_cache.cache_key("nutpie", graph_key, sys.modules[__name__])
 
 
 class _ArvizForNutpie(types.ModuleType):
@@ -366,8 +388,114 @@ def _with_lock(func):
     return wrapper
 
 
-def _compile_lean(pm_model: pm.Model) -> Any:
+class SeededInitialPoint:
+    """PyMC's jittered initial point function in a form that pickles.
+
+    :func:`pymc.initial_point.make_initial_point_fn` returns a closure around a
+    compiled function; this keeps the compiled function and the variable names and
+    reseeds the function's random generators on each call the same way, so the
+    points are the same.
+
+    Parameters
+    ----------
+    pm_model : pymc.Model
+        The (frozen) model; every free variable is jittered, as ``pymc.sample`` does.
+    """
+
+    def __init__(self, pm_model: pm.Model) -> None:
+        from pymc.initial_point import make_initial_point_fn
+
+        point_fn = make_initial_point_fn(
+            model=pm_model,
+            overrides=None,
+            default_strategy="support_point",
+            jitter_rvs=set(pm_model.free_RVs),
+            return_transformed=True,
+        )
+        self.function = point_fn.__wrapped__
+        self.names = list(point_fn(0))
+
+    def __call__(self, seed: Any) -> dict[str, Any]:
+        """Return the initial point (transformed values by name) for ``seed``."""
+        from pymc.pytensorf import find_rng_nodes, reseed_rngs
+
+        reseed_rngs(find_rng_nodes(self.function.maker.fgraph.outputs), seed)
+        return dict(zip(self.names, self.function(), strict=True))
+
+
+@dataclass(frozen=True)
+class NutpieFunctions:
+    """The compiled pieces of a model for nutpie, before the C callbacks (picklable).
+
+    Parameters
+    ----------
+    n_dim, n_expanded : int
+        Lengths of the unconstrained point and of the stored (expanded) values.
+    logp_func, expand_func : pytensor.compile.function.types.Function
+        ``x -> (logp, grad)`` and ``x -> (values,)``, numba mode.
+    initial_point : SeededInitialPoint
+        Jittered initial points.
+    shape_info : tuple of lists
+        Names, slices and shapes of the expanded values.
+    reparameterized : list of str
+        Names of the transformed free variables.
+    dims, coords : dict
+        Dims and coordinates of the stored variables, as nutpie reports them.
+    """
+
+    n_dim: int
+    n_expanded: int
+    logp_func: Any
+    expand_func: Any
+    initial_point: SeededInitialPoint
+    shape_info: tuple
+    reparameterized: list
+    dims: dict
+    coords: dict
+
+
+def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
+    """Compile the functions nutpie needs from a frozen copy of ``pm_model``.
+
+    What :func:`nutpie.compile_pymc_model` (``freeze_model=True``) does before it
+    builds its C callbacks: dims and data are frozen into the graph, then the log
+    density with its gradient and the expansion to all stored values are compiled
+    with pytensor's numba backend.
+
+    Raises
+    ------
+    _LeanUnavailable
+        If nutpie's internals are not the expected ones.
+    """
+    try:
+        import nutpie.compile_pymc as nutpie_pymc
+        from pymc.model.transform.optimization import freeze_dims_and_data
+
+        make_functions = nutpie_pymc._make_functions
+        dims_and_coords = nutpie_pymc._prepare_dims_and_coords
+    except (ImportError, AttributeError) as err:
+        raise _LeanUnavailable(str(err)) from err
+    frozen = freeze_dims_and_data(pm_model)
+    initial_point = SeededInitialPoint(frozen)
+    n_dim, n_expanded, logp_pt, expand_pt, _, shape_info, reparam = make_functions(
+        frozen,
+        mode="NUMBA",
+        compute_grad=True,
+        join_expanded=True,
+        pymc_initial_point_fn=initial_point,
+    )
+    dims, coords = dims_and_coords(frozen, shape_info, reparam)
+    return NutpieFunctions(
+        n_dim, n_expanded, logp_pt, expand_pt, initial_point, shape_info, reparam, dims, coords
+    )
+
+
+def _compile_lean(pm_model: pm.Model, cache_key: str | None = None) -> Any:
     """Do what ``nutpie.compile_pymc_model(model, freeze_model=True)`` does, cached.
+
+    The :class:`NutpieFunctions` come from the compile cache under ``cache_key``
+    (built and stored on a miss; built every time without a key); the C callbacks
+    from numba's disk cache.
 
     Raises
     ------
@@ -377,61 +505,52 @@ def _compile_lean(pm_model: pm.Model) -> Any:
     """
     try:
         import nutpie.compile_pymc as nutpie_pymc
-        from pymc.initial_point import make_initial_point_fn
-        from pymc.model.transform.optimization import freeze_dims_and_data
 
-        make_functions = nutpie_pymc._make_functions
-        dims_and_coords = nutpie_pymc._prepare_dims_and_coords
+        flat_point = nutpie_pymc._rv_dict_to_flat_array_wrapper
         make_user_data = nutpie_pymc.make_user_data
         compiled_class = nutpie_pymc.CompiledPyMCModel
     except (ImportError, AttributeError) as err:
         raise _LeanUnavailable(str(err)) from err
 
-    frozen = freeze_dims_and_data(pm_model)
-    initial_point = make_initial_point_fn(
-        model=frozen,
-        overrides=None,
-        default_strategy="support_point",
-        jitter_rvs=set(frozen.free_RVs),
-        return_transformed=True,
-    )
-    n_dim, n_expanded, logp_pt, expand_pt, initial_flat, shape_info, reparam = make_functions(
-        frozen,
-        mode="NUMBA",
-        compute_grad=True,
-        join_expanded=True,
-        pymc_initial_point_fn=_with_lock(initial_point),
-    )
-    if logp_pt.get_shared() or expand_pt.get_shared():
+    def build() -> NutpieFunctions:
+        return nutpie_functions(pm_model)
+
+    parts = compile_cache.cached(cache_key, build) if cache_key else build()
+    if parts.logp_func.get_shared() or parts.expand_func.get_shared():
         raise _LeanUnavailable("compiled functions read shared variables")
     logp_cfunc = _cached_cfunc(
-        _LOGP_SRC, "logp_cfunc", logp_pt.vm.jit_fn, _logp_signature(), N_DIM=n_dim
+        _LOGP_SRC, "logp_cfunc", parts.logp_func.vm.jit_fn, _logp_signature(), N_DIM=parts.n_dim
     )
     expand_cfunc = _cached_cfunc(
         _EXPAND_SRC,
         "expand_cfunc",
-        expand_pt.vm.jit_fn,
+        parts.expand_func.vm.jit_fn,
         _expand_signature(),
-        N_DIM=n_dim,
-        N_EXPANDED=n_expanded,
+        N_DIM=parts.n_dim,
+        N_EXPANDED=parts.n_expanded,
     )
-    dims, coords = dims_and_coords(frozen, shape_info, reparam)
+    names, slices, shapes = parts.shape_info
+    free = [(n, tuple(sh)) for n, sl, sh in zip(names, slices, shapes, strict=True)]
+    free = free[: len(parts.initial_point.names)]
+    initial_flat = flat_point(
+        _with_lock(parts.initial_point), names=[n for n, _ in free], shapes=[sh for _, sh in free]
+    )
     return compiled_class(
-        _n_dim=n_dim,
-        dims=dims,
-        _coords=coords,
-        _shapes={name: tuple(shape) for name, _, shape in zip(*shape_info, strict=True)},
+        _n_dim=parts.n_dim,
+        dims=parts.dims,
+        _coords=parts.coords,
+        _shapes={name: tuple(shape) for name, _, shape in zip(*parts.shape_info, strict=True)},
         compiled_logp_func=logp_cfunc,
         compiled_expand_func=expand_cfunc,
         initial_point_func=initial_flat,
         shared_data={},
         shared_var_keys={},
         user_data=make_user_data({}, {}),
-        n_expanded=n_expanded,
-        shape_info=shape_info,
-        logp_func=logp_pt,
-        expand_func=expand_pt,
-        reparameterized_names=reparam,
+        n_expanded=parts.n_expanded,
+        shape_info=parts.shape_info,
+        logp_func=parts.logp_func,
+        expand_func=parts.expand_func,
+        reparameterized_names=parts.reparameterized,
     )
 
 

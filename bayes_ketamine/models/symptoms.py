@@ -128,9 +128,7 @@ def add_symptom_component(
         part = pm.ZeroSumNormal("symptom_participant_offset", sigma=part_sd, dims="participant")
     else:
         part_z = pm.ZeroSumNormal("symptom_participant_z", sigma=1.0, dims="participant")
-        part = pm.Deterministic(
-            "symptom_participant_offset", part_sd * part_z, dims="participant"
-        )
+        part = pm.Deterministic("symptom_participant_offset", part_sd * part_z, dims="participant")
     period = pm.Normal("symptom_period_effect", **pr["symptom_period_effect"])
     change = pm.Normal(
         "symptom_change_reference", **pr["symptom_change_reference"], dims="post_timepoint"
@@ -149,9 +147,7 @@ def add_symptom_component(
         shift = shift + slope * (amplitude[part_idx, sess_idx] - reference)
     mu = base + part[part_idx] + period * (sess_idx == 1) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
-    observed = pm.Data(
-        "score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs"
-    )
+    observed = pm.Data("score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs")
     pm.Censored(
         "score",
         pm.Normal.dist(mu=mu, sigma=sigma),

@@ -1,0 +1,129 @@
+"""Disk cache of compiled pytensor functions, shared by the processes of one machine.
+
+Compiling a pytensor function has two parts: *rewriting* its graph (canonicalising,
+fusing, specialising; a few seconds for the log density and gradient of the joint
+model) and *linking* the rewritten graph to numba machine code. pytensor caches the
+machine code on disk, but not the rewritten graph, so every new process rewrites
+again. A pickled :class:`pytensor.compile.function.types.Function` keeps its
+rewritten graph, and unpickling it only links (from numba's disk cache), so
+:func:`cached` stores the compiled functions of a model and loads them in the next
+process.
+
+Entries live in ``<pytensor base_compiledir>/bayes_ketamine/<key>.pkl``, next to
+pytensor's own caches, and are written atomically (temporary file, then rename).
+The caller's key must identify the graph completely: :func:`model_graph_key` of
+:mod:`bayes_ketamine.inference.provenance` hashes the spec, the data, the model code
+and the versions of the compiling packages. An entry that cannot be read (truncated,
+written by other package versions) is rebuilt and replaced. Set
+``BAYES_KETAMINE_COMPILE_CACHE=0`` to bypass the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+ENV_SWITCH = "BAYES_KETAMINE_COMPILE_CACHE"
+"""Environment variable; ``0`` disables the cache (every call builds)."""
+
+
+def cache_dir() -> Path:
+    """Return the folder of the cache entries (inside pytensor's ``base_compiledir``)."""
+    import pytensor
+
+    return Path(pytensor.config.base_compiledir) / "bayes_ketamine"
+
+
+def enabled() -> bool:
+    """Whether the cache is used (``BAYES_KETAMINE_COMPILE_CACHE`` is not ``0``)."""
+    return os.environ.get(ENV_SWITCH, "1") != "0"
+
+
+def cache_key(purpose: str, graph_key: str, builder: ModuleType) -> str:
+    """Return the entry key of the ``purpose`` functions of the graph ``graph_key``.
+
+    Parameters
+    ----------
+    purpose : str
+        What the functions are for (``"nutpie"``, ``"log_density"``, ...).
+    graph_key : str
+        Identifies the model graph (:func:`~bayes_ketamine.inference.provenance.model_graph_key`).
+    builder : module
+        The module whose code builds the functions; its source enters the key, so an
+        edit to it rebuilds.
+
+    Returns
+    -------
+    str
+        ``<purpose>-<SHA-256 hex digest>``.
+    """
+    source = Path(builder.__file__).read_bytes()
+    digest = hashlib.sha256(graph_key.encode() + b"\0" + purpose.encode() + b"\0" + source)
+    return f"{purpose}-{digest.hexdigest()}"
+
+
+def cached[T](key: str, build: Callable[[], T]) -> T:
+    """Return the value stored under ``key``, or ``build()`` it and store it.
+
+    Parameters
+    ----------
+    key : str
+        Identifies the value completely (file-name safe: letters, digits, ``-``, ``_``).
+    build : callable
+        Builds the value; it must be picklable (else it is returned but not stored).
+
+    Returns
+    -------
+    object
+        The stored or freshly built value.
+    """
+    if not enabled():
+        return build()
+    path = cache_dir() / f"{key}.pkl"
+    try:
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    except FileNotFoundError:
+        pass
+    except Exception as err:  # noqa: BLE001 - any unreadable entry is rebuilt
+        warnings.warn(
+            f"compile cache entry {path} is unreadable ({type(err).__name__}: {err}); rebuilding",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    value = build()
+    _store(path, value)
+    return value
+
+
+def _store(path: Path, value: object) -> None:
+    """Pickle ``value`` to ``path`` atomically; warn (and store nothing) on failure."""
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as err:  # noqa: BLE001 - an unpicklable value is used, not stored
+        warnings.warn(
+            f"compiled functions for {path.name} cannot be cached ({type(err).__name__}: {err})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as err:
+        warnings.warn(
+            f"could not store compile cache entry {path}: {err}", RuntimeWarning, stacklevel=3
+        )

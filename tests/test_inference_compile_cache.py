@@ -1,0 +1,135 @@
+"""The disk cache of compiled functions: storing, loading, rebuilding, keys.
+
+The last tests compile real (toy) functions, store them and load them back, and
+check that the loaded functions give what freshly compiled ones give.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+
+import numpy as np
+import pymc as pm
+import pytest
+from inference_toy import toy_model, toy_study
+
+from bayes_ketamine.inference import FitSettings, compile_cache
+from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
+from bayes_ketamine.inference.provenance import model_graph_key, package_versions
+from bayes_ketamine.models.spec import ModelSpec
+
+samplers = importlib.import_module("bayes_ketamine.inference.samplers")
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """Point the compile cache at an empty temporary folder."""
+    monkeypatch.setattr(compile_cache, "cache_dir", lambda: tmp_path)
+    monkeypatch.delenv(compile_cache.ENV_SWITCH, raising=False)
+    return tmp_path
+
+
+def counting_build(value):
+    """Return a build function that returns ``value`` and counts its calls."""
+    calls = []
+
+    def build():
+        calls.append(1)
+        return value
+
+    return build, calls
+
+
+def test_value_is_built_once_then_loaded_from_disk(cache_dir):
+    build, calls = counting_build({"a": np.arange(3)})
+    first = compile_cache.cached("k", build)
+    second = compile_cache.cached("k", build)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(second["a"], first["a"])
+    assert second is not first  # read back from the file
+    assert [p.name for p in cache_dir.iterdir()] == ["k.pkl"]
+
+
+def test_unreadable_entry_is_rebuilt_and_replaced_with_a_warning(cache_dir):
+    (cache_dir / "k.pkl").write_bytes(b"\x80\x05truncated")
+    build, calls = counting_build([1, 2])
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        assert compile_cache.cached("k", build) == [1, 2]
+    assert len(calls) == 1
+    assert pickle.loads((cache_dir / "k.pkl").read_bytes()) == [1, 2]
+
+
+def test_unpicklable_value_is_returned_not_stored(cache_dir):
+    build, calls = counting_build(lambda: None)
+    with pytest.warns(RuntimeWarning, match="cannot be cached"):
+        value = compile_cache.cached("k", build)
+    assert callable(value) and len(calls) == 1
+    assert not list(cache_dir.iterdir())
+
+
+def test_switch_off_builds_every_time(cache_dir, monkeypatch):
+    monkeypatch.setenv(compile_cache.ENV_SWITCH, "0")
+    build, calls = counting_build(1)
+    compile_cache.cached("k", build)
+    compile_cache.cached("k", build)
+    assert len(calls) == 2 and not list(cache_dir.iterdir())
+
+
+def test_cache_key_depends_on_purpose_graph_and_builder_source():
+    keys = {
+        compile_cache.cache_key("nutpie", "g1", samplers),
+        compile_cache.cache_key("log_density", "g1", samplers),
+        compile_cache.cache_key("nutpie", "g2", samplers),
+        compile_cache.cache_key("nutpie", "g1", compile_cache),
+    }
+    assert len(keys) == 4
+    assert compile_cache.cache_key("nutpie", "g1", samplers).startswith("nutpie-")
+
+
+def test_model_graph_key_follows_spec_and_data_not_settings():
+    versions = package_versions()
+    spec = ModelSpec(name="toy", family="joint")
+    key = model_graph_key(spec, toy_study(), versions)
+    assert key == model_graph_key(spec, toy_study(), versions)
+    assert key != model_graph_key(spec, toy_study(seed=1), versions)
+    assert key != model_graph_key(ModelSpec(name="toy2", family="joint"), toy_study(), versions)
+    changed = {**versions, "pytensor": "0.0"}
+    assert key != model_graph_key(spec, toy_study(), changed)
+
+
+def test_loaded_log_density_and_predictive_equal_fresh_ones(cache_dir):
+    model = toy_model()
+    prior = pm.sample_prior_predictive(draws=40, model=model.pymc_model, random_seed=2)
+    posterior = prior["prior"].to_dataset()
+    fresh_like, fresh_prior = LogDensity(model.pymc_model).compile()(posterior)
+    fresh_pp = PosteriorPredictive(model.pymc_model, 9).compile()(posterior, False)
+    for _ in range(2):  # the first call stores, the second loads
+        like, prior = LogDensity(model.pymc_model, "ld").compile()(posterior)
+        pp = PosteriorPredictive(model.pymc_model, 9, "pp").compile()(posterior, False)
+        for ours, ref in ((like, fresh_like), (prior, fresh_prior)):
+            for name in ref.data_vars:
+                np.testing.assert_array_equal(ours[name].values, ref[name].values)
+        for name in fresh_pp["posterior_predictive"].data_vars:
+            np.testing.assert_array_equal(
+                pp["posterior_predictive"][name].values,
+                fresh_pp["posterior_predictive"][name].values,
+            )
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["ld.pkl", "pp.pkl"]
+
+
+@pytest.mark.sampling
+def test_nutpie_functions_loaded_from_cache_give_the_same_draws(cache_dir):
+    pytest.importorskip("nutpie")
+    settings = FitSettings(draws=40, tune=40, chains=2, cores=1, seed=3)
+    model = toy_model().pymc_model
+    fresh = samplers.start_nutpie(model, settings, progressbar=False).result()
+    for _ in range(2):  # the first run stores, the second loads
+        run = samplers.start_nutpie(model, settings, progressbar=False, cache_key="nutpie-toy")
+        assert run.compiled.path == "cached-cfunc"
+        tree = run.result()
+        for name in fresh["posterior"].data_vars:
+            np.testing.assert_array_equal(
+                tree["posterior"][name].values, fresh["posterior"][name].values
+            )
+    assert [p.name for p in cache_dir.iterdir()] == ["nutpie-toy.pkl"]
