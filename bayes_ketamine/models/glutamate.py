@@ -15,7 +15,7 @@ GLX_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "glx_participant_sd_pct": {"alpha": 2.0, "beta": 0.2},
     "glx_period_effect_pct": {"mu": 0.0, "sigma": 5.0},
     "glx_response": {"mu": 5.0, "sigma": 5.0},
-    "glx_response_sd": {"sigma": 5.0},
+    "glx_response_sd": {"alpha": 2.0, "beta": 0.4},
     "glx_condition_effect": {"mu": 0.0, "sigma": 5.0},
     "glx_condition_effect_sex_sd": {"sigma": 4.0},
     "glx_noise_pct": {"sigma": 10.0},
@@ -86,7 +86,12 @@ def add_glutamate_component(
     Gamma(2, 0.2) prior (mean 10 %, little mass near 0): people differ in Glx/tNAA
     by several percent, and a prior piling up at 0 would let the centred levels
     funnel. Session responses, informed by four blocks, are
-    non-centred (:math:`z_{is} \sim \mathcal{N}(0, 1)`). The
+    non-centred (:math:`z_{is} \sim \mathcal{N}(0, 1)`), and their SD
+    :math:`\tau_A` (``glx_response_sd``) has a Gamma(2, 0.4) prior (mean 5 %, mode
+    2.5 %): with a half-normal prior the sampler lingered near :math:`\tau_A = 0`,
+    where a single session says little, and this SD had the lowest effective sample
+    size of the joint model (274-775 per 4000 draws over four simulated studies;
+    614-761 with the Gamma prior). The
     noise :math:`\sigma_{isb}` is :math:`\sigma` or, with measurement error,
     :math:`\sqrt{\sigma^2 + (\mathrm{CRLB}_{isb}/100)^2}`.
 
@@ -116,7 +121,7 @@ def add_glutamate_component(
 
     response = pm.Normal("glx_response", **pr["glx_response"])
     a_sex = model.sex_effect("glx_condition_effect", "glx_condition_effect")
-    response_sd = pm.HalfNormal("glx_response_sd", **pr["glx_response_sd"])
+    response_sd = pm.Gamma("glx_response_sd", **pr["glx_response_sd"])
     response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=("participant", "session"))
     sex = model.sex_index()
     amplitude = pm.Deterministic(
