@@ -16,6 +16,7 @@ from inference_toy import toy_model, toy_study
 
 from bayes_ketamine.inference import FitSettings, compile_cache
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
+from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import model_graph_key, package_versions
 from bayes_ketamine.models.spec import ModelSpec
 
@@ -133,3 +134,17 @@ def test_nutpie_functions_loaded_from_cache_give_the_same_draws(cache_dir):
                 tree["posterior"][name].values, fresh["posterior"][name].values
             )
     assert [p.name for p in cache_dir.iterdir()] == ["nutpie-toy.pkl"]
+
+
+def test_prior_predictive_equals_pymc_fresh_and_loaded(cache_dir):
+    model = toy_model().pymc_model
+    reference = pm.sample_prior_predictive(draws=30, model=model, random_seed=21)
+    for key in (None, "prior", "prior"):  # not cached, then stored, then loaded
+        ours = PriorPredictive(model, 21, key).compile()(30)
+        for group in ("prior", "prior_predictive"):
+            ref = reference[group].to_dataset()
+            assert set(ours[group].data_vars) == set(ref.data_vars)
+            for name in ref.data_vars:
+                assert ours[group][name].dims == ref[name].dims
+                np.testing.assert_array_equal(ours[group][name].values, ref[name].values)
+    assert [p.name for p in cache_dir.iterdir()] == ["prior.pkl"]

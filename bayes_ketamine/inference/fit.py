@@ -26,12 +26,11 @@ from pathlib import Path
 
 import arviz_stats as azs
 import numpy as np
-import pymc as pm
 import xarray as xr
 from rich.console import Console
 
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.inference import batched, compile_cache, samplers
+from bayes_ketamine.inference import batched, compile_cache, prior_predictive, samplers
 from bayes_ketamine.inference.artifact import (
     ArtifactError,
     artifact_lock,
@@ -43,6 +42,7 @@ from bayes_ketamine.inference.artifact import (
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
+from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import (
     model_graph_key,
     package_versions,
@@ -163,9 +163,13 @@ def _sample_all(
             run = start_nutpie(pm_model, settings, progress, samplers.nutpie_cache_key(graph_key))
     try:
         with steps.step(f"prior predictive ({settings.prior_draws} draws)", "prior_predictive"):
-            prior = pm.sample_prior_predictive(
-                draws=settings.prior_draws, model=pm_model, random_seed=int(prior_seed)
-            )
+            prior = PriorPredictive(
+                pm_model,
+                int(prior_seed),
+                compile_cache.cache_key(
+                    f"prior_predictive_{int(prior_seed)}", graph_key, prior_predictive
+                ),
+            ).compile()(settings.prior_draws)
         with steps.step("compiling posterior predictive and log densities", "compile_post"):
             predictive.compile()
             log_density.compile()
