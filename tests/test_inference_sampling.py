@@ -13,6 +13,7 @@ from inference_toy import toy_model
 
 from bayes_ketamine.inference import FitSettings, fit
 from bayes_ketamine.inference.artifact import CHECK_GROUPS, REQUIRED_GROUPS
+from bayes_ketamine.inference.diagnostics import parameter_diagnostics
 
 pytestmark = pytest.mark.sampling
 
@@ -30,6 +31,11 @@ def test_real_fit_whole_pipeline_and_reproducible(tmp_path, sampler):
     checks = tree["sampler_checks"].to_dataset()
     assert int(checks["draws"].sum()) == 300
     assert first.verdict.status in {"pass", "warn", "fail"}
+    # with nutpie the table comes from the helper process: the same as computed here
+    stored = tree["diagnostics"].to_dataset()
+    recomputed = parameter_diagnostics(tree)
+    for column in ("r_hat", "ess_bulk", "ess_tail", "mcse_mean", "mcse_sd"):
+        np.testing.assert_array_equal(stored[column].values, recomputed[column].values)
     effect = tree["posterior"]["glx_condition_effect"]
     # the toy data were simulated with a -0.05 naltrexone effect on log Glx
     assert -0.15 < float(effect.mean()) < 0.05

@@ -262,7 +262,9 @@ def judge(parameters: xr.Dataset, sampler: xr.Dataset) -> Verdict:
     return Verdict(status, tuple(f"fail: {m}" for m in fails) + tuple(f"warn: {m}" for m in warns))
 
 
-def run_diagnostics(data: xr.DataTree, max_treedepth: int) -> tuple[xr.Dataset, xr.Dataset]:
+def run_diagnostics(
+    data: xr.DataTree, max_treedepth: int, parameters: xr.Dataset | None = None
+) -> tuple[xr.Dataset, xr.Dataset]:
     """Compute both diagnostic tables and attach the verdict.
 
     Parameters
@@ -271,6 +273,9 @@ def run_diagnostics(data: xr.DataTree, max_treedepth: int) -> tuple[xr.Dataset, 
         Fit with ``posterior`` and ``sample_stats`` groups.
     max_treedepth : int
         Maximum tree depth the sampler ran with.
+    parameters : xarray.Dataset, optional
+        :func:`parameter_diagnostics` of ``data`` if already computed (e.g. by
+        :class:`~bayes_ketamine.inference.diagnostics_worker.DiagnosticsWorker`).
 
     Returns
     -------
@@ -278,7 +283,8 @@ def run_diagnostics(data: xr.DataTree, max_treedepth: int) -> tuple[xr.Dataset, 
         :func:`parameter_diagnostics` and :func:`sampler_checks`; ``parameters.attrs``
         holds ``verdict``, ``verdict_reasons`` (JSON list) and ``thresholds`` (JSON).
     """
-    parameters = parameter_diagnostics(data)
+    if parameters is None:
+        parameters = parameter_diagnostics(data)
     sampler = sampler_checks(data, max_treedepth)
     verdict = judge(parameters, sampler)
     parameters.attrs.update(

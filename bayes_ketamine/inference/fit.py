@@ -41,6 +41,7 @@ from bayes_ketamine.inference.artifact import (
 )
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
+from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import (
@@ -137,8 +138,28 @@ def _in_background(settings: FitSettings) -> bool:
     return settings.sampler == "nutpie" and sample_posterior is samplers.sample_posterior
 
 
+@contextmanager
+def _diagnostics_worker(settings: FitSettings) -> Iterator[DiagnosticsWorker | None]:
+    """Yield a started :class:`DiagnosticsWorker` for real nutpie fits, else ``None``.
+
+    The helper process pays off where the fit's set-up leaves a core idle and the
+    diagnostics are sizeable: real nutpie sampling. Fits with a replaced sampler (the
+    tests' stand-in) compute everything in-process.
+    """
+    if not _in_background(settings):
+        yield None
+        return
+    with DiagnosticsWorker() as worker:
+        yield worker
+
+
 def _sample_all(
-    model: CrossoverModel, settings: FitSettings, graph_key: str, steps: _Steps, progress: bool
+    model: CrossoverModel,
+    settings: FitSettings,
+    graph_key: str,
+    steps: _Steps,
+    progress: bool,
+    worker: DiagnosticsWorker | None,
 ) -> xr.DataTree:
     """Run prior predictive, NUTS, posterior predictive, log-likelihood and log-prior.
 
@@ -147,7 +168,8 @@ def _sample_all(
     log-density functions of :mod:`bayes_ketamine.inference.batched`; the step
     ``posterior`` then times only the wait for the draws. The compiled functions are
     kept in :mod:`bayes_ketamine.inference.compile_cache` under keys derived from
-    ``graph_key``, so the next process with the same model graph loads them.
+    ``graph_key``, so the next process with the same model graph loads them. The
+    draws go to ``worker`` (if any) as soon as they are in.
     """
     pm_model = model.pymc_model
     prior_seed, pp_seed = np.random.SeedSequence(settings.seed).generate_state(2)
@@ -187,6 +209,8 @@ def _sample_all(
         if attr in tree["posterior"].attrs:
             steps.seconds[f"posterior_{attr}"] = round(float(tree["posterior"].attrs[attr]), 3)
     posterior = tree["posterior"].to_dataset()
+    if worker is not None:
+        worker.submit(posterior)
     with steps.step("posterior predictive", "posterior_predictive"):
         has_data = {"observed_data", "constant_data"} <= set(tree.children)
         tree.update(predictive(posterior, with_data=not has_data))
@@ -201,11 +225,17 @@ def _sample_all(
     return tree
 
 
-def _add_checks(tree: xr.DataTree, model: CrossoverModel, settings: FitSettings) -> None:
-    """Compute the stored checks and add them to ``tree`` as groups."""
-    parameters, sampler = run_diagnostics(tree, settings.max_treedepth)
-    tree["diagnostics"] = parameters
-    tree["sampler_checks"] = sampler
+def _add_checks(
+    tree: xr.DataTree,
+    model: CrossoverModel,
+    settings: FitSettings,
+    worker: DiagnosticsWorker | None,
+) -> None:
+    """Compute the stored checks and add them to ``tree`` as groups.
+
+    The per-parameter diagnostics come from ``worker`` (computing them while this
+    process does the other checks) when there is one.
+    """
     tree["prior_sensitivity"] = prior_sensitivity(tree, model.key_effects, model.observed_vars)
     labels = model.observation_labels()
     tree["ppc_statistics"] = xr.DataTree.from_dict(ppc_statistics(tree, labels))
@@ -214,6 +244,10 @@ def _add_checks(tree: xr.DataTree, model: CrossoverModel, settings: FitSettings)
         {var: loo_table(tree, var, labels.get(var), results[var]) for var in model.observed_vars}
     )
     tree["loo_pit"] = loo_pit_values(tree, model.observed_vars, results)
+    table = worker.result(tree["posterior"].to_dataset()) if worker is not None else None
+    parameters, sampler = run_diagnostics(tree, settings.max_treedepth, table)
+    tree["diagnostics"] = parameters
+    tree["sampler_checks"] = sampler
 
 
 def fit(
@@ -263,15 +297,18 @@ def fit(
         if not force and _reusable(path, key):
             steps.note(f"[green]reusing[/] {path} (spec, data and settings unchanged)")
             return FitResult(load_posterior(path), path, reused=True)
-        with steps.step(f"building model {spec.name!r} ({spec.family}) on {study.name!r}", "build"):
-            if model is None:
-                from bayes_ketamine.models import build_model
+        with _diagnostics_worker(settings) as worker:
+            with steps.step(
+                f"building model {spec.name!r} ({spec.family}) on {study.name!r}", "build"
+            ):
+                if model is None:
+                    from bayes_ketamine.models import build_model
 
-                model = build_model(spec, study)
-        graph_key = model_graph_key(spec, study, versions)
-        tree = _sample_all(model, settings, graph_key, steps, progress)
-        with steps.step("checks: diagnostics, sensitivity, PPC, LOO, LOO-PIT", "checks"):
-            _add_checks(tree, model, settings)
+                    model = build_model(spec, study)
+            graph_key = model_graph_key(spec, study, versions)
+            tree = _sample_all(model, settings, graph_key, steps, progress, worker)
+            with steps.step("checks: diagnostics, sensitivity, PPC, LOO, LOO-PIT", "checks"):
+                _add_checks(tree, model, settings, worker)
         tree.attrs = provenance_attrs(spec, study, settings)
         tree.attrs["verdict"] = tree["diagnostics"].attrs["verdict"]
         tree.attrs["timings_json"] = json.dumps(steps.seconds)
