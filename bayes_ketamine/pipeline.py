@@ -20,9 +20,8 @@ from rich.table import Table
 
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.figures import make_figures
-from bayes_ketamine.inference import FitResult, FitSettings, fit
+from bayes_ketamine.inference import FitResult, FitSettings, compare, fit
 from bayes_ketamine.inference.artifact import atomic_write
-from bayes_ketamine.inference.compare import compare
 from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.reporting import write_numbers
 

@@ -56,8 +56,10 @@ def main() -> None:
     )
     for sex in ("F", "M"):
         by_sex = idata.posterior["symptom_condition_effect"].sel(sex=sex).values.ravel()
-        print(f"  {sex}: {by_sex.mean():.2f} [{np.quantile(by_sex, 0.025):.2f}, "
-              f"{np.quantile(by_sex, 0.975):.2f}]")
+        print(
+            f"  {sex}: {by_sex.mean():.2f} [{np.quantile(by_sex, 0.025):.2f}, "
+            f"{np.quantile(by_sex, 0.975):.2f}]"
+        )
 
     data = rows.assign(
         score=rows["score"].astype(float),

@@ -2,7 +2,6 @@
 
 import atexit
 import functools
-import importlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,10 +12,9 @@ from inference_toy import fake_sample_posterior
 from bayes_ketamine.data import default_study
 from bayes_ketamine.figures import FIGURE_MODULES, make_figures, style
 from bayes_ketamine.inference import FitSettings, fit
+from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.reporting import Posteriors
-
-fit_module = importlib.import_module("bayes_ketamine.inference.fit")
 
 MODELS = (
     "glutamate_none",

@@ -1,6 +1,5 @@
 """Exit codes and output of ``fit``, ``check`` and ``compare``."""
 
-import importlib
 import json
 import shutil
 
@@ -12,10 +11,10 @@ from typer.testing import CliRunner
 
 import bayes_ketamine.cli.fit_commands as commands
 from bayes_ketamine.cli import app
-from bayes_ketamine.inference import fit, load_posterior
+from bayes_ketamine.inference import fit, fitting, load_posterior
 from bayes_ketamine.inference.artifact import write_artifact
 from bayes_ketamine.inference.diagnostics import run_diagnostics
-from bayes_ketamine.inference.fit import FitResult
+from bayes_ketamine.inference.fitting import FitResult
 from bayes_ketamine.inference.settings import FitSettings
 
 runner = CliRunner()
@@ -103,9 +102,8 @@ def test_fit_reports_verdict_and_exit_code(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def toy_artifact(tmp_path_factory):
     """The toy model fitted once with the mocked sampler."""
-    module = importlib.import_module("bayes_ketamine.inference.fit")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(module, "sample_posterior", fake_sample_posterior)
+        mp.setattr(fitting, "sample_posterior", fake_sample_posterior)
         settings = FitSettings(draws=50, chains=2, prior_draws=10)
         out = tmp_path_factory.mktemp("toy")
         return fit(toy_model(), settings=settings, out_dir=out, progress=False).path

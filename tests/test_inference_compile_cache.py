@@ -6,7 +6,6 @@ check that the loaded functions give what freshly compiled ones give.
 
 from __future__ import annotations
 
-import importlib
 import pickle
 
 import numpy as np
@@ -14,13 +13,11 @@ import pymc as pm
 import pytest
 from inference_toy import toy_model, toy_study
 
-from bayes_ketamine.inference import FitSettings, compile_cache
+from bayes_ketamine.inference import FitSettings, compile_cache, samplers
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import model_graph_key, package_versions
 from bayes_ketamine.models.spec import ModelSpec
-
-samplers = importlib.import_module("bayes_ketamine.inference.samplers")
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Fit pipeline with the sampler mocked: groups, provenance, reuse and refit."""
 
-import importlib
 import json
 import shutil
 
@@ -8,9 +7,9 @@ import pytest
 from inference_toy import ToyModel, fake_sample_posterior, toy_model, toy_spec, toy_study
 
 from bayes_ketamine.inference import FitSettings, fit, load_posterior
+from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.inference.artifact import CHECK_GROUPS, REQUIRED_GROUPS
 
-fit_module = importlib.import_module("bayes_ketamine.inference.fit")
 SETTINGS = FitSettings(draws=60, tune=10, chains=2, prior_draws=20)
 
 

@@ -5,15 +5,13 @@ checks on the toy model that the direct nutpie path gives the groups, statistics
 draws of ``pymc.sample(nuts_sampler="nutpie")`` on the frozen model.
 """
 
-import importlib
-
 import numpy as np
 import pymc as pm
 import pytest
 import xarray as xr
 from inference_toy import toy_model
 
-from bayes_ketamine.inference import FitSettings, sample_posterior
+from bayes_ketamine.inference import FitSettings, sample_posterior, samplers
 from bayes_ketamine.inference.samplers import (
     NutpieCompiled,
     cfunc_cache_key,
@@ -21,7 +19,6 @@ from bayes_ketamine.inference.samplers import (
     compile_nutpie,
 )
 
-samplers = importlib.import_module("bayes_ketamine.inference.samplers")
 SETTINGS = dict(draws=50, tune=40, chains=2, cores=1, seed=11, target_accept=0.9, max_treedepth=7)
 
 

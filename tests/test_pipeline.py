@@ -1,6 +1,5 @@
 """The full analysis (``run``) with NUTS mocked: outputs, reuse, refresh on change."""
 
-import importlib
 import json
 
 import pytest
@@ -10,9 +9,9 @@ from typer.testing import CliRunner
 from bayes_ketamine.cli import app
 from bayes_ketamine.data import default_study, import_nimh
 from bayes_ketamine.inference import FitSettings
+from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.pipeline import MANIFEST, analysis_variants, artifact_identity, run_analysis
 
-fit_module = importlib.import_module("bayes_ketamine.inference.fit")
 SETTINGS = FitSettings(draws=40, tune=10, chains=2, prior_draws=20)
 
 

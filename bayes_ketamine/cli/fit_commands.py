@@ -19,7 +19,7 @@ from rich.table import Table
 from bayes_ketamine.cli.studies import STUDY_HELP, open_study
 from bayes_ketamine.data import StudyValidationError
 from bayes_ketamine.inference import ArtifactError, FitSettings, fit, load_posterior
-from bayes_ketamine.inference.compare import compare as compare_artifacts
+from bayes_ketamine.inference import compare as compare_artifacts
 from bayes_ketamine.inference.diagnostics import stored_verdict
 from bayes_ketamine.inference.settings import SAMPLERS
 from bayes_ketamine.models.spec import SpecError

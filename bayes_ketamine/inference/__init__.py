@@ -6,12 +6,14 @@ Public API: :func:`fit`, :class:`FitSettings`, :class:`FitResult`,
 """
 
 from bayes_ketamine.inference.artifact import ArtifactError, load_posterior
-from bayes_ketamine.inference.fit import FitResult, fit
+from bayes_ketamine.inference.comparison import compare
+from bayes_ketamine.inference.fitting import FitResult, fit
 from bayes_ketamine.inference.samplers import sample_posterior
 from bayes_ketamine.inference.settings import FitSettings
 
 __all__ = [
     "ArtifactError",
+    "compare",
     "FitResult",
     "FitSettings",
     "fit",
