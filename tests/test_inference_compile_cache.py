@@ -101,13 +101,13 @@ def test_loaded_log_density_and_predictive_equal_fresh_ones(cache_dir):
     prior = pm.sample_prior_predictive(draws=40, model=model.pymc_model, random_seed=2)
     posterior = prior["prior"].to_dataset()
     fresh_like, fresh_prior = LogDensity(model.pymc_model).compile()(posterior)
-    fresh_pp = PosteriorPredictive(model.pymc_model, 9).compile()(posterior, False)
-    for _ in range(2):  # the first call stores, the second loads
+    for seed in (9, 10):  # seed 9 compiles and stores, seed 10 loads and reseeds
         like, prior = LogDensity(model.pymc_model, "ld").compile()(posterior)
-        pp = PosteriorPredictive(model.pymc_model, 9, "pp").compile()(posterior, False)
         for ours, ref in ((like, fresh_like), (prior, fresh_prior)):
             for name in ref.data_vars:
                 np.testing.assert_array_equal(ours[name].values, ref[name].values)
+        fresh_pp = PosteriorPredictive(model.pymc_model, seed).compile()(posterior, False)
+        pp = PosteriorPredictive(model.pymc_model, seed, "pp").compile()(posterior, False)
         for name in fresh_pp["posterior_predictive"].data_vars:
             np.testing.assert_array_equal(
                 pp["posterior_predictive"][name].values,
@@ -135,9 +135,10 @@ def test_nutpie_functions_loaded_from_cache_give_the_same_draws(cache_dir):
 
 def test_prior_predictive_equals_pymc_fresh_and_loaded(cache_dir):
     model = toy_model().pymc_model
-    reference = pm.sample_prior_predictive(draws=30, model=model, random_seed=21)
-    for key in (None, "prior", "prior"):  # not cached, then stored, then loaded
-        ours = PriorPredictive(model, 21, key).compile()(30)
+    # not cached; then compiled and stored; then loaded and reseeded for another seed
+    for key, seed in ((None, 21), ("prior", 21), ("prior", 22)):
+        reference = pm.sample_prior_predictive(draws=30, model=model, random_seed=seed)
+        ours = PriorPredictive(model, seed, key).compile()(30)
         for group in ("prior", "prior_predictive"):
             ref = reference[group].to_dataset()
             assert set(ours[group].data_vars) == set(ref.data_vars)

@@ -24,7 +24,7 @@ coordinates and attributes PyMC's functions give them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,6 +88,9 @@ class BatchedFunction:
         Names of the observed variables.
     coords, dims : dict
         Coordinates and dims of the model's variables, as PyMC stores them.
+    rngs : list of pytensor.compile.sharedvalue.SharedVariable
+        The function's random generators (none for a deterministic function), in the
+        order ``pymc.pytensorf.compile`` seeds them.
     """
 
     fn: Any
@@ -96,6 +99,13 @@ class BatchedFunction:
     observed: list
     coords: dict
     dims: dict
+    rngs: list = field(default_factory=list)
+
+    def seed(self, seed: int) -> None:
+        """Seed the generators as ``pymc.pytensorf.compile(..., random_seed=seed)`` does."""
+        from pymc.pytensorf import reseed_rngs
+
+        reseed_rngs(self.rngs, seed)
 
     def __call__(self, posterior: xr.Dataset) -> list[np.ndarray]:
         """Evaluate the function on all draws of ``posterior``."""
@@ -132,8 +142,12 @@ def log_density_function(pm_model: Any) -> BatchedFunction:
     )
 
 
-def posterior_predictive_function(pm_model: Any, seed: int) -> BatchedFunction:
-    """Compile one draw of every observed variable per draw (:class:`PosteriorPredictive`)."""
+def posterior_predictive_function(pm_model: Any) -> BatchedFunction:
+    """Compile one draw of every observed variable per draw (:class:`PosteriorPredictive`).
+
+    The function is compiled unseeded (``random_seed=False``) so that one compiled
+    (and cached) function serves every seed through :meth:`BatchedFunction.seed`.
+    """
     from pymc.backends.arviz import coords_and_dims_for_inferencedata
     from pymc.pytensorf import compile as pm_compile
     from pytensor.graph.replace import vectorize_graph
@@ -143,7 +157,9 @@ def posterior_predictive_function(pm_model: Any, seed: int) -> BatchedFunction:
     vec = vectorize_graph(
         list(pm_model.observed_RVs), replace=dict(zip(pm_model.free_RVs, batched, strict=True))
     )
-    fn = pm_compile(batched, vec, random_seed=seed, on_unused_input="ignore")
+    fn, rng_updates = pm_compile(
+        batched, vec, random_seed=False, return_updates=True, on_unused_input="ignore"
+    )
     fn.trust_input = True
     return BatchedFunction(
         fn,
@@ -152,6 +168,7 @@ def posterior_predictive_function(pm_model: Any, seed: int) -> BatchedFunction:
         observed=[rv.name for rv in pm_model.observed_RVs],
         coords=coords,
         dims=dims,
+        rngs=list(rng_updates),
     )
 
 
@@ -203,7 +220,7 @@ class PosteriorPredictive:
     seed : int
         Seed of the random streams.
     cache_key : str, optional
-        Compile-cache key of the function (it must identify the model graph and the seed).
+        Compile-cache key of the function (it must identify the model graph).
     """
 
     def __init__(self, pm_model: Any, seed: int, cache_key: str | None = None) -> None:
@@ -215,8 +232,9 @@ class PosteriorPredictive:
     def compile(self) -> PosteriorPredictive:
         """Build and compile (or load) the vectorised sampling function; return ``self``."""
         self.function = _compiled(
-            self.cache_key, lambda: posterior_predictive_function(self.pm_model, self.seed)
+            self.cache_key, lambda: posterior_predictive_function(self.pm_model)
         )
+        self.function.seed(self.seed)
         return self
 
     def __call__(self, posterior: xr.Dataset, with_data: bool = True) -> xr.DataTree:

@@ -177,7 +177,7 @@ def _sample_all(
     predictive = PosteriorPredictive(
         pm_model,
         int(pp_seed),
-        compile_cache.cache_key(f"posterior_predictive_{int(pp_seed)}", graph_key, batched),
+        compile_cache.cache_key("posterior_predictive", graph_key, batched),
     )
     run = None
     if _in_background(settings):
@@ -188,9 +188,7 @@ def _sample_all(
             prior = PriorPredictive(
                 pm_model,
                 int(prior_seed),
-                compile_cache.cache_key(
-                    f"prior_predictive_{int(prior_seed)}", graph_key, prior_predictive
-                ),
+                compile_cache.cache_key("prior_predictive", graph_key, prior_predictive),
             ).compile()(settings.prior_draws)
         with steps.step("compiling posterior predictive and log densities", "compile_post"):
             predictive.compile()

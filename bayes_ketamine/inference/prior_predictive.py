@@ -2,7 +2,8 @@
 
 :func:`pymc.sample_prior_predictive` compiles its forward-sampling function on every
 call (about 1.5 s for the joint model, graph rewriting included). :class:`PriorPredictive`
-compiles the same function with the same PyMC helper and seeds it the same way, so
+compiles the same function with the same PyMC helper, unseeded, and seeds it the way
+PyMC does, so
 the draws are those of ``pymc.sample_prior_predictive(draws, model, random_seed=seed)``,
 but, given a cache key, keeps the compiled function in
 :mod:`bayes_ketamine.inference.compile_cache` for the next process.
@@ -29,42 +30,54 @@ class ForwardSampler:
         Returns one prior draw of every variable in ``names`` per call.
     names : list of str
         Variables drawn (free, observed and deterministic), sorted by name.
+    rngs : list of pytensor.compile.sharedvalue.SharedVariable
+        The function's random generators, in the order PyMC seeds them.
     """
 
     fn: Any
     names: list
+    rngs: list
+
+    def seed(self, seed: int) -> None:
+        """Seed the generators as ``pymc.sample_prior_predictive(random_seed=seed)`` does."""
+        from pymc.pytensorf import reseed_rngs
+        from pymc.util import _get_seeds_per_chain
+
+        (function_seed,) = _get_seeds_per_chain(seed, 1)
+        reseed_rngs(self.rngs, function_seed)
 
 
-def forward_sampler(pm_model: Any, seed: int) -> ForwardSampler:
-    """Compile the function :func:`pymc.sample_prior_predictive` would compile.
+def forward_sampler(pm_model: Any) -> ForwardSampler:
+    """Compile the function :func:`pymc.sample_prior_predictive` would compile, unseeded.
+
+    The function does not depend on the seed (``random_seed=False``), so one compiled
+    (and cached) function serves every seed through :meth:`ForwardSampler.seed`.
 
     Parameters
     ----------
     pm_model : pymc.Model
         The model.
-    seed : int
-        Random seed, turned into the function's seed as PyMC does.
 
     Returns
     -------
     ForwardSampler
     """
     from pymc.sampling.forward import compile_forward_sampling_function
-    from pymc.util import _get_seeds_per_chain, get_default_varnames
+    from pymc.util import get_default_varnames
 
     variables = {var.name for var in pm_model.basic_RVs + pm_model.deterministics}
     names = sorted(get_default_varnames(variables, include_transformed=False))
-    (function_seed,) = _get_seeds_per_chain(seed, 1)
-    fn, _ = compile_forward_sampling_function(
+    (fn, rng_updates), _ = compile_forward_sampling_function(
         [pm_model[name] for name in names],
         vars_in_trace=[],
         basic_rvs=pm_model.basic_RVs,
-        random_seed=function_seed,
+        random_seed=False,
+        return_updates=True,
         model=pm_model,
         allow_input_downcast=True,
         accept_inplace=True,
     )
-    return ForwardSampler(fn, names)
+    return ForwardSampler(fn, names, list(rng_updates))
 
 
 class PriorPredictive:
@@ -77,7 +90,7 @@ class PriorPredictive:
     seed : int
         Random seed (the draws equal ``pymc.sample_prior_predictive``'s for it).
     cache_key : str, optional
-        Compile-cache key of the function (it must identify the model graph and the seed).
+        Compile-cache key of the function (it must identify the model graph).
 
     Examples
     --------
@@ -96,9 +109,10 @@ class PriorPredictive:
         """Compile (or load) the forward-sampling function; return ``self``."""
 
         def build() -> ForwardSampler:
-            return forward_sampler(self.pm_model, self.seed)
+            return forward_sampler(self.pm_model)
 
         self.sampler = compile_cache.cached(self.cache_key, build) if self.cache_key else build()
+        self.sampler.seed(self.seed)
         return self
 
     def __call__(self, draws: int) -> xr.DataTree:
