@@ -28,6 +28,7 @@ Usage::
 
     .venv/bin/python benchmarks/fit_speed.py                 # table + results/fit_speed.json
     .venv/bin/python benchmarks/fit_speed.py --repeats 3 --skip-cold
+    .venv/bin/python benchmarks/fit_speed.py --seeds 2025 1 2 --skip-cold   # several seeds
     .venv/bin/python benchmarks/fit_speed.py --max-load 1.5 --wait 300
 
 Helpers here (:func:`run_child`, :func:`wait_for_load`, :func:`min_bulk_ess`) are
@@ -261,14 +262,21 @@ def child_main(argv: list[str]) -> None:
 def _row(name: str, r: dict) -> str:
     eff = r["min_ess_bulk"] / r["wall_s"]
     return (
-        f"{name:<10} {r['wall_s']:>7.1f} {r['cpu_s']:>7.1f} {r['min_ess_bulk']:>8.0f} "
-        f"{eff:>9.1f} {r['maxrss_mb']:>8.0f}  {r['loadavg_before'][0]:>5.2f}"
+        f"{name:<10} {r.get('seed', ''):>6} {r['wall_s']:>7.1f} {r['cpu_s']:>7.1f} "
+        f"{r['min_ess_bulk']:>8.0f} {eff:>9.1f} {r['maxrss_mb']:>8.0f}  "
+        f"{r['loadavg_before'][0]:>5.2f}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[2025],
+        help="sampler seeds; each kind runs once per seed and repeat (min ESS varies by seed)",
+    )
     parser.add_argument("--repeats", type=int, default=1, help="measured runs of each kind")
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument(
@@ -277,20 +285,22 @@ def main() -> None:
     parser.add_argument("--wait", type=float, default=120.0, help="at most this long per run (s)")
     parser.add_argument("--out", default=str(RESULTS / "fit_speed.json"))
     opts = parser.parse_args()
-    seed = ["--seed", str(opts.seed)]
     gate = {"max_load": opts.max_load, "wait": opts.wait}
+    first = ["--seed", str(opts.seeds[0])]
     print("warming caches (unmeasured): plain, fit", file=sys.stderr)
-    warmup = {"plain": run_child(["plain", *seed]), "fit": run_child(["fit", *seed])}
+    warmup = {"plain": run_child(["plain", *first]), "fit": run_child(["fit", *first])}
     runs: dict[str, list[dict]] = {"plain": [], "fit": []}
     for i in range(opts.repeats):
-        for kind in ("plain", "fit"):
-            print(f"run {i + 1}/{opts.repeats}: {kind}", file=sys.stderr)
-            runs[kind].append(run_child([kind, *seed], **gate))
+        for seed in opts.seeds:
+            for kind in ("plain", "fit"):
+                print(f"run {i + 1}/{opts.repeats}, seed {seed}: {kind}", file=sys.stderr)
+                result = run_child([kind, "--seed", str(seed)], **gate)
+                runs[kind].append({**result, "seed": seed})
     if not opts.skip_cold:
         with tempfile.TemporaryDirectory(prefix="bk_cold_pytensor_") as cold:
             print("cold-cache fit", file=sys.stderr)
             env = {"PYTENSOR_FLAGS": f"base_compiledir={cold}"}
-            runs["fit_cold"] = [run_child(["fit", *seed], env=env, **gate)]
+            runs["fit_cold"] = [run_child(["fit", *first], env=env, **gate)]
 
     def med(kind: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[kind])
@@ -298,7 +308,17 @@ def main() -> None:
     def eff(kind: str) -> float:
         return statistics.median(r["min_ess_bulk"] / r["wall_s"] for r in runs[kind])
 
+    per_seed = {
+        seed: statistics.median(
+            r["min_ess_bulk"] / r["wall_s"] for r in runs["fit"] if r["seed"] == seed
+        )
+        / statistics.median(
+            r["min_ess_bulk"] / r["wall_s"] for r in runs["plain"] if r["seed"] == seed
+        )
+        for seed in opts.seeds
+    }
     summary = {
+        "ess_per_s_ratio_by_seed": per_seed,
         "plain_wall_s": med("plain", "wall_s"),
         "fit_wall_s": med("fit", "wall_s"),
         "plain_ess_per_s": eff("plain"),
@@ -310,7 +330,7 @@ def main() -> None:
     if "fit_cold" in runs:
         summary["fit_cold_wall_s"] = med("fit_cold", "wall_s")
     print(
-        f"\n{'run':<10} {'wall s':>7} {'cpu s':>7} {'min ESS':>8} {'ESS/wall':>9} "
+        f"\n{'run':<10} {'seed':>6} {'wall s':>7} {'cpu s':>7} {'min ESS':>8} {'ESS/wall':>9} "
         f"{'RSS MB':>8}  load1"
     )
     for kind, rs in runs.items():
@@ -320,7 +340,9 @@ def main() -> None:
     for kind, rs in runs.items():
         print(f"  {kind}: " + ", ".join(f"{k} {v:.2f}" for k, v in rs[0]["steps"].items()))
     print(
-        f"\nESS/wall-second ratio fit/plain = {summary['ess_per_s_ratio']:.1f} "
+        "\nESS/wall-second ratio fit/plain by seed: "
+        + ", ".join(f"{seed}: {ratio:.1f}" for seed, ratio in per_seed.items())
+        + f"\nmedian ESS/wall-second ratio fit/plain = {summary['ess_per_s_ratio']:.1f} "
         f"(target >= 3: {'met' if summary['target_ratio_3x_met'] else 'NOT met'}); "
         f"fit wall {summary['fit_wall_s']:.1f} s "
         f"(target < 15 s: {'met' if summary['target_fit_under_15s_met'] else 'NOT met'})"
