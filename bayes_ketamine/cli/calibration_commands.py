@@ -9,22 +9,27 @@ or failed fits; 2 the command cannot run (bad spec, option or output folder).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bayes_ketamine.calibration.store import RunMismatchError
-from bayes_ketamine.calibration.worker import SamplerSettings
-from bayes_ketamine.models.spec import SpecError
+from bayes_ketamine.inference.settings import FitSettings
+
+if TYPE_CHECKING:
+    from bayes_ketamine.calibration.worker import SamplerSettings
 
 EXIT_NOT_CALIBRATED = 1
 EXIT_UNUSABLE = 2
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
 
 
-def _settings(draws: int, tune: int, chains: int, thin: int, target_accept: float):
+def _settings(
+    draws: int, tune: int, chains: int, thin: int, target_accept: float
+) -> SamplerSettings:
+    from bayes_ketamine.calibration.worker import SamplerSettings
+
     return SamplerSettings(
         draws=draws, tune=tune, chains=chains, thin_to=thin, target_accept=target_accept
     )
@@ -47,11 +52,13 @@ def sbc_command(
     thin: Annotated[int, typer.Option(help="L thinned draws to rank among (rank 0..L).")] = 99,
     target_accept: Annotated[
         float, typer.Option(help="NUTS target acceptance.")
-    ] = SamplerSettings.target_accept,
+    ] = FitSettings.target_accept,  # SamplerSettings' default, without importing calibration
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
     from bayes_ketamine.calibration.sbc import run_sbc
+    from bayes_ketamine.calibration.store import RunMismatchError
+    from bayes_ketamine.models.spec import SpecError
 
     console = Console(stderr=True)
     try:
@@ -136,7 +143,9 @@ def power_command(
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""
     from bayes_ketamine.calibration.power import run_power
+    from bayes_ketamine.calibration.store import RunMismatchError
     from bayes_ketamine.data import SimulationParameters
+    from bayes_ketamine.models.spec import SpecError
 
     console = Console(stderr=True)
     try:

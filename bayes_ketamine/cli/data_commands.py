@@ -7,20 +7,18 @@ overwrite); 2 when the study breaks the data contract (every problem is printed)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.studies import STUDY_HELP, open_study
-from bayes_ketamine.data import (
-    StudySummary,
-    StudyValidationError,
-    simulate_study,
-    write_study,
-)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bayes_ketamine.data import StudySummary
 
 EXIT_UNUSABLE = 1
 EXIT_INVALID = 2
@@ -39,6 +37,8 @@ def simulate(
     force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it is not empty.")] = False,
 ) -> None:
     """Simulate a GO-MARK-like crossover study (SIMULATED DATA) and write it."""
+    from bayes_ketamine.data import simulate_study, write_study
+
     console = Console()
     out = out_dir if out_dir is not None else Path(f"simulated_study_seed{seed}")
     try:
@@ -58,6 +58,8 @@ def validate(
     ],
 ) -> None:
     """Validate a study folder and print its summary, or list every problem."""
+    from bayes_ketamine.data import StudyValidationError
+
     console = Console()
     try:
         study = open_study(study_dir)
@@ -103,6 +105,8 @@ def _render(console: Console, summary: StudySummary) -> None:
 
 
 def _table(title: str, frame: pd.DataFrame) -> Table:
+    import pandas as pd
+
     table = Table(title=title, title_justify="left")
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])

@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.studies import STUDY_HELP, open_study
-from bayes_ketamine.data import StudyValidationError
-from bayes_ketamine.inference import ArtifactError, FitSettings, fit, load_posterior
-from bayes_ketamine.inference import compare as compare_artifacts
-from bayes_ketamine.inference.diagnostics import stored_verdict
-from bayes_ketamine.inference.settings import SAMPLERS
-from bayes_ketamine.models.spec import SpecError
+from bayes_ketamine.inference.settings import SAMPLERS, FitSettings
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from bayes_ketamine.inference import FitResult
 
 EXIT_FAIL_VERDICT = 1
 EXIT_UNUSABLE = 2
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red"}
+
+
+def fit(*args: Any, **kwargs: Any) -> FitResult:
+    """Call :func:`bayes_ketamine.inference.fit`, importing the inference layer on first use."""
+    from bayes_ketamine.inference import fit as fit_
+
+    return fit_(*args, **kwargs)
 
 
 def _error(console: Console, err: Exception) -> typer.Exit:
@@ -50,6 +56,10 @@ def fit_command(
     quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
 ) -> None:
     """Fit a model spec to a study and write OUT/<model>.nc (reused if unchanged)."""
+    from bayes_ketamine.data import StudyValidationError
+    from bayes_ketamine.inference import ArtifactError
+    from bayes_ketamine.models.spec import SpecError
+
     console = Console(stderr=True)
     try:
         settings = FitSettings(
@@ -110,6 +120,9 @@ def check(
     ],
 ) -> None:
     """Print the stored diagnostics of an artifact; exit 1 if the verdict is fail."""
+    from bayes_ketamine.inference import ArtifactError, load_posterior
+    from bayes_ketamine.inference.diagnostics import stored_verdict
+
     console = Console()
     try:
         tree = load_posterior(artifact)
@@ -140,6 +153,9 @@ def compare(
     out: Annotated[Path | None, typer.Option(help="Also write the table as netCDF.")] = None,
 ) -> None:
     """Compare artifacts by PSIS-LOO on each shared observed variable."""
+    from bayes_ketamine.inference import ArtifactError
+    from bayes_ketamine.inference import compare as compare_artifacts
+
     console = Console()
     try:
         table = compare_artifacts(artifacts, out=out)

@@ -12,8 +12,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bayes_ketamine.inference import ArtifactError
-
 EXIT_UNUSABLE = 2
 
 PosteriorsOption = Annotated[
@@ -37,6 +35,7 @@ def figures_command(
     """Draw the paper's figures (PNG and PDF) from the fitted artifacts."""
     out = out or posteriors / "figures"
     from bayes_ketamine.figures import make_figures
+    from bayes_ketamine.inference import ArtifactError
 
     console = Console(stderr=True)
     _check_folder(console, posteriors)
@@ -61,6 +60,7 @@ def numbers_command(
 ) -> None:
     """Write the headline numbers as JSON and LaTeX macros from the fitted artifacts."""
     out = out or posteriors / "numbers"
+    from bayes_ketamine.inference import ArtifactError
     from bayes_ketamine.reporting import headline_numbers, write_numbers
     from bayes_ketamine.reporting.artifacts import Posteriors
 

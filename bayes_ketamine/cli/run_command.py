@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.studies import STUDY_HELP, open_study
-from bayes_ketamine.data import StudyValidationError
-from bayes_ketamine.inference import FitSettings
-from bayes_ketamine.pipeline import AnalysisResult, run_analysis, summary_table
+from bayes_ketamine.inference.settings import FitSettings
+
+if TYPE_CHECKING:
+    from bayes_ketamine.pipeline import AnalysisResult
 
 EXIT_FAIL_VERDICT = 1
 EXIT_UNUSABLE = 2
@@ -38,6 +39,9 @@ def run(
     glutamate and symptom families and the joint model; on a symptom-only study (e.g.
     ``nimh``) the symptom family. Unchanged fits are reused.
     """
+    from bayes_ketamine.data import StudyValidationError
+    from bayes_ketamine.pipeline import run_analysis
+
     console = Console()
     try:
         data = open_study(study)
@@ -57,6 +61,8 @@ def run(
 
 
 def _print_summary(console: Console, result: AnalysisResult, out: Path) -> None:
+    from bayes_ketamine.pipeline import summary_table
+
     console.print(summary_table(result))
     numbers_json = next(p for p in result.numbers if p.suffix == ".json")
     numbers = json.loads(numbers_json.read_text())

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bayes_ketamine.data import Study, default_study, import_nimh, load_study
+if TYPE_CHECKING:
+    from bayes_ketamine.data import Study
 
-BUILT_IN: dict[str, Callable[[], Study]] = {"default": default_study, "nimh": import_nimh}
+
+def _default_study() -> Study:
+    """Return the embedded default study (SIMULATED DATA), importing the data layer."""
+    from bayes_ketamine.data import default_study
+
+    return default_study()
+
+
+def _nimh_study() -> Study:
+    """Return the NIMH ketamine study (observed data), importing the data layer."""
+    from bayes_ketamine.data import import_nimh
+
+    return import_nimh()
+
+
+BUILT_IN: dict[str, Callable[[], Study]] = {"default": _default_study, "nimh": _nimh_study}
 """Names accepted instead of a folder (``./default`` means the folder)."""
 
 STUDY_HELP = (
@@ -24,4 +41,8 @@ def open_study(name: str) -> Study:
     StudyValidationError
         If the folder breaks the data contract.
     """
-    return BUILT_IN[name]() if name in BUILT_IN else load_study(name)
+    if name in BUILT_IN:
+        return BUILT_IN[name]()
+    from bayes_ketamine.data import load_study
+
+    return load_study(name)
