@@ -23,7 +23,7 @@ from bayes_ketamine.figures import make_figures
 from bayes_ketamine.inference import FitResult, FitSettings, compare, fit
 from bayes_ketamine.inference.artifact import atomic_write
 from bayes_ketamine.models import resolve_spec
-from bayes_ketamine.reporting import write_numbers
+from bayes_ketamine.reporting import Posteriors, write_numbers
 
 POOLINGS = ("none", "partial", "complete")
 MANIFEST = "analysis_outputs.json"
@@ -146,7 +146,11 @@ def artifact_identity(result: FitResult) -> str:
 
 
 def _derive_outputs(fits: dict[str, FitResult], posteriors_dir: Path) -> dict[str, list[Path]]:
-    """Write the LOO comparisons, figures and numbers from the artifacts."""
+    """Write the LOO comparisons, figures and numbers from the artifacts.
+
+    Figures and numbers are drawn from the trees the fits already hold in memory, so
+    no artifact is read from disk again for them.
+    """
     comparisons = []
     for family in ("glutamate", "symptoms"):
         paths = [fits[f"{family}_{p}"].path for p in POOLINGS if f"{family}_{p}" in fits]
@@ -154,10 +158,11 @@ def _derive_outputs(fits: dict[str, FitResult], posteriors_dir: Path) -> dict[st
             out = posteriors_dir / "comparisons" / f"{family}_poolings.nc"
             compare(paths, out=out)
             comparisons.append(out)
+    posteriors = Posteriors(posteriors_dir, trees={r.path.stem: r.tree for r in fits.values()})
     return {
         "comparisons": comparisons,
-        "figures": make_figures(posteriors_dir, posteriors_dir / "figures"),
-        "numbers": write_numbers(posteriors_dir, posteriors_dir / "numbers"),
+        "figures": make_figures(posteriors, posteriors_dir / "figures"),
+        "numbers": write_numbers(posteriors, posteriors_dir / "numbers"),
     }
 
 

@@ -11,7 +11,7 @@ from inference_toy import fake_sample_posterior
 
 from bayes_ketamine.data import default_study
 from bayes_ketamine.figures import FIGURE_MODULES, make_figures, style
-from bayes_ketamine.inference import FitSettings, fit
+from bayes_ketamine.inference import FitSettings, fit, load_posterior
 from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.reporting import Posteriors
@@ -68,6 +68,14 @@ def test_every_figure_is_written_as_png_and_pdf(figure_files):
 
 def test_two_runs_give_identical_bytes(posteriors_dir, figure_files, tmp_path):
     again = make_figures(posteriors_dir, tmp_path)
+    assert [p.name for p in again] == [p.name for p in figure_files]
+    for first, second in zip(figure_files, again, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_trees_in_memory_give_the_bytes_of_the_folder(posteriors_dir, figure_files, tmp_path):
+    trees = {name: load_posterior(posteriors_dir / f"{name}.nc") for name in MODELS}
+    again = make_figures(Posteriors(posteriors_dir, trees=trees), tmp_path)
     assert [p.name for p in again] == [p.name for p in figure_files]
     for first, second in zip(figure_files, again, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name

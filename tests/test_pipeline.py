@@ -1,6 +1,8 @@
 """The full analysis (``run``) with NUTS mocked: outputs, reuse, refresh on change."""
 
 import json
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from inference_toy import fake_sample_posterior
@@ -8,9 +10,10 @@ from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
 from bayes_ketamine.data import default_study, import_nimh
-from bayes_ketamine.inference import FitSettings
+from bayes_ketamine.inference import FitSettings, load_posterior
 from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.pipeline import MANIFEST, analysis_variants, artifact_identity, run_analysis
+from bayes_ketamine.reporting import artifacts
 
 SETTINGS = FitSettings(draws=40, tune=10, chains=2, prior_draws=20)
 
@@ -65,6 +68,21 @@ def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     assert any(p.stat().st_mtime_ns != stamps[p] for p in third.figures)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
     assert manifest["inputs"] == {name: artifact_identity(r) for name, r in third.fits.items()}
+
+
+def test_figures_and_numbers_reuse_the_fitted_trees(tmp_path, sampler_calls, monkeypatch):
+    # The fits load through ``fitting.load_posterior``; this counts what the figures
+    # and numbers read (their ``Posteriors``) after the fits.
+    loads = Counter()
+
+    def counting_load(path):
+        loads[Path(path).stem] += 1
+        return load_posterior(path)
+
+    monkeypatch.setattr(artifacts, "load_posterior", counting_load)
+    result = run_analysis(default_study(), tmp_path, settings=SETTINGS, progress=False)
+    assert result.figures and result.numbers
+    assert all(count <= 1 for count in loads.values()), loads
 
 
 def test_run_command_on_nimh_fits_the_symptom_family(tmp_path, sampler_calls, monkeypatch):

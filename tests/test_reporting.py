@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
 from bayes_ketamine.inference import load_posterior
-from bayes_ketamine.reporting import QUANTITIES, write_numbers
+from bayes_ketamine.reporting import QUANTITIES, Posteriors, artifacts, write_numbers
 from bayes_ketamine.reporting.numbers import latex_escape
 
 
@@ -66,6 +66,22 @@ def test_latex_macros_are_valid_and_unique(numbers):
     shown = re.search(r"\\newcommand\{\\GlxEffectMaleMean\}\{(.*)\}", tex).group(1)
     assert float(shown.replace(r"\ensuremath{-}", "-")) == pytest.approx(mean, abs=0.05)
     assert tex.count("{") == tex.count("}")
+
+
+def test_numbers_from_trees_in_memory_equal_those_from_the_folder(
+    posteriors_dir, tmp_path, monkeypatch
+):
+    from_folder = write_numbers(posteriors_dir, tmp_path / "folder")
+    trees = {p.stem: load_posterior(p) for p in posteriors_dir.glob("*.nc")}
+
+    def no_load(path):
+        raise AssertionError(f"{path} read again")
+
+    monkeypatch.setattr(artifacts, "load_posterior", no_load)
+    in_memory = write_numbers(Posteriors(posteriors_dir, trees=trees), tmp_path / "memory")
+    assert [p.name for p in in_memory] == [p.name for p in from_folder]
+    for first, second in zip(from_folder, in_memory, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
 
 
 def test_latex_escape():

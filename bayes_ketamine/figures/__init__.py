@@ -31,19 +31,20 @@ from bayes_ketamine.figures import (
     ranks,
     style,
 )
-from bayes_ketamine.reporting.artifacts import Posteriors
+from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors
 
 FIGURE_MODULES = (glx_timecourse, glx_pooling, madrs, mediation, checks, ranks)
 """The figure modules, in the order their files are written."""
 
 
-def make_figures(posteriors_dir: str | Path, out_dir: str | Path) -> list[Path]:
+def make_figures(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) -> list[Path]:
     """Draw every figure whose artifacts exist and write it as PNG and PDF.
 
     Parameters
     ----------
-    posteriors_dir : str or pathlib.Path
-        Folder of the fitted artifacts (``<model name>.nc``).
+    posteriors_dir : str, pathlib.Path or Posteriors
+        Folder of the fitted artifacts (``<model name>.nc``), or a :class:`Posteriors`
+        of it (e.g. holding artifacts already in memory, which are not read again).
     out_dir : str or pathlib.Path
         Folder of the figure files (created if needed).
 
@@ -53,7 +54,7 @@ def make_figures(posteriors_dir: str | Path, out_dir: str | Path) -> list[Path]:
         The files written, PNG then PDF for each figure; figures whose artifacts are
         absent are skipped.
     """
-    posteriors = Posteriors(posteriors_dir)
+    posteriors = as_posteriors(posteriors_dir)
     written: list[Path] = []
     with style.styled():
         for module in FIGURE_MODULES:

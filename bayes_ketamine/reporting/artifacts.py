@@ -1,15 +1,18 @@
 """Reading fitted artifacts for figures and manuscript numbers (never refitting).
 
-:class:`Posteriors` loads the artifacts of a folder by model name, once each, and
-leaves out the ones that are absent; :func:`draws` and :func:`interval` summarise
-posterior draws; :func:`condition_labels` and :func:`symptom_scale` read the study's
-condition names and symptom scale from the provenance.
+:class:`Posteriors` loads the artifacts of a folder by model name, once each (or takes
+the ones already in memory), and leaves out the ones that are absent;
+:func:`as_posteriors` accepts a folder or a :class:`Posteriors`; :func:`draws` and
+:func:`interval` summarise posterior draws; :func:`condition_labels` and
+:func:`symptom_scale` read the study's condition names and symptom scale from the
+provenance.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -29,27 +32,41 @@ class Posteriors:
     ----------
     folder : str or pathlib.Path
         Folder of the artifacts (``posteriors/``).
+    trees : mapping of str to xarray.DataTree, optional
+        Artifacts of that folder already in memory, by model name, as
+        :func:`~bayes_ketamine.inference.load_posterior` returns them (e.g. the
+        ``tree`` of each :class:`~bayes_ketamine.inference.FitResult`); these are
+        returned by :meth:`get` instead of being read again.
 
     Examples
     --------
     >>> from bayes_ketamine.reporting import Posteriors
     >>> posteriors = Posteriors("posteriors")
     >>> tree = posteriors.get("glutamate_partial")  # None when not fitted
+
+    Reusing the trees of fits (nothing is read from disk for them):
+
+    >>> posteriors = Posteriors(  # doctest: +SKIP
+    ...     "posteriors", trees={r.path.stem: r.tree for r in fit_results}
+    ... )
     """
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, trees: Mapping[str, xr.DataTree] | None = None) -> None:
         self.folder = Path(folder)
-        self._trees: dict[str, xr.DataTree] = {}
+        self._trees: dict[str, xr.DataTree] = dict(trees or {})
 
     def names(self) -> list[str]:
         """Return the model names of the artifacts in the folder, sorted.
 
         Other netCDF files there (e.g. a LOO comparison table) are skipped with a
-        warning that says why.
+        warning that says why; files of artifacts already in memory are not opened.
         """
         names = []
         for path in sorted(self.folder.glob("*.nc")):
             if path.name.startswith("."):
+                continue
+            if path.stem in self._trees:
+                names.append(path.stem)
                 continue
             try:
                 read_attrs(path)
@@ -75,6 +92,21 @@ class Posteriors:
             if tree is not None:
                 return tree
         return None
+
+
+def as_posteriors(posteriors: str | Path | Posteriors) -> Posteriors:
+    """Return ``posteriors`` if it is a :class:`Posteriors`, else those of that folder.
+
+    Parameters
+    ----------
+    posteriors : str, pathlib.Path or Posteriors
+        A folder of artifacts, or artifacts already opened (possibly in memory).
+
+    Returns
+    -------
+    Posteriors
+    """
+    return posteriors if isinstance(posteriors, Posteriors) else Posteriors(posteriors)
 
 
 def draws(tree: xr.DataTree, var: str, group: str = "posterior") -> xr.DataArray:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from bayes_ketamine.reporting.artifacts import Posteriors, draws, interval
+from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors, draws, interval
 
 PROBS: dict[str, float] = {"EightyNine": 0.89, "NinetyFive": 0.95}
 """Equal-tailed intervals reported, by the word used in macro names."""
@@ -325,13 +325,14 @@ def latex_macros(numbers: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_numbers(posteriors_dir: str | Path, out_dir: str | Path) -> list[Path]:
+def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) -> list[Path]:
     """Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
 
     Parameters
     ----------
-    posteriors_dir : str or pathlib.Path
-        Folder of the fitted artifacts.
+    posteriors_dir : str, pathlib.Path or Posteriors
+        Folder of the fitted artifacts, or a :class:`Posteriors` of it (e.g. holding
+        artifacts already in memory, which are not read again).
     out_dir : str or pathlib.Path
         Folder of the output files (created if needed).
 
@@ -346,7 +347,7 @@ def write_numbers(posteriors_dir: str | Path, out_dir: str | Path) -> list[Path]
     >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
     """
-    numbers = headline_numbers(Posteriors(posteriors_dir))
+    numbers = headline_numbers(as_posteriors(posteriors_dir))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, tex_path = out_dir / "numbers.json", out_dir / "numbers.tex"
