@@ -1,9 +1,14 @@
 """The NUTS entry point: explicit sampler passing, the direct nutpie path, its cache key.
 
-Everything but the last test mocks the samplers; the last one (marked ``sampling``)
-checks on the toy model that the direct nutpie path gives the groups, statistics and
-draws of ``pymc.sample(nuts_sampler="nutpie")`` on the frozen model.
+Most tests mock the samplers; the ones marked ``sampling`` run nutpie on the toy model:
+the direct nutpie path gives the groups, statistics and draws of
+``pymc.sample(nuts_sampler="nutpie")`` on the frozen model, and it does not import
+arviz-plots or matplotlib.
 """
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pymc as pm
@@ -219,3 +224,19 @@ def test_nutpie_is_imported_without_arviz():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.sampling
+def test_sampling_with_nutpie_does_not_import_arviz_plots_or_matplotlib():
+    pytest.importorskip("nutpie")
+    code = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from inference_toy import toy_model\n"
+        "from bayes_ketamine.inference import FitSettings, samplers\n"
+        "settings = FitSettings(draws=20, tune=20, chains=1, cores=1)\n"
+        "samplers.start_nutpie(toy_model().pymc_model, settings, False).result()\n"
+        "print(sorted(m for m in ('arviz', 'arviz_plots', 'matplotlib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

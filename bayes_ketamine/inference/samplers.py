@@ -276,7 +276,7 @@ def start_nutpie(
     """
     if settings.sampler != "nutpie":
         raise ValueError(f"sample_nutpie needs sampler 'nutpie', got {settings.sampler!r}")
-    import nutpie
+    nutpie = import_nutpie()
 
     compiled = compile_nutpie(pm_model, cache_key)
     handle = nutpie.sample(
