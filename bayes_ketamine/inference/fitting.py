@@ -10,9 +10,12 @@ Random seeds: NUTS gets ``settings.seed``; prior and posterior predictive simula
 get two seeds spawned from it by :class:`numpy.random.SeedSequence`.
 
 With nutpie (the default) the chains run in background threads while the prior
-predictive is simulated and the post-processing functions are compiled; posterior
-predictive draws and log densities are computed for all draws in one call each
-(:mod:`bayes_ketamine.inference.batched`).
+predictive is simulated (:mod:`bayes_ketamine.inference.prior_predictive`) and the
+post-processing functions are compiled; posterior predictive draws and log densities
+are computed for all draws in one call each (:mod:`bayes_ketamine.inference.batched`).
+Every compiled function is kept in :mod:`bayes_ketamine.inference.compile_cache` for
+the next process, and the convergence table is computed in a helper process while
+this one does the other checks (:mod:`bayes_ketamine.inference.diagnostics_worker`).
 """
 
 from __future__ import annotations
