@@ -6,6 +6,7 @@ check that the loaded functions give what freshly compiled ones give.
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -146,3 +147,28 @@ def test_prior_predictive_equals_pymc_fresh_and_loaded(cache_dir):
                 assert ours[group][name].dims == ref[name].dims
                 np.testing.assert_array_equal(ours[group][name].values, ref[name].values)
     assert [p.name for p in cache_dir.iterdir()] == ["prior.pkl"]
+
+
+def test_prune_deletes_least_recently_used_entries_first(tmp_path):
+    for age, name in enumerate(["new", "middle", "old"]):
+        path = tmp_path / f"{name}.pkl"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000_000 - age * 10, 1_000_000 - age * 10))
+    assert compile_cache.prune(tmp_path, 250) == [tmp_path / "old.pkl"]
+    assert compile_cache.prune(tmp_path, 250) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["middle.pkl", "new.pkl"]
+
+
+def test_loading_an_entry_marks_it_recently_used(cache_dir):
+    compile_cache.cached("a", lambda: 1)
+    os.utime(cache_dir / "a.pkl", (1_000_000, 1_000_000))
+    compile_cache.cached("a", lambda: 2)
+    assert (cache_dir / "a.pkl").stat().st_mtime > 1_000_000
+
+
+def test_storing_keeps_the_folder_under_its_limit(cache_dir, monkeypatch):
+    monkeypatch.setattr(compile_cache, "MAX_BYTES", 3100)  # three ~1015-byte pickles
+    for i in range(5):
+        compile_cache.cached(f"k{i}", lambda: b"y" * 1000)
+        os.utime(cache_dir / f"k{i}.pkl", (1_000_000 + i, 1_000_000 + i))
+    assert sorted(p.name for p in cache_dir.iterdir()) == ["k2.pkl", "k3.pkl", "k4.pkl"]

@@ -15,7 +15,10 @@ The caller's key must identify the graph completely: :func:`model_graph_key` of
 :mod:`bayes_ketamine.inference.provenance` hashes the spec, the data, the model code
 and the versions of the compiling packages. An entry that cannot be read (truncated,
 written by other package versions) is rebuilt and replaced. Set
-``BAYES_KETAMINE_COMPILE_CACHE=0`` to bypass the cache.
+``BAYES_KETAMINE_COMPILE_CACHE=0`` to bypass the cache. The folder is kept under
+:data:`MAX_BYTES` by deleting the least recently used entries after each store; it
+can be deleted at any time. Entries are pickles, trusted as pytensor's and numba's
+own on-disk caches are: the folder belongs to the user running the fits.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from types import ModuleType
 
 ENV_SWITCH = "BAYES_KETAMINE_COMPILE_CACHE"
 """Environment variable; ``0`` disables the cache (every call builds)."""
+
+MAX_BYTES = 512 * 2**20
+"""Size the entries may take together; the least recently used go first (about 4 MB
+per model graph for the joint model on the default study)."""
 
 
 def cache_dir() -> Path:
@@ -88,7 +95,9 @@ def cached[T](key: str, build: Callable[[], T]) -> T:
     path = cache_dir() / f"{key}.pkl"
     try:
         with path.open("rb") as handle:
-            return pickle.load(handle)
+            value = pickle.load(handle)
+        os.utime(path)  # recently used entries are the last to be pruned
+        return value
     except FileNotFoundError:
         pass
     except Exception as err:  # noqa: BLE001 - any unreadable entry is rebuilt
@@ -99,7 +108,41 @@ def cached[T](key: str, build: Callable[[], T]) -> T:
         )
     value = build()
     _store(path, value)
+    prune(cache_dir(), MAX_BYTES)
     return value
+
+
+def prune(folder: Path, max_bytes: int) -> list[Path]:
+    """Delete the least recently used entries of ``folder`` until it holds ``max_bytes``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The cache folder.
+    max_bytes : int
+        Size the entries may take together.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The deleted entries, oldest first.
+    """
+    entries = []
+    for path in folder.glob("*.pkl"):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # deleted by another process meanwhile
+            continue
+        entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    deleted = []
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        deleted.append(path)
+    return deleted
 
 
 def _store(path: Path, value: object) -> None:
