@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -160,6 +161,8 @@ def _warning_class(name: str) -> type[Warning]:
 
 def main() -> None:
     """Run the helper side: read one posterior, write ``(status, table or error, warnings)``."""
+    # Ctrl-C reaches the whole process group: the fit stops this helper itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Keep the message stream clean: anything printed by a library goes to stderr.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
