@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from bayes_ketamine.inference.diagnostics import parameter_diagnostics
-from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker
+from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker, borrowed_worker
 
 
 def posterior(seed: int = 0) -> xr.Dataset:
@@ -31,21 +31,31 @@ def in_process(post: xr.Dataset) -> xr.Dataset:
     return parameter_diagnostics(xr.DataTree.from_dict({"posterior": post}))
 
 
-def test_helper_table_equals_the_in_process_table():
-    post = posterior()
+def test_helper_tables_equal_the_in_process_tables_for_successive_posteriors():
     with DiagnosticsWorker() as worker:
-        worker.submit(post)
-        table = worker.result(post)
-        assert worker.failure is None
-    xr.testing.assert_identical(table, in_process(post))
-    assert table["r_hat"].sel(parameter="stuck") > 1.05  # the check can fail
+        for seed in (0, 1):  # one helper, several fits
+            post = posterior(seed)
+            worker.submit(post)
+            table = worker.result(post)
+            assert worker.failure is None
+            xr.testing.assert_identical(table, in_process(post))
+            assert table["r_hat"].sel(parameter="stuck") > 1.05  # the check can fail
+
+
+def test_one_shared_helper_lent_to_one_fit_at_a_time():
+    with borrowed_worker() as first:
+        assert first is not None and first.usable
+        with borrowed_worker() as meanwhile:
+            assert meanwhile is None  # another fit holds it: that fit computes in-process
+    with borrowed_worker() as again:
+        assert again is first
 
 
 def test_helper_that_dies_is_replaced_by_the_in_process_table_with_a_warning():
     post = posterior(1)
     worker = DiagnosticsWorker()
     worker.process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.read(); sys.exit(3)"],
+        [sys.executable, "-c", "import sys; sys.stdin.buffer.read(8); sys.exit(3)"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )

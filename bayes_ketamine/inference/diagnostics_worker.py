@@ -3,31 +3,38 @@
 The per-parameter diagnostics (:func:`~bayes_ketamine.inference.diagnostics.parameter_diagnostics`:
 rank-normalised R-hat, bulk and tail ESS, MCSE over every scalar of the posterior) are
 the largest of a fit's checks, about a second for the joint model, and are pure
-Python loops over parameters, so a thread would only compete for the GIL.
-:class:`DiagnosticsWorker` starts a helper Python process when a fit begins (its
-imports then run on the core the fit's set-up leaves idle); once the draws are in,
-the posterior is sent to it, and the fit computes its other checks while the helper
-computes the table.
+Python loops over parameters, so a thread would only compete for the GIL. A
+:class:`DiagnosticsWorker` is a helper Python process that computes them: once the
+draws are in, the posterior is sent to it, and the fit computes its other checks
+while the helper computes the table.
+
+One helper serves all the fits of a Python process (:func:`borrowed_worker`): it is
+started by the first fit (its imports then run on the core the fit's set-up leaves
+idle), kept for the next fits, and stopped when the process exits.
 
 The helper is a plain ``python -m bayes_ketamine.inference.diagnostics_worker``
 subprocess talking length-prefixed pickles over its standard input and output (not
 :mod:`multiprocessing`, which would re-import the caller's ``__main__`` script and
 cannot start children from daemon processes). It computes exactly what
-:func:`parameter_diagnostics` computes in-process; the warnings it raises are
-raised again in the fit. If the helper cannot be started or fails, the fit warns and
+:func:`parameter_diagnostics` computes in-process; the warnings it raises are raised
+again in the fit. If the helper cannot be started or fails, the fit warns and
 computes the table itself.
 """
 
 from __future__ import annotations
 
+import atexit
 import builtins
+import contextlib
 import os
 import pickle
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import IO, Any
 
 import xarray as xr
@@ -63,15 +70,16 @@ def read_message(stream: IO[bytes]) -> Any:
 
 
 class DiagnosticsWorker:
-    """A helper process that computes :func:`parameter_diagnostics` of one posterior.
+    """A helper process that computes :func:`parameter_diagnostics` of posteriors.
 
-    Use :meth:`start` early, :meth:`submit` once the posterior is there, then
-    :meth:`result`; :meth:`close` always (it is also a context manager).
+    Use :meth:`start` early, then for each posterior :meth:`submit` and
+    :meth:`result`; :meth:`close` at the end (it is also a context manager).
     """
 
     def __init__(self) -> None:
         self.process: subprocess.Popen | None = None
         self.failure: str | None = None
+        self.owner = os.getpid()
 
     def __enter__(self) -> DiagnosticsWorker:
         return self.start()
@@ -91,13 +99,22 @@ class DiagnosticsWorker:
             self.failure = f"could not start: {err}"
         return self
 
+    @property
+    def usable(self) -> bool:
+        """Whether the helper runs, has not failed and belongs to this process (not a fork)."""
+        return (
+            self.process is not None
+            and self.failure is None
+            and self.owner == os.getpid()
+            and self.process.poll() is None
+        )
+
     def submit(self, posterior: xr.Dataset) -> None:
         """Send the posterior draws to the helper."""
-        if self.process is None:
+        if self.process is None or self.failure is not None:
             return
         try:
             write_message(self.process.stdin, posterior)
-            self.process.stdin.close()
         except (OSError, pickle.PicklingError) as err:
             self._fail(f"could not send the posterior: {err}")
 
@@ -138,19 +155,58 @@ class DiagnosticsWorker:
         """Stop the helper process if it is still running."""
         if self.process is None:
             return
-        for stream in (self.process.stdin, self.process.stdout):
+        if self.owner == os.getpid():
+            for stream in (self.process.stdin, self.process.stdout):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
             try:
-                stream.close()
-            except OSError:
-                pass
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.process = None
 
     def _fail(self, reason: str) -> None:
         self.failure = reason
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
         self.close()
+
+
+_shared: DiagnosticsWorker | None = None
+_shared_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def borrowed_worker() -> Iterator[DiagnosticsWorker | None]:
+    """Lend the process-wide helper to one fit; ``None`` while another fit holds it.
+
+    The helper is started on first use (or again after a failure) and stopped when
+    the Python process exits.
+
+    Yields
+    ------
+    DiagnosticsWorker or None
+    """
+    global _shared
+    if not _shared_lock.acquire(blocking=False):
+        yield None
+        return
+    try:
+        if _shared is None or not _shared.usable:
+            if _shared is None:
+                atexit.register(_close_shared)
+            _shared = DiagnosticsWorker().start()
+        yield _shared
+    finally:
+        _shared_lock.release()
+
+
+def _close_shared() -> None:
+    if _shared is not None:
+        _shared.close()
 
 
 def _warning_class(name: str) -> type[Warning]:
@@ -160,7 +216,7 @@ def _warning_class(name: str) -> type[Warning]:
 
 
 def main() -> None:
-    """Run the helper side: read one posterior, write ``(status, table or error, warnings)``."""
+    """Run the helper: for each posterior read, write ``(status, table or error, warnings)``."""
     # Ctrl-C reaches the whole process group: the fit stops this helper itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Keep the message stream clean: anything printed by a library goes to stderr.
@@ -168,19 +224,20 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     from bayes_ketamine.inference.diagnostics import parameter_diagnostics
 
-    try:
-        posterior = read_message(sys.stdin.buffer)
-    except EOFError:
-        return  # the fit ended without submitting
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    while True:
         try:
-            table = parameter_diagnostics(xr.DataTree.from_dict({"posterior": posterior}))
-            reply = ("ok", table)
-        except Exception as err:  # noqa: BLE001 - reported to the fit, which recomputes
-            reply = ("error", f"{type(err).__name__}: {err}")
-    write_message(out, (*reply, [(type(w.message).__name__, str(w.message)) for w in caught]))
-    out.close()
+            posterior = read_message(sys.stdin.buffer)
+        except EOFError:
+            return  # the fitting process closed the pipe: no more work
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                table = parameter_diagnostics(xr.DataTree.from_dict({"posterior": posterior}))
+                reply = ("ok", table)
+            except Exception as err:  # noqa: BLE001 - reported to the fit, which recomputes
+                reply = ("error", f"{type(err).__name__}: {err}")
+        caught_messages = [(type(w.message).__name__, str(w.message)) for w in caught]
+        write_message(out, (*reply, caught_messages))
 
 
 if __name__ == "__main__":

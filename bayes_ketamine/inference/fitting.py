@@ -44,7 +44,7 @@ from bayes_ketamine.inference.artifact import (
 )
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
-from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker
+from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker, borrowed_worker
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import (
@@ -143,7 +143,7 @@ def _in_background(settings: FitSettings) -> bool:
 
 @contextmanager
 def _diagnostics_worker(settings: FitSettings) -> Iterator[DiagnosticsWorker | None]:
-    """Yield a started :class:`DiagnosticsWorker` for real nutpie fits, else ``None``.
+    """Yield the process's diagnostics helper for real nutpie fits, else ``None``.
 
     The helper process pays off where the fit's set-up leaves a core idle and the
     diagnostics are sizeable: real nutpie sampling. Fits with a replaced sampler (the
@@ -152,7 +152,7 @@ def _diagnostics_worker(settings: FitSettings) -> Iterator[DiagnosticsWorker | N
     if not _in_background(settings):
         yield None
         return
-    with DiagnosticsWorker() as worker:
+    with borrowed_worker() as worker:
         yield worker
 
 
