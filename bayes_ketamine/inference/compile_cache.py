@@ -107,9 +107,12 @@ def cached[T](key: str, build: Callable[[], T]) -> T:
             stacklevel=2,
         )
     value = build()
-    _store(path, value)
+    payload = _store(path, value)
     prune(cache_dir(), MAX_BYTES)
-    return value
+    # Use what the next process will load: numba's machine code of an unpickled
+    # function is cached under other keys than that of the freshly compiled one, so
+    # returning ``value`` would leave the next process to compile it again.
+    return value if payload is None else pickle.loads(payload)
 
 
 def prune(folder: Path, max_bytes: int) -> list[Path]:
@@ -145,8 +148,12 @@ def prune(folder: Path, max_bytes: int) -> list[Path]:
     return deleted
 
 
-def _store(path: Path, value: object) -> None:
-    """Pickle ``value`` to ``path`` atomically; warn (and store nothing) on failure."""
+def _store(path: Path, value: object) -> bytes | None:
+    """Pickle ``value`` to ``path`` atomically and return the pickle.
+
+    On failure (an unpicklable value, an unwritable folder) warn, store nothing and
+    return ``None``.
+    """
     try:
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as err:  # noqa: BLE001 - an unpicklable value is used, not stored
@@ -155,7 +162,7 @@ def _store(path: Path, value: object) -> None:
             RuntimeWarning,
             stacklevel=3,
         )
-        return
+        return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
@@ -170,3 +177,5 @@ def _store(path: Path, value: object) -> None:
         warnings.warn(
             f"could not store compile cache entry {path}: {err}", RuntimeWarning, stacklevel=3
         )
+        return None
+    return payload
