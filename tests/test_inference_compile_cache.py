@@ -41,8 +41,11 @@ def counting_build(value):
 
 
 def test_value_is_built_once_then_loaded_from_disk(cache_dir):
-    build, calls = counting_build({"a": np.arange(3)})
+    built = {"a": np.arange(3)}
+    build, calls = counting_build(built)
     first = compile_cache.cached("k", build)
+    # the building process gets the unpickled copy too (what later processes load)
+    assert first is not built
     second = compile_cache.cached("k", build)
     assert len(calls) == 1
     np.testing.assert_array_equal(second["a"], first["a"])
