@@ -227,6 +227,7 @@ def child_fit(opts) -> dict:
         },
         "min_ess_bulk": ess,
         "min_ess_bulk_variable": where,
+        "mean_leapfrog_steps": float(result.tree["sample_stats"]["n_steps"].mean()),
         "divergences": int(result.tree["sampler_checks"]["divergences"].sum()),
         "verdict": result.verdict.status,
         "compile_path": str(result.tree["posterior"].attrs.get("nutpie_compile_path", "")),
