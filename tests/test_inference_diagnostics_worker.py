@@ -84,3 +84,12 @@ def test_closing_an_unused_helper_stops_it():
     process = worker.process
     worker.close()
     assert process.poll() is not None
+
+
+def test_helper_warnings_are_raised_again_in_the_fit():
+    post = posterior(3).assign(constant=(("chain", "draw"), np.ones((4, 300))))
+    with DiagnosticsWorker() as worker:
+        worker.submit(post)
+        with pytest.warns(RuntimeWarning, match="convergence table \\(diagnostics helper\\)"):
+            table = worker.result(post)
+    assert np.isnan(table["r_hat"].sel(parameter="constant"))

@@ -141,7 +141,8 @@ class DiagnosticsWorker:
             else:
                 if status == "ok":
                     for category, message in caught:
-                        warnings.warn(message, _warning_class(category), stacklevel=2)
+                        text = f"convergence table (diagnostics helper): {message}"
+                        warnings.warn(text, _warning_class(category), stacklevel=2)
                     return value
                 self._fail(value)
         warnings.warn(
