@@ -148,15 +148,15 @@ def artifact_identity(result: FitResult) -> str:
 def _derive_outputs(fits: dict[str, FitResult], posteriors_dir: Path) -> dict[str, list[Path]]:
     """Write the LOO comparisons, figures and numbers from the artifacts.
 
-    Figures and numbers are drawn from the trees the fits already hold in memory, so
-    no artifact is read from disk again for them.
+    Comparisons, figures and numbers are drawn from the trees the fits already hold
+    in memory, so no artifact is read from disk again for them.
     """
     comparisons = []
     for family in ("glutamate", "symptoms"):
-        paths = [fits[f"{family}_{p}"].path for p in POOLINGS if f"{family}_{p}" in fits]
-        if len(paths) > 1:
+        results = [fits[f"{family}_{p}"] for p in POOLINGS if f"{family}_{p}" in fits]
+        if len(results) > 1:
             out = posteriors_dir / "comparisons" / f"{family}_poolings.nc"
-            compare(paths, out=out)
+            compare([r.path for r in results], out=out, trees=[r.tree for r in results])
             comparisons.append(out)
     posteriors = Posteriors(posteriors_dir, trees={r.path.stem: r.tree for r in fits.values()})
     return {

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import bayes_ketamine.cli.fit_commands as commands
 from bayes_ketamine.cli import app
-from bayes_ketamine.inference import fit, fitting, load_posterior
+from bayes_ketamine.inference import compare, fit, fitting, load_posterior
 from bayes_ketamine.inference.artifact import write_artifact
 from bayes_ketamine.inference.diagnostics import run_diagnostics
 from bayes_ketamine.inference.fitting import FitResult
@@ -107,6 +107,16 @@ def toy_artifact(tmp_path_factory):
         settings = FitSettings(draws=50, chains=2, prior_draws=10)
         out = tmp_path_factory.mktemp("toy")
         return fit(toy_model(), settings=settings, out_dir=out, progress=False).path
+
+
+def test_compare_of_loaded_trees_equals_compare_of_files(tmp_path, toy_artifact):
+    base = shutil.copy(toy_artifact, tmp_path / "a.nc")
+    other = shutil.copy(base, tmp_path / "b.nc")
+    from_files = compare([base, other])
+    trees = [load_posterior(base), load_posterior(other)]
+    xr.testing.assert_identical(compare([base, other], trees=trees), from_files)
+    with pytest.raises(ValueError, match="1 trees given for 2 artifacts"):
+        compare([base, other], trees=trees[:1])
 
 
 def test_compare_writes_table(tmp_path, toy_artifact):

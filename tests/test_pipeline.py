@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
 from bayes_ketamine.data import default_study, import_nimh
-from bayes_ketamine.inference import FitSettings, load_posterior
+from bayes_ketamine.inference import FitSettings, comparison, load_posterior
 from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.pipeline import MANIFEST, analysis_variants, artifact_identity, run_analysis
 from bayes_ketamine.reporting import artifacts
@@ -70,9 +70,11 @@ def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     assert manifest["inputs"] == {name: artifact_identity(r) for name, r in third.fits.items()}
 
 
-def test_figures_and_numbers_reuse_the_fitted_trees(tmp_path, sampler_calls, monkeypatch):
-    # The fits load through ``fitting.load_posterior``; this counts what the figures
-    # and numbers read (their ``Posteriors``) after the fits.
+def test_comparisons_figures_and_numbers_reuse_the_fitted_trees(
+    tmp_path, sampler_calls, monkeypatch
+):
+    # The fits load through ``fitting.load_posterior``; this counts what the
+    # comparisons, figures and numbers read after the fits: nothing.
     loads = Counter()
 
     def counting_load(path):
@@ -80,9 +82,10 @@ def test_figures_and_numbers_reuse_the_fitted_trees(tmp_path, sampler_calls, mon
         return load_posterior(path)
 
     monkeypatch.setattr(artifacts, "load_posterior", counting_load)
+    monkeypatch.setattr(comparison, "load_posterior", counting_load)
     result = run_analysis(default_study(), tmp_path, settings=SETTINGS, progress=False)
-    assert result.figures and result.numbers
-    assert all(count <= 1 for count in loads.values()), loads
+    assert result.figures and result.numbers and result.comparisons
+    assert not loads, loads
 
 
 def test_run_command_on_nimh_fits_the_symptom_family(tmp_path, sampler_calls, monkeypatch):

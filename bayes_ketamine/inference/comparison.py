@@ -29,7 +29,11 @@ def _model_names(trees: list[xr.DataTree], paths: Sequence[str | Path]) -> list[
     return names
 
 
-def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> xr.Dataset:
+def compare(
+    paths: Sequence[str | Path],
+    out: str | Path | None = None,
+    trees: Sequence[xr.DataTree] | None = None,
+) -> xr.Dataset:
     """Compare fitted artifacts by PSIS-LOO on each shared observed variable.
 
     Parameters
@@ -38,6 +42,9 @@ def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> xr.Da
         Two or more artifacts.
     out : str or pathlib.Path, optional
         If given, the table is also written there as netCDF (atomically).
+    trees : sequence of xarray.DataTree, optional
+        The artifacts at ``paths`` already loaded (e.g. ``FitResult.tree``), in the
+        same order; they are then not read again.
 
     Returns
     -------
@@ -55,7 +62,11 @@ def compare(paths: Sequence[str | Path], out: str | Path | None = None) -> xr.Da
     """
     if len(paths) < 2:
         raise ValueError("compare needs at least two artifacts")
-    trees = [load_posterior(p) for p in paths]
+    if trees is None:
+        trees = [load_posterior(p) for p in paths]
+    elif len(trees) != len(paths):
+        raise ValueError(f"{len(trees)} trees given for {len(paths)} artifacts")
+    trees = list(trees)
     names = _model_names(trees, paths)
     observed = sorted({v for t in trees for v in t["log_likelihood"].data_vars})
     tables = {}
