@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.models.base import CrossoverModel
 from bayes_ketamine.models.glutamate import GlutamateModel
 from bayes_ketamine.models.joint import JointModel
-from bayes_ketamine.models.spec import ModelSpec
+from bayes_ketamine.models.spec import ModelSpec, resolve_spec
 from bayes_ketamine.models.symptoms import SymptomModel
 
 FAMILY_CLASSES: dict[str, type[CrossoverModel]] = {

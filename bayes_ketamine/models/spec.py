@@ -225,3 +225,17 @@ def load_spec(path: str | Path) -> ModelSpec:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SpecError(f"{path}: not a valid TOML file ({err})") from err
     return spec_from_dict(raw, source=path)
+
+
+SPEC_DIR = Path(__file__).resolve().parents[2] / "models"
+"""The repository's ``models/`` folder of named variants."""
+
+
+def resolve_spec(spec: ModelSpec | str | Path) -> ModelSpec:
+    """Return a spec given as an object, a file path or a variant name in ``models/``."""
+    if isinstance(spec, ModelSpec):
+        return spec
+    path = Path(spec)
+    if path.suffix != ".toml" and not path.exists():
+        path = SPEC_DIR / f"{spec}.toml"
+    return load_spec(path)
