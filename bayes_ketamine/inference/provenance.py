@@ -67,6 +67,11 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def _digest(**fields: Any) -> str:
+    """Return the SHA-256 hex digest of the canonical JSON of ``fields``."""
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
 def provenance_key(
     spec: ModelSpec, study: Study, settings: FitSettings, versions: dict[str, str]
 ) -> str:
@@ -88,17 +93,13 @@ def provenance_key(
     str
         SHA-256 hex digest.
     """
-    payload = json.dumps(
-        {
-            "format": ARTIFACT_FORMAT,
-            "spec": spec.to_json(),
-            "data": study.content_hash(),
-            "settings": settings.to_json(),
-            "versions": versions,
-        },
-        sort_keys=True,
+    return _digest(
+        format=ARTIFACT_FORMAT,
+        spec=spec.to_json(),
+        data=study.content_hash(),
+        settings=settings.to_json(),
+        versions=versions,
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def model_graph_key(spec: ModelSpec, study: Study, versions: dict[str, str]) -> str:
@@ -124,17 +125,13 @@ def model_graph_key(spec: ModelSpec, study: Study, versions: dict[str, str]) -> 
     """
     import pytensor
 
-    payload = json.dumps(
-        {
-            "spec": spec.to_json(),
-            "data": study.content_hash(),
-            "versions": versions,
-            "floatX": pytensor.config.floatX,
-            "mode": str(pytensor.config.mode),
-        },
-        sort_keys=True,
+    return _digest(
+        spec=spec.to_json(),
+        data=study.content_hash(),
+        versions=versions,
+        floatX=pytensor.config.floatX,
+        mode=str(pytensor.config.mode),
     )
-    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def provenance_attrs(spec: ModelSpec, study: Study, settings: FitSettings) -> dict[str, Any]:
