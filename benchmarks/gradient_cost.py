@@ -40,14 +40,15 @@ def gradient_seconds(
     The sampling figures (a dict) are empty unless ``tune`` is given.
     """
     from bayes_ketamine.data import simulate_study
-    from bayes_ketamine.inference import samplers
-    from bayes_ketamine.inference.provenance import model_graph_key, package_versions
+    from bayes_ketamine.inference import nutpie_adapter
+    from bayes_ketamine.inference.provenance import package_versions
+    from bayes_ketamine.inference.structure import model_structure_key
     from bayes_ketamine.models import build_model
 
     study, _ = simulate_study(seed=study_seed, n_participants=n_participants)
     model = build_model(SPEC, study)
-    key = samplers.nutpie_cache_key(model_graph_key(model.spec, study, package_versions()))
-    compiled = samplers.compile_nutpie(model.pymc_model, key).compiled
+    key = nutpie_adapter.nutpie_cache_key(model_structure_key(model.pymc_model, package_versions()))
+    compiled = nutpie_adapter.compile_nutpie(model.pymc_model, key).compiled
     logp = compiled.logp_func
     x = np.random.default_rng(0).normal(0.0, 0.1, compiled._n_dim)
     logp(x)  # first call outside the timing

@@ -17,8 +17,11 @@ from inference_toy import toy_model, toy_study
 from bayes_ketamine.inference import FitSettings, compile_cache, samplers
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
-from bayes_ketamine.inference.provenance import model_graph_key, package_versions
-from bayes_ketamine.models.spec import ModelSpec
+from bayes_ketamine.data import simulate_study
+from bayes_ketamine.inference.provenance import package_versions
+from bayes_ketamine.inference.structure import model_structure_key
+from bayes_ketamine.models import build_model
+from bayes_ketamine.models.spec import resolve_spec
 
 
 @pytest.fixture
@@ -89,15 +92,25 @@ def test_cache_key_depends_on_purpose_graph_and_builder_source():
     assert compile_cache.cache_key("nutpie", "g1", samplers).startswith("nutpie-")
 
 
-def test_model_graph_key_follows_spec_and_data_not_settings():
+def test_structure_key_ignores_study_values_and_sizes_but_not_structure():
     versions = package_versions()
-    spec = ModelSpec(name="toy", family="joint")
-    key = model_graph_key(spec, toy_study(), versions)
-    assert key == model_graph_key(spec, toy_study(), versions)
-    assert key != model_graph_key(spec, toy_study(seed=1), versions)
-    assert key != model_graph_key(ModelSpec(name="toy2", family="joint"), toy_study(), versions)
+    spec = resolve_spec("symptoms_partial")
+    first, _ = simulate_study(seed=1)
+    other, _ = simulate_study(seed=2, n_participants=31, missing_score_fraction=0.1)
+    key = model_structure_key(build_model(spec, first).pymc_model, versions)
+    assert key == model_structure_key(build_model(spec, other).pymc_model, versions)
+    complete = resolve_spec("symptoms_complete")
+    assert key != model_structure_key(build_model(complete, first).pymc_model, versions)
     changed = {**versions, "pytensor": "0.0"}
-    assert key != model_graph_key(spec, toy_study(), changed)
+    assert key != model_structure_key(build_model(spec, first).pymc_model, changed)
+
+
+def test_a_study_value_in_the_graph_as_a_constant_changes_the_structure_key():
+    # The toy model builds its indices as numpy constants: another study, another key.
+    versions = package_versions()
+    key = model_structure_key(toy_model().pymc_model, versions)
+    assert key == model_structure_key(toy_model().pymc_model, versions)
+    assert key != model_structure_key(toy_model(seed=1).pymc_model, versions)
 
 
 def test_loaded_log_density_and_predictive_equal_fresh_ones(cache_dir):

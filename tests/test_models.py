@@ -171,6 +171,7 @@ def test_joint_model_recovers_simulated_effects():
             target_accept=FitSettings().target_accept,
             random_seed=5,
             progressbar=False,
+            compile_kwargs={"freeze_model": True},
         )
     post = idata.posterior
     assert int(idata.sample_stats["diverging"].sum()) == 0

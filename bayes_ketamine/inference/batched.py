@@ -15,10 +15,13 @@ from the model's graph with the free variables given a leading draw dimension:
   distribution is the same).
 
 Both are compiled up front (:meth:`compile`), which :func:`bayes_ketamine.inference.fit`
-does while NUTS runs, and evaluated on a posterior afterwards. Given a cache key, the
-compiled function is kept in :mod:`bayes_ketamine.inference.compile_cache` and the
-next process loads it instead of compiling. The groups they return have the dims,
-coordinates and attributes PyMC's functions give them.
+does while NUTS runs, and evaluated on a posterior afterwards. They are compiled from
+the model's structure and read the study's data from shared variables
+(:mod:`bayes_ketamine.inference.structure`); given a cache key, the compiled function
+is kept in :mod:`bayes_ketamine.inference.compile_cache` and any later fit of the same
+structure, on any study, loads it and binds its own data instead of compiling. The
+groups they return have the dims, coordinates and attributes PyMC's functions give
+them.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference.structure import bind_data, data_values
 
 SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 
@@ -86,8 +90,6 @@ class BatchedFunction:
         Names and dtypes of the free variables, in input order.
     observed : list of str
         Names of the observed variables.
-    coords, dims : dict
-        Coordinates and dims of the model's variables, as PyMC stores them.
     rngs : list of pytensor.compile.sharedvalue.SharedVariable
         The function's random generators (none for a deterministic function), in the
         order ``pymc.pytensorf.compile`` seeds them.
@@ -97,8 +99,6 @@ class BatchedFunction:
     free: list
     dtypes: list
     observed: list
-    coords: dict
-    dims: dict
     rngs: list = field(default_factory=list)
 
     def seed(self, seed: int) -> None:
@@ -107,25 +107,36 @@ class BatchedFunction:
 
         reseed_rngs(self.rngs, seed)
 
+    def bind(self, pm_model: Any) -> None:
+        """Feed the function the data of ``pm_model`` (a model of its structure)."""
+        bind_data(self.fn, data_values(pm_model))
+
     def __call__(self, posterior: xr.Dataset) -> list[np.ndarray]:
         """Evaluate the function on all draws of ``posterior``."""
         return self.fn(*_stacked(posterior, self.free, self.dtypes))
 
 
-def _compiled(cache_key: str | None, build) -> BatchedFunction:
-    """Return ``build()``, through the compile cache when there is a key."""
-    return compile_cache.cached(cache_key, build) if cache_key else build()
+def _compiled(pm_model: Any, cache_key: str | None, build) -> BatchedFunction:
+    """Return ``build()`` (cached when there is a key), fed the data of ``pm_model``."""
+    function = compile_cache.cached(cache_key, build) if cache_key else build()
+    function.bind(pm_model)
+    return function
+
+
+def _coords_and_dims(pm_model: Any) -> tuple[dict, dict]:
+    """Return the coordinates and dims of the model's variables, as PyMC stores them."""
+    from pymc.backends.arviz import coords_and_dims_for_inferencedata
+
+    return coords_and_dims_for_inferencedata(pm_model)
 
 
 def log_density_function(pm_model: Any) -> BatchedFunction:
     """Compile the elementwise log-likelihood and log-prior of all draws (:class:`LogDensity`)."""
-    from pymc.backends.arviz import coords_and_dims_for_inferencedata
     from pymc.model.transform.conditioning import remove_value_transforms
     from pymc.pytensorf import compile as pm_compile
     from pytensor.graph.replace import vectorize_graph
 
     umodel = remove_value_transforms(pm_model)
-    coords, dims = coords_and_dims_for_inferencedata(umodel)
     values = [umodel.rvs_to_values[rv] for rv in umodel.free_RVs]
     outs = umodel.logp(vars=[*umodel.observed_RVs, *umodel.free_RVs], sum=False)
     batched = _batched_inputs(values)
@@ -137,8 +148,6 @@ def log_density_function(pm_model: Any) -> BatchedFunction:
         free=[rv.name for rv in umodel.free_RVs],
         dtypes=[v.type.dtype for v in values],
         observed=[rv.name for rv in umodel.observed_RVs],
-        coords=coords,
-        dims=dims,
     )
 
 
@@ -148,11 +157,9 @@ def posterior_predictive_function(pm_model: Any) -> BatchedFunction:
     The function is compiled unseeded (``random_seed=False``) so that one compiled
     (and cached) function serves every seed through :meth:`BatchedFunction.seed`.
     """
-    from pymc.backends.arviz import coords_and_dims_for_inferencedata
     from pymc.pytensorf import compile as pm_compile
     from pytensor.graph.replace import vectorize_graph
 
-    coords, dims = coords_and_dims_for_inferencedata(pm_model)
     batched = _batched_inputs(pm_model.free_RVs)
     vec = vectorize_graph(
         list(pm_model.observed_RVs), replace=dict(zip(pm_model.free_RVs, batched, strict=True))
@@ -166,8 +173,6 @@ def posterior_predictive_function(pm_model: Any) -> BatchedFunction:
         free=[rv.name for rv in pm_model.free_RVs],
         dtypes=[rv.type.dtype for rv in pm_model.free_RVs],
         observed=[rv.name for rv in pm_model.observed_RVs],
-        coords=coords,
-        dims=dims,
         rngs=list(rng_updates),
     )
 
@@ -190,7 +195,9 @@ class LogDensity:
 
     def compile(self) -> LogDensity:
         """Build and compile (or load) the vectorised function; return ``self``."""
-        self.function = _compiled(self.cache_key, lambda: log_density_function(self.pm_model))
+        self.function = _compiled(
+            self.pm_model, self.cache_key, lambda: log_density_function(self.pm_model)
+        )
         return self
 
     def __call__(self, posterior: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
@@ -204,9 +211,10 @@ class LogDensity:
         outs = [np.broadcast_to(o, (n, *o.shape[1:])) if o.shape[0] != n else o for o in outs]
         like = dict(zip(f.observed, outs[:n_obs], strict=True))
         prior = dict(zip(f.free, outs[n_obs:], strict=True))
+        coords, dims = _coords_and_dims(self.pm_model)
         return (
-            _to_dataset(like, posterior, f.coords, f.dims),
-            _to_dataset(prior, posterior, f.coords, f.dims),
+            _to_dataset(like, posterior, coords, dims),
+            _to_dataset(prior, posterior, coords, dims),
         )
 
 
@@ -232,7 +240,7 @@ class PosteriorPredictive:
     def compile(self) -> PosteriorPredictive:
         """Build and compile (or load) the vectorised sampling function; return ``self``."""
         self.function = _compiled(
-            self.cache_key, lambda: posterior_predictive_function(self.pm_model)
+            self.pm_model, self.cache_key, lambda: posterior_predictive_function(self.pm_model)
         )
         self.function.seed(self.seed)
         return self
@@ -265,7 +273,7 @@ class PosteriorPredictive:
         outs = f(posterior)
         if not with_data:
             values = dict(zip(f.observed, outs, strict=True))
-            dataset = _to_dataset(values, posterior, f.coords, f.dims)
+            dataset = _to_dataset(values, posterior, *_coords_and_dims(self.pm_model))
             return xr.DataTree.from_dict({"posterior_predictive": dataset})
         sizes = [posterior.sizes[d] for d in SAMPLE_DIMS]
         trace = {

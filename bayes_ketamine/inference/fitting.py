@@ -45,17 +45,14 @@ from bayes_ketamine.inference.artifact import (
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker, borrowed_worker
+from bayes_ketamine.inference.nutpie_adapter import nutpie_cache_key
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
-from bayes_ketamine.inference.provenance import (
-    model_graph_key,
-    package_versions,
-    provenance_attrs,
-    provenance_key,
-)
+from bayes_ketamine.inference.provenance import package_versions, provenance_attrs, provenance_key
 from bayes_ketamine.inference.samplers import sample_posterior, start_nutpie
 from bayes_ketamine.inference.sensitivity import prior_sensitivity
 from bayes_ketamine.inference.settings import FitSettings
+from bayes_ketamine.inference.structure import model_structure_key
 from bayes_ketamine.models.base import CrossoverModel
 from bayes_ketamine.models.spec import ModelSpec, load_spec
 
@@ -185,7 +182,7 @@ def _sample_all(
     run = None
     if _in_background(settings):
         with steps.step("compiling the model for nutpie and starting it", "posterior_start"):
-            run = start_nutpie(pm_model, settings, progress, samplers.nutpie_cache_key(graph_key))
+            run = start_nutpie(pm_model, settings, progress, nutpie_cache_key(graph_key))
     try:
         with steps.step(f"prior predictive ({settings.prior_draws} draws)", "prior_predictive"):
             prior = PriorPredictive(
@@ -306,7 +303,7 @@ def fit(
                     from bayes_ketamine.models import build_model
 
                     model = build_model(spec, study)
-            graph_key = model_graph_key(spec, study, versions)
+            graph_key = model_structure_key(model.pymc_model, versions)
             tree = _sample_all(model, settings, graph_key, steps, progress, worker)
             with steps.step("checks: diagnostics, sensitivity, PPC, LOO, LOO-PIT", "checks"):
                 _add_checks(tree, model, settings, worker)

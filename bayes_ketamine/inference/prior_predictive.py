@@ -6,7 +6,9 @@ compiles the same function with the same PyMC helper, unseeded, and seeds it the
 PyMC does, so
 the draws are those of ``pymc.sample_prior_predictive(draws, model, random_seed=seed)``,
 but, given a cache key, keeps the compiled function in
-:mod:`bayes_ketamine.inference.compile_cache` for the next process.
+:mod:`bayes_ketamine.inference.compile_cache` for any later fit of the same model
+structure, which binds its own study's data to it
+(:mod:`bayes_ketamine.inference.structure`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference.structure import bind_data, data_values
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class PriorPredictive:
             return forward_sampler(self.pm_model)
 
         self.sampler = compile_cache.cached(self.cache_key, build) if self.cache_key else build()
+        bind_data(self.sampler.fn, data_values(self.pm_model))
         self.sampler.seed(self.seed)
         return self
 

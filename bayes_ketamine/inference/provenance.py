@@ -67,7 +67,7 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def _digest(**fields: Any) -> str:
+def digest(**fields: Any) -> str:
     """Return the SHA-256 hex digest of the canonical JSON of ``fields``."""
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
@@ -93,44 +93,12 @@ def provenance_key(
     str
         SHA-256 hex digest.
     """
-    return _digest(
+    return digest(
         format=ARTIFACT_FORMAT,
         spec=spec.to_json(),
         data=study.content_hash(),
         settings=settings.to_json(),
         versions=versions,
-    )
-
-
-def model_graph_key(spec: ModelSpec, study: Study, versions: dict[str, str]) -> str:
-    """Return the key identifying the PyMC graph of ``spec`` built on ``study``.
-
-    The graph depends on the spec, the data (frozen into the compiled functions), the
-    model code and the packages that build and compile it, not on the fit settings;
-    :mod:`bayes_ketamine.inference.compile_cache` stores compiled functions under it.
-
-    Parameters
-    ----------
-    spec : ModelSpec
-        Model specification.
-    study : Study
-        The data.
-    versions : dict of str to str
-        Package versions (:func:`package_versions`).
-
-    Returns
-    -------
-    str
-        SHA-256 hex digest.
-    """
-    import pytensor
-
-    return _digest(
-        spec=spec.to_json(),
-        data=study.content_hash(),
-        versions=versions,
-        floatX=pytensor.config.floatX,
-        mode=str(pytensor.config.mode),
     )
 
 

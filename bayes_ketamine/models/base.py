@@ -22,6 +22,13 @@ from bayes_ketamine.models.spec import ModelSpec, SpecError
 class CrossoverModel(ABC):
     """A PyMC model of a two-period crossover study, built from a spec and a study.
 
+    Every array that comes from the study (indices, indicators, covariates, observed
+    values, the scale's bounds) enters the graph as ``pm.Data`` and every study size as
+    a coordinate, never as a constant, so the graph depends only on the model's
+    *structure*: one compiled model fits any study of the same design (see
+    :mod:`bayes_ketamine.inference.structure`). Choices the study does drive (e.g.
+    centred or non-centred participant levels) are structure and give another graph.
+
     Parameters
     ----------
     spec : ModelSpec
@@ -105,8 +112,13 @@ class CrossoverModel(ABC):
         }
 
     def add_design_data(self) -> None:
-        """Store each participant's sex index (into ``SEXES``) as constant data."""
+        """Store each participant's sex index (into ``SEXES``) as data."""
         pm.Data("participant_sex", self.sex_index(), dims="participant")
+
+    @staticmethod
+    def participant_sex() -> pt.TensorVariable:
+        """Return the data of each participant's sex index, in the current model."""
+        return pm.modelcontext(None)["participant_sex"]
 
     def sex_index(self) -> np.ndarray:
         """Return each participant's sex as an index into ``SEXES``."""

@@ -104,11 +104,10 @@ def add_glutamate_component(
     study, spec, pr = model.study, model.spec, model.priors
     fmrs = fmrs_rows(model)
     profile = response_profile(fmrs["time_min"].to_numpy(), spec.tau_min)
-    part_idx = model.participant_index(fmrs)
-    sess_idx = fmrs["session"].to_numpy(dtype=int) - 1
-    # Design data stored with the fit so figures can label observations without the study.
-    pm.Data("fmrs_participant", part_idx, dims="fmrs_obs")
-    pm.Data("fmrs_session", sess_idx + 1, dims="fmrs_obs")
+    # Every study-dependent array enters the graph as data, so one compiled model
+    # serves every study of the same design (see CrossoverModel).
+    part_idx = pm.Data("fmrs_participant", model.participant_index(fmrs), dims="fmrs_obs")
+    session = pm.Data("fmrs_session", fmrs["session"].to_numpy(dtype=int), dims="fmrs_obs")
     pm.Data("fmrs_block", fmrs["block"].to_numpy(dtype=int), dims="fmrs_obs")
     profile_d = pm.Data("fmrs_profile", profile, dims="fmrs_obs")
     pm.Data("fmrs_time_min", fmrs["time_min"].to_numpy(dtype=float), dims="fmrs_obs")
@@ -123,10 +122,9 @@ def add_glutamate_component(
     a_sex = model.sex_effect("glx_condition_effect", "glx_condition_effect")
     response_sd = pm.Gamma("glx_response_sd", **pr["glx_response_sd"])
     response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=("participant", "session"))
-    sex = model.sex_index()
     amplitude = pm.Deterministic(
         "glx_session_response",
-        response + a_sex[sex][:, None] * active_d + response_sd * response_z,
+        response + a_sex[model.participant_sex()][:, None] * active_d + response_sd * response_z,
         dims=("participant", "session"),
     )
     pm.Deterministic("glx_condition_effect_pooled", a_sex.mean())
@@ -135,8 +133,8 @@ def add_glutamate_component(
     mu = (
         beta0
         + alpha[part_idx]
-        + period / 100.0 * (sess_idx == 1)
-        + amplitude[part_idx, sess_idx] / 100.0 * profile_d
+        + period / 100.0 * pt.eq(session, 2)
+        + amplitude[part_idx, session - 1] / 100.0 * profile_d
     )
     sigma = pm.HalfNormal("glx_noise_pct", **pr["glx_noise_pct"]) / 100.0
     if spec.measurement_error:

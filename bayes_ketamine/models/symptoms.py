@@ -109,18 +109,22 @@ def add_symptom_component(
     rows = symptom_rows(model)
     post = post_timepoints(model)
     low, high = study.symptom_bounds
-    part_idx = model.participant_index(rows)
-    sess_idx = rows["session"].to_numpy(dtype=int) - 1
     post_map = {name: k for k, name in enumerate(post)}
     post_idx = rows["timepoint"].map(post_map).fillna(-1).to_numpy(dtype=int)
-    is_post = (post_idx >= 0).astype(float)
-    post_idx = np.where(post_idx >= 0, post_idx, 0)
-    active = (rows["condition"] == study.active_condition).to_numpy(dtype=float)
-    # Design data stored with the fit so figures can label observations without the study.
-    pm.Data("symptom_participant", part_idx, dims="symptom_obs")
-    pm.Data("symptom_session", sess_idx + 1, dims="symptom_obs")
-    pm.Data("symptom_is_post", is_post, dims="symptom_obs")
-    pm.Data("symptom_active", active, dims="symptom_obs")
+    # Every study-dependent array enters the graph as data, so one compiled model
+    # serves every study of the same design (see CrossoverModel).
+    part_idx = pm.Data("symptom_participant", model.participant_index(rows), dims="symptom_obs")
+    session = pm.Data("symptom_session", rows["session"].to_numpy(dtype=int), dims="symptom_obs")
+    is_post = pm.Data("symptom_is_post", (post_idx >= 0).astype(float), dims="symptom_obs")
+    post_idx = pm.Data(
+        "symptom_post_index", np.where(post_idx >= 0, post_idx, 0), dims="symptom_obs"
+    )
+    active = pm.Data(
+        "symptom_active",
+        (rows["condition"] == study.active_condition).to_numpy(dtype=float),
+        dims="symptom_obs",
+    )
+    bounds = pm.Data("symptom_bounds", np.array([low, high], dtype=float))
 
     base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
     part_sd = pm.Gamma("symptom_participant_sd", **pr["symptom_participant_sd"])
@@ -139,20 +143,20 @@ def add_symptom_component(
     )
     primary = pm.Deterministic(effect_name, by_time[0], dims="sex")
     pm.Deterministic(f"{effect_name}_pooled", primary.mean())
-    sex = model.sex_index()[part_idx]
+    sex = model.participant_sex()[part_idx]
     shift = change[post_idx] + by_time[post_idx, sex] * active
     if glx_link is not None:
         amplitude, reference = glx_link
         slope = pm.Normal("effect_b", **pr["effect_b"])
-        shift = shift + slope * (amplitude[part_idx, sess_idx] - reference)
-    mu = base + part[part_idx] + period * (sess_idx == 1) + is_post * shift
+        shift = shift + slope * (amplitude[part_idx, session - 1] - reference)
+    mu = base + part[part_idx] + period * pt.eq(session, 2) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
     observed = pm.Data("score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs")
     pm.Censored(
         "score",
         pm.Normal.dist(mu=mu, sigma=sigma),
-        lower=low,
-        upper=high,
+        lower=bounds[0],
+        upper=bounds[1],
         observed=observed,
         dims="symptom_obs",
     )

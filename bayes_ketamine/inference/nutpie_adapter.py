@@ -1,0 +1,601 @@
+"""nutpie, compiled once per model structure and fed each study's data.
+
+This module is the one place that knows nutpie's internals. It follows nutpie 0.16
+(``nutpie/compile_pymc.py``) and touches these private names, which an upgrade must
+check: ``CompiledPyMCModel`` and its fields (``compiled_logp_func``,
+``compiled_expand_func``, ``initial_point_func``, ``shared_data``,
+``shared_var_keys``, ``user_data``, ``shape_info``, ``_n_dim``, ``_shapes``,
+``_coords``, ...), ``_rv_dict_to_flat_array_wrapper``, ``_prepare_dims_and_coords``,
+and the C signatures and return codes of the log-density and expansion callbacks
+(``-1`` wrong dimension, ``1`` error, ``3`` non-finite gradient, ``4`` non-finite log
+density). From pytensor it uses ``Function.vm.jit_fn`` (the numba function a compiled
+pytensor function runs) and ``pytensor.link.numba.cache`` (``CACHED_SRC_FUNCTIONS``,
+``compile_numba_function_src``).
+
+Why not :func:`nutpie.compile_pymc_model`: it fixes the number of parameters and
+every shape at compile time (its flat point is a vector of static length), so a new
+study with another number of participants or observations needs a new compilation,
+and its C callbacks close over the data arrays, which keeps numba from caching them
+on disk (5-10 s in every process). Here:
+
+- :func:`nutpie_functions` compiles, from the model's *structure*, the log density
+  with its gradient and the expansion to all stored values as pytensor (numba)
+  functions of a flat point of any length. The free variables' shapes are a shared
+  integer vector (``_value_shapes``), like the data and dimension lengths, so sizes
+  are inputs, not constants. The functions are kept in
+  :mod:`bayes_ketamine.inference.compile_cache` under the structure key
+  (:mod:`bayes_ketamine.inference.structure`).
+- :func:`bind_study` sets the shared variables to one study's values and builds the
+  ``CompiledPyMCModel`` nutpie samples: shapes from the seeded initial point and one
+  call of the expansion, the study's arrays packed into nutpie's ``user_data``
+  pointer as a header of (address, shape...) words.
+- The two C callbacks are generated per structure (how many shared arrays, their
+  dtypes and ranks), read the arrays from that header, and are stored in pytensor's
+  numba disk cache, so a new process loads them instead of compiling them.
+
+The draws equal ``pymc.sample(nuts_sampler="nutpie")`` on the same model up to
+floating-point rounding (the same log density, evaluated by another graph).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+import threading
+import time
+import types
+import warnings
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+import numpy as np
+
+from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference.structure import bind_data, data_values
+
+NUTPIE_VERSION_FOLLOWED = "0.16"
+"""The nutpie release whose internals this module follows."""
+
+CFUNC_VERSION = "bayes_ketamine-nutpie-cfunc-2"
+"""Enters the disk-cache key of the C callbacks; bump when their generated source changes."""
+
+VALUE_SHAPES = "_value_shapes"
+"""Name of the shared vector of the free variables' value shapes, concatenated."""
+
+MAX_SHARED_ARGS = 28
+"""Most shared arrays a generated callback passes on: CPython compiles a call with 30
+or more arguments (or a ``*args`` call) through list opcodes numba cannot compile.
+A structure with more falls back to nutpie's own compilation."""
+
+
+class ArvizForNutpie(types.ModuleType):
+    """What ``nutpie.sample`` sees as ``arviz``: arviz-base's converters, the rest lazily.
+
+    nutpie only calls ``arviz.from_dict`` and ``arviz.dict_to_dataset``, which in ArviZ
+    1.x are arviz-base's functions; importing ``arviz`` itself would also import
+    arviz-plots and matplotlib (~0.5 s of every fit).
+    """
+
+    _FROM_BASE = ("from_dict", "dict_to_dataset")
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._FROM_BASE:
+            return getattr(importlib.import_module("arviz_base"), name)
+        return getattr(importlib.import_module("arviz"), name)
+
+
+def import_nutpie() -> types.ModuleType:
+    """Import and return ``nutpie`` without importing ``arviz`` (see :class:`ArvizForNutpie`).
+
+    The stand-in is in ``sys.modules`` only while nutpie is imported, so any later
+    ``import arviz`` gets the real package.
+    """
+    if "nutpie" not in sys.modules and "arviz" not in sys.modules:
+        stub = ArvizForNutpie("arviz")
+        sys.modules["arviz"] = stub
+        try:
+            importlib.import_module("nutpie")
+        finally:
+            if sys.modules.get("arviz") is stub:
+                del sys.modules["arviz"]
+    return importlib.import_module("nutpie")
+
+
+class LeanUnavailable(Exception):
+    """The structure-compiled path does not apply; fall back to nutpie's compilation."""
+
+
+def _with_lock(func):
+    """Serialise calls of ``func`` (nutpie calls the initial point from several threads)."""
+    lock = threading.Lock()
+
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        with lock:
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+class SeededInitialPoint:
+    """PyMC's jittered initial point function in a form that pickles.
+
+    :func:`pymc.initial_point.make_initial_point_fn` returns a closure around a
+    compiled function; this keeps the compiled function and the variable names and
+    reseeds the function's random generators on each call the same way, so the
+    points are the same.
+
+    Parameters
+    ----------
+    pm_model : pymc.Model
+        The model; every free variable is jittered, as ``pymc.sample`` does.
+    """
+
+    def __init__(self, pm_model: Any) -> None:
+        from pymc.initial_point import make_initial_point_fn
+
+        point_fn = make_initial_point_fn(
+            model=pm_model,
+            overrides=None,
+            default_strategy="support_point",
+            jitter_rvs=set(pm_model.free_RVs),
+            return_transformed=True,
+        )
+        self.function = point_fn.__wrapped__
+        self.names = [pm_model.rvs_to_values[rv].name for rv in pm_model.free_RVs]
+
+    def __call__(self, seed: Any) -> dict[str, Any]:
+        """Return the initial point (transformed values by name) for ``seed``."""
+        from pymc.pytensorf import find_rng_nodes, reseed_rngs
+
+        reseed_rngs(find_rng_nodes(self.function.maker.fgraph.outputs), seed)
+        return dict(zip(self.names, self.function(), strict=True))
+
+
+@dataclass(frozen=True)
+class NutpieFunctions:
+    """The compiled pieces of a model structure for nutpie (picklable, study-free).
+
+    Parameters
+    ----------
+    logp_func : pytensor.compile.function.types.Function
+        ``x -> (logp, grad)`` for a flat point ``x`` of any length; numba mode.
+    expand_func : pytensor.compile.function.types.Function
+        ``x -> (values, shapes)``: all stored values flattened, and the shapes of
+        the stored variables concatenated.
+    initial_point : SeededInitialPoint
+        Jittered initial points.
+    value_names : list of str
+        Names of the free variables' (transformed) values, in flat-point order.
+    expanded_names : list of str
+        Names of the stored variables: ``value_names``, then the untransformed free
+        variables and deterministics.
+    expanded_ndims : list of int
+        Rank of each stored variable.
+    reparameterized : list of str
+        Names of the transformed values.
+    """
+
+    logp_func: Any
+    expand_func: Any
+    initial_point: SeededInitialPoint
+    value_names: list[str]
+    expanded_names: list[str]
+    expanded_ndims: list[int]
+    reparameterized: list[str]
+
+
+def nutpie_functions(pm_model: Any) -> NutpieFunctions:
+    """Compile the functions nutpie needs from the structure of ``pm_model``.
+
+    The log density, its gradient and the expansion, as in nutpie's own
+    ``_make_functions``, but of a flat point of any length: free variable ``k`` is
+    the slice of the point after the sizes of the variables before it, reshaped to
+    its part of the shared shape vector ``_value_shapes``.
+    """
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.pytensorf import compile as pm_compile
+    from pytensor.graph import rewrite_graph
+    from pytensor.graph.replace import clone_replace
+
+    value_vars = [pm_model.rvs_to_values[rv] for rv in pm_model.free_RVs]
+    logp = pm_model.logp()
+    rewrites = ["canonicalize", "stabilize"]
+    if not pm_model.check_bounds:
+        rewrites.append("local_remove_check_parameter")
+    logp = rewrite_graph(logp, include=rewrites)
+    grads = pt.grad(logp, value_vars)
+    grad = pt.concatenate([pt.as_tensor(g).ravel() for g in grads])
+
+    joined = pt.vector("_unconstrained_point", dtype="float64")
+    n_shape = sum(v.type.ndim for v in value_vars)
+    all_shapes = pytensor.shared(
+        np.zeros(n_shape, dtype="int64"), name=VALUE_SHAPES, shape=(n_shape,)
+    )
+    pieces = []
+    start, at = pt.constant(0, dtype="int64"), 0
+    for value in value_vars:
+        ndim = value.type.ndim
+        shape = all_shapes[at : at + ndim]
+        at += ndim
+        size = pt.prod(shape) if ndim else pt.constant(1, dtype="int64")
+        piece = joined[start : start + size].reshape(shape, ndim=ndim)
+        pieces.append(pt.specify_shape(piece.astype(value.dtype), value.type.shape))
+        start = start + size
+    replacements = dict(zip(value_vars, pieces, strict=True))
+    logp, grad = clone_replace([logp, grad], replacements)
+    with pm_model:
+        logp_func = pm_compile((joined,), (logp, grad), mode="NUMBA")
+
+    value_names = [v.name for v in value_vars]
+    remaining = [v for v in pm_model.unobserved_value_vars if v.name not in value_names]
+    stored = [*pieces, *(pt.as_tensor(v) for v in remaining)]
+    flat = pt.concatenate([v.ravel() for v in stored])
+    shapes = [v.shape for v in stored if v.type.ndim]
+    shape_vector = pt.concatenate(shapes) if shapes else pt.zeros(0, dtype="int64")
+    with pm_model:
+        expand_func = pm_compile(
+            (joined,), [flat, shape_vector], givens=list(replacements.items()), mode="NUMBA"
+        )
+    reparameterized = [
+        pm_model.rvs_to_values[rv].name
+        for rv in pm_model.free_RVs
+        if pm_model.rvs_to_transforms.get(rv) is not None
+    ]
+    return NutpieFunctions(
+        logp_func=logp_func,
+        expand_func=expand_func,
+        initial_point=SeededInitialPoint(pm_model),
+        value_names=value_names,
+        expanded_names=[*value_names, *(v.name for v in remaining)],
+        expanded_ndims=[v.type.ndim for v in stored],
+        reparameterized=reparameterized,
+    )
+
+
+@dataclass(frozen=True)
+class NutpieCompiled:
+    """A model compiled for nutpie, with how it was compiled.
+
+    Parameters
+    ----------
+    compiled : nutpie.compile_pymc.CompiledPyMCModel
+        What :func:`nutpie.sample` takes.
+    path : {"cached-cfunc", "nutpie"}
+        Structure-compiled cached callbacks, or nutpie's own compilation (fallback).
+    seconds : float
+        Wall time of the compilation (or of loading and binding it).
+    """
+
+    compiled: Any
+    path: str
+    seconds: float
+
+
+def compile_nutpie(pm_model: Any, cache_key: str | None = None) -> NutpieCompiled:
+    """Compile ``pm_model`` for nutpie through its structure, with disk-cached callbacks.
+
+    Parameters
+    ----------
+    pm_model : pymc.Model
+        The model (not modified).
+    cache_key : str, optional
+        Key of the model's :class:`NutpieFunctions` in
+        :mod:`bayes_ketamine.inference.compile_cache` (a key that identifies the
+        structure, see :func:`nutpie_cache_key`); without one they are compiled afresh.
+
+    Returns
+    -------
+    NutpieCompiled
+        Path ``"cached-cfunc"`` normally; ``"nutpie"`` if the structure path could
+        not be used (then :func:`nutpie.compile_pymc_model` with ``freeze_model=True``).
+    """
+    start = time.perf_counter()
+    import_nutpie()
+    try:
+        functions = (
+            compile_cache.cached(cache_key, lambda: nutpie_functions(pm_model))
+            if cache_key
+            else nutpie_functions(pm_model)
+        )
+        compiled = bind_study(functions, pm_model)
+        path = "cached-cfunc"
+    except Exception as err:  # noqa: BLE001 - any failure: nutpie's own path decides
+        import nutpie
+
+        if not isinstance(err, LeanUnavailable):
+            warnings.warn(
+                f"cached nutpie compilation failed ({type(err).__name__}: {err}); "
+                "compiling with nutpie.compile_pymc_model instead",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        compiled = nutpie.compile_pymc_model(pm_model, freeze_model=True)
+        path = "nutpie"
+    return NutpieCompiled(compiled, path, time.perf_counter() - start)
+
+
+def nutpie_cache_key(structure_key: str) -> str:
+    """Return the compile-cache key of the nutpie functions of a model structure."""
+    return compile_cache.cache_key("nutpie", structure_key, sys.modules[__name__])
+
+
+def _shared_union(functions: NutpieFunctions) -> list[Any]:
+    """Return the shared (non-random) inputs of both functions, each once, in a fixed order."""
+    seen: dict[str, Any] = {}
+    for fn in (functions.logp_func, functions.expand_func):
+        for var in fn.get_shared():
+            if _is_random(var):
+                raise LeanUnavailable(f"compiled function reads random generator {var.name!r}")
+            seen.setdefault(var.name, var)
+    return list(seen.values())
+
+
+def bind_study(functions: NutpieFunctions, pm_model: Any) -> Any:
+    """Return the ``CompiledPyMCModel`` of ``functions`` fed the data of ``pm_model``.
+
+    Raises
+    ------
+    LeanUnavailable
+        If nutpie's internals are not the expected ones or a function reads a shared
+        variable the model gives no value for.
+    """
+    try:
+        import nutpie.compile_pymc as nutpie_pymc
+
+        flat_point = nutpie_pymc._rv_dict_to_flat_array_wrapper
+        dims_and_coords = nutpie_pymc._prepare_dims_and_coords
+        compiled_class = nutpie_pymc.CompiledPyMCModel
+    except (ImportError, AttributeError) as err:
+        raise LeanUnavailable(str(err)) from err
+
+    values = data_values(pm_model)
+    initial_point = functions.initial_point
+    try:
+        bind_data(initial_point.function, values)
+        point = initial_point(0)
+        value_shapes = [tuple(np.shape(point[name])) for name in functions.value_names]
+        values[VALUE_SHAPES] = np.asarray(
+            [n for shape in value_shapes for n in shape], dtype="int64"
+        )
+        bind_data(functions.logp_func, values)
+        bind_data(functions.expand_func, values)
+    except LookupError as err:
+        raise LeanUnavailable(str(err)) from err
+    x0 = np.concatenate([np.ravel(point[name]) for name in functions.value_names])
+    flat, shape_vector = functions.expand_func(x0)
+    shapes, at = [], 0
+    for ndim in functions.expanded_ndims:
+        shapes.append(tuple(int(n) for n in shape_vector[at : at + ndim]))
+        at += ndim
+    slices, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape, dtype=int))
+        slices.append(slice(offset, offset + size))
+        offset += size
+    shape_info = (functions.expanded_names, slices, shapes)
+    n_dim, n_expanded = x0.size, flat.size
+
+    shared = _shared_union(functions)
+    arrays = {var.name: np.ascontiguousarray(values[var.name]) for var in shared}
+    for array in arrays.values():
+        array.flags.writeable = False
+    header = _user_data(shared, arrays)
+    logp_cfunc = _cached_cfunc("logp", functions.logp_func, shared)
+    expand_cfunc = _cached_cfunc("expand", functions.expand_func, shared)
+    initial_flat = flat_point(
+        _with_lock(initial_point),
+        names=functions.value_names,
+        shapes=value_shapes,
+    )
+    dims, coords = dims_and_coords(pm_model, shape_info, functions.reparameterized)
+    return compiled_class(
+        _n_dim=n_dim,
+        dims=dims,
+        _coords=coords,
+        _shapes={name: tuple(shape) for name, shape in zip(shape_info[0], shapes, strict=True)},
+        compiled_logp_func=logp_cfunc,
+        compiled_expand_func=expand_cfunc,
+        initial_point_func=initial_flat,
+        shared_data=arrays,
+        shared_var_keys={},
+        user_data=header,
+        n_expanded=n_expanded,
+        shape_info=shape_info,
+        logp_func=functions.logp_func,
+        expand_func=functions.expand_func,
+        reparameterized_names=functions.reparameterized,
+    )
+
+
+def _user_data(shared: list[Any], arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """Return the header the callbacks read the study's arrays from.
+
+    One int64 word with the array's address, then one per dimension with its length,
+    for each shared variable in order. ``arrays`` must outlive the sampler (the
+    ``CompiledPyMCModel`` keeps them in ``shared_data``).
+    """
+    words = []
+    for var in shared:
+        array = arrays[var.name]
+        words.append(array.ctypes.data)
+        words.extend(array.shape)
+    return np.asarray(words or [0], dtype=np.int64)
+
+
+_LOGP_BODY = """
+    x = numba.carray(x_, (dim,))
+    value, grad = inner(x{args})
+    val = value[()]
+    logp_[0] = val
+    finite = True
+    for i in range(dim):
+        g = grad[i]
+        out_[i] = g
+        if not np.isfinite(g):
+            finite = False
+    if not finite:
+        return 3
+    if not np.isfinite(val):
+        return 4
+"""
+
+_EXPAND_BODY = """
+    x = numba.carray(x_, (dim,))
+    values, _shapes = inner(x{args})
+    for i in range(expanded):
+        out_[i] = values[i]
+"""
+
+_SIGNATURES = {
+    "logp": ("logp_cfunc", "dim, x_, out_, logp_, user_data_", _LOGP_BODY, "1"),
+    "expand": ("expand_cfunc", "dim, expanded, x_, out_, user_data_", _EXPAND_BODY, "-2"),
+}
+
+
+def callback_source(kind: str, function_shared: list[Any], shared: list[Any]) -> str:
+    """Return the source of the ``kind`` (``"logp"`` or ``"expand"``) C callback.
+
+    The callback rebuilds each shared array the pytensor function reads from the
+    header of :func:`_user_data` (address and lengths at fixed word offsets, dtype
+    and rank from the structure) and calls the function on the point and the arrays.
+
+    Parameters
+    ----------
+    kind : {"logp", "expand"}
+        Which callback.
+    function_shared : list of pytensor.compile.sharedvalue.SharedVariable
+        The function's shared inputs, in its argument order.
+    shared : list of pytensor.compile.sharedvalue.SharedVariable
+        All shared variables in header order.
+
+    Returns
+    -------
+    str
+        Python source of one function, for numba.
+    """
+    name, params, body, error = _SIGNATURES[kind]
+    offsets, at = {}, 0
+    for var in shared:
+        offsets[var.name] = at
+        at += 1 + var.type.ndim
+    lines = [f"def {name}({params}):", "    try:"]
+    lines.append(f"        header = numba.carray(user_data_, ({max(at, 1)},), np.int64)")
+    names = []
+    for k, var in enumerate(function_shared):
+        where = offsets[var.name]
+        shape = ", ".join(f"header[{where + 1 + d}]" for d in range(var.type.ndim))
+        shape = f"({shape},)" if var.type.ndim == 1 else f"({shape})"
+        lines.append(
+            f"        s{k} = numba.carray(as_pointer(header[{where}]), {shape}, "
+            f"np.{np.dtype(var.type.dtype).name})"
+        )
+        names.append(f"s{k}")
+    if len(names) > MAX_SHARED_ARGS:
+        raise LeanUnavailable(f"{len(names)} shared arrays, more than {MAX_SHARED_ARGS}")
+    args = "".join(f", {name}" for name in names)
+    lines.extend("    " + line for line in body.format(args=args).strip("\n").split("\n"))
+    lines += ["    except Exception:", f"        return {error}", "    return 0", ""]
+    return "\n".join(lines)
+
+
+def _as_pointer_intrinsic():
+    """Return a numba intrinsic that turns an int64 address into a ``void*``.
+
+    numba has no public way to make an array from an integer address; nutpie keeps
+    an equivalent private intrinsic, which would tie the cached callbacks to it.
+    """
+    from numba.core import cgutils, types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def as_pointer(typingctx, address):
+        def codegen(context, builder, signature, args):
+            return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+        return types.voidptr(address), codegen
+
+    return as_pointer
+
+
+_AS_POINTER: Any = None
+
+_CFUNCS: dict[str, Any] = {}
+"""C callbacks made in this process, by :func:`cfunc_cache_key`: a later fit of the
+same structure reuses them instead of loading them from disk again."""
+
+
+def _signature(kind: str) -> Any:
+    """Return the C signature nutpie expects of the ``kind`` callback."""
+    import numba
+
+    double_ptr = numba.types.CPointer(numba.types.double)
+    if kind == "logp":
+        return numba.types.int64(
+            numba.types.uint64, double_ptr, double_ptr, double_ptr, numba.types.voidptr
+        )
+    return numba.types.int64(
+        numba.types.uint64, numba.types.uint64, double_ptr, double_ptr, numba.types.voidptr
+    )
+
+
+def cfunc_cache_key(src: str, inner_key: str) -> str:
+    """Return the disk-cache key of a C callback.
+
+    Parameters
+    ----------
+    src : str
+        Generated callback source.
+    inner_key : str
+        pytensor's numba cache key of the function the callback calls.
+
+    Returns
+    -------
+    str
+        SHA-256 hex digest over :data:`CFUNC_VERSION`, the source and ``inner_key``.
+    """
+    payload = "\0".join([CFUNC_VERSION, src, inner_key])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _cached_cfunc(kind: str, function: Any, shared: list[Any]) -> Any:
+    """Compile the ``kind`` callback of ``function`` as a numba C callback in pytensor's cache."""
+    global _AS_POINTER
+    import numba
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
+
+    inner = function.vm.jit_fn
+    inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
+    if inner_key is None:
+        raise LeanUnavailable(f"{kind}: the pytensor function has no numba cache key")
+    if _AS_POINTER is None:
+        _AS_POINTER = _as_pointer_intrinsic()
+    src = callback_source(kind, function.get_shared(), shared)
+    key = cfunc_cache_key(src, inner_key)
+    if key not in _CFUNCS:
+        func = compile_numba_function_src(
+            src,
+            _SIGNATURES[kind][0],
+            # __name__ names an importable module: numba rebuilds the callback's
+            # environment from it when loading the cached callback.
+            {
+                "numba": numba,
+                "np": np,
+                "inner": inner,
+                "as_pointer": _AS_POINTER,
+                "__name__": __name__,
+            },
+            cache_key=key,
+        )
+        _CFUNCS[key] = numba.cfunc(_signature(kind), cache=True)(func)
+    return _CFUNCS[key]
+
+
+def _is_random(var: Any) -> bool:
+    """Whether ``var`` is a random generator (not data)."""
+    from pytensor.tensor.random.type import RandomType
+
+    return isinstance(var.type, RandomType)
