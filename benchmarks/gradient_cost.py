@@ -40,7 +40,7 @@ def gradient_seconds(
     The sampling figures (a dict) are empty unless ``tune`` is given.
     """
     from bayes_ketamine.data import simulate_study
-    from bayes_ketamine.inference import nutpie_adapter
+    from bayes_ketamine.inference import nutpie_adapter, samplers
     from bayes_ketamine.inference.provenance import package_versions
     from bayes_ketamine.inference.structure import model_structure_key
     from bayes_ketamine.models import build_model

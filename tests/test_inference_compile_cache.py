@@ -12,12 +12,12 @@ import pickle
 import numpy as np
 import pymc as pm
 import pytest
-from inference_toy import toy_model, toy_study
+from inference_toy import toy_model
 
+from bayes_ketamine.data import simulate_study
 from bayes_ketamine.inference import FitSettings, compile_cache, samplers
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
-from bayes_ketamine.data import simulate_study
 from bayes_ketamine.inference.provenance import package_versions
 from bayes_ketamine.inference.structure import model_structure_key
 from bayes_ketamine.models import build_model
