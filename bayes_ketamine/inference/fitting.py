@@ -54,7 +54,7 @@ from bayes_ketamine.inference.sensitivity import prior_sensitivity
 from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.inference.structure import model_structure_key
 from bayes_ketamine.models.base import CrossoverModel
-from bayes_ketamine.models.spec import ModelSpec, load_spec
+from bayes_ketamine.models.spec import ModelSpec, resolve_spec
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def _resolve(
         if study is not None and study is not model_or_spec.study:
             raise ValueError("pass either a built model or a study, not a model and another study")
         return model_or_spec.spec, model_or_spec.study, model_or_spec
-    spec = model_or_spec if isinstance(model_or_spec, ModelSpec) else load_spec(model_or_spec)
+    spec = resolve_spec(model_or_spec)
     if study is None:
         from bayes_ketamine.data import default_study
 
@@ -261,7 +261,8 @@ def fit(
     Parameters
     ----------
     model_or_spec : CrossoverModel, ModelSpec, str or pathlib.Path
-        A built model, a spec, or the path of a spec TOML file.
+        A built model, a spec, the path of a spec TOML file, or the name of a
+        shipped variant (e.g. ``"joint_partial"``).
     study : Study, optional
         The data; defaults to the embedded default study. Not allowed with a built
         model (which carries its study).

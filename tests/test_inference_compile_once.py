@@ -1,0 +1,86 @@
+"""A model structure is compiled once: a second study of the same design compiles nothing.
+
+Compilation is counted, not timed: graph rewriting (pytensor's ``prepare_fgraph``),
+numba compilations (numba's ``numba:compile`` event, which loading machine code from
+numba's disk cache does not raise) and builds of compile-cache entries.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+from numba.core import event
+from pytensor.compile.maker import FunctionMaker
+
+from bayes_ketamine.data import simulate_study
+from bayes_ketamine.inference import FitSettings, compile_cache, fit
+
+SETTINGS = FitSettings(draws=40, tune=40, chains=1, cores=1, prior_draws=20, seed=3)
+
+
+class _NumbaCompiles(event.Listener):
+    def __init__(self, counts: Counter) -> None:
+        self.counts = counts
+
+    def on_start(self, event_) -> None:
+        self.counts["numba"] += 1
+
+    def on_end(self, event_) -> None:
+        pass
+
+
+@contextmanager
+def counting_compilations(monkeypatch):
+    """Count graph rewrites, numba compilations and compile-cache builds inside the block."""
+    counts: Counter = Counter()
+    prepare = FunctionMaker.prepare_fgraph
+
+    def counted_prepare(*args, **kwargs):
+        counts["rewrite"] += 1
+        return prepare(*args, **kwargs)
+
+    cached = compile_cache.cached
+
+    def counted_cached(key, build):
+        def counted_build():
+            counts["cache build"] += 1
+            return build()
+
+        return cached(key, counted_build)
+
+    monkeypatch.setattr(FunctionMaker, "prepare_fgraph", staticmethod(counted_prepare))
+    monkeypatch.setattr(compile_cache, "cached", counted_cached)
+    with event.install_listener("numba:compile", _NumbaCompiles(counts)):
+        yield counts
+    monkeypatch.undo()
+
+
+@pytest.mark.sampling
+def test_second_study_of_the_same_design_compiles_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(compile_cache, "cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.delenv(compile_cache.ENV_SWITCH, raising=False)
+    first, _ = simulate_study(seed=11, n_participants=12)
+    second, _ = simulate_study(seed=12, n_participants=17, missing_score_fraction=0.1)
+    assert first.content_hash() != second.content_hash()
+
+    with counting_compilations(monkeypatch) as counts:
+        one = fit(
+            "symptoms_partial", first, settings=SETTINGS, out_dir=tmp_path / "a", progress=False
+        )
+    assert counts["cache build"] == 4  # nutpie, prior and posterior predictive, log densities
+
+    with counting_compilations(monkeypatch) as counts:
+        two = fit(
+            "symptoms_partial", second, settings=SETTINGS, out_dir=tmp_path / "b", progress=False
+        )
+    assert dict(counts) == {}
+    assert len(list((tmp_path / "cache").glob("*.pkl"))) == 4
+    # The second fit really used its own study: sizes and data follow it.
+    assert two.tree["posterior"].sizes["participant"] == 17
+    assert one.tree["posterior"].sizes["participant"] == 12
+    observed = second.symptoms["score"].dropna().to_numpy(dtype=float)
+    np.testing.assert_array_equal(two.tree["observed_data"]["score"].values, observed)
+    assert two.tree["posterior"].attrs["nutpie_compile_path"] == "cached-cfunc"
