@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,17 +96,39 @@ class _Steps:
         self.seconds: dict[str, float] = {}
 
     @contextmanager
-    def step(self, text: str, key: str | None = None) -> Iterator[None]:
+    def step(self, text: str, key: str | None = None) -> Iterator[dict[str, str]]:
+        """Time one step; the caller may set ``report["done"]`` to say more than the time."""
         self.done += 1
         self.console.print(f"[bold cyan][{self.done}/{self.total}][/] {text} ...")
         start = time.perf_counter()
-        yield
+        report: dict[str, str] = {}
+        yield report
         elapsed = time.perf_counter() - start
         self.seconds[key or text] = round(elapsed, 3)
-        self.console.print(f"      [green]done[/] in {elapsed:.1f} s")
+        said = report.get("done", f"in {elapsed:.1f} s")
+        self.console.print(f"      [green]done[/] {said}", highlight=False)
 
     def note(self, text: str) -> None:
         self.console.print(text)
+
+
+@contextmanager
+def _caught_warnings() -> Iterator[list[str]]:
+    """Collect the warnings raised inside the block, once each, instead of printing them.
+
+    Libraries warn in their own words about what the stored checks already record
+    (arviz-stats' Pareto-k ``UserWarning``, the ``RuntimeWarning`` of an R-hat over
+    draws that do not vary in a complete-pooling model); ``check`` reports those in
+    plain words. The text of each is kept in the artifact (``warnings_json``).
+    """
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield messages
+    for record in records:
+        text = f"{record.category.__name__}: {record.message}"
+        if text not in messages:
+            messages.append(text)
 
 
 def _resolve(
@@ -201,8 +224,11 @@ def _sample_all(
         f"posterior: {settings.sampler}, {settings.chains} chains x "
         f"({settings.tune} tune + {settings.draws} draws)",
         "posterior",
-    ):
+    ) as report:
         tree = run.result() if run is not None else sample_posterior(model, settings, progress)
+        if run is not None:
+            sampled = float(tree["posterior"].attrs["sampling_time"])
+            report["done"] = f"sampled in {sampled:.1f} s (running since step 2)"
     for attr in ("compile_time", "sampling_time"):
         if attr in tree["posterior"].attrs:
             steps.seconds[f"posterior_{attr}"] = round(float(tree["posterior"].attrs[attr]), 3)
@@ -296,7 +322,7 @@ def fit(
         if not force and _reusable(path, key):
             steps.note(f"[green]reusing[/] {path} (spec, data and settings unchanged)")
             return FitResult(load_posterior(path), path, reused=True)
-        with _diagnostics_worker(settings) as worker:
+        with _diagnostics_worker(settings) as worker, _caught_warnings() as caught:
             with steps.step(
                 f"building model {spec.name!r} ({spec.family}) on {study.name!r}", "build"
             ):
@@ -311,6 +337,12 @@ def fit(
         tree.attrs = provenance_attrs(spec, study, settings)
         tree.attrs["verdict"] = tree["diagnostics"].attrs["verdict"]
         tree.attrs["timings_json"] = json.dumps(steps.seconds)
+        tree.attrs["warnings_json"] = json.dumps(caught)
         write_artifact(tree, path)
+        if caught:
+            steps.note(
+                f"{len(caught)} library warning(s) kept in the artifact (attribute "
+                "warnings_json); `bayes-ketamine check` explains what matters"
+            )
         steps.note(f"[bold]wrote[/] {path} (verdict: {tree.attrs['verdict']})")
         return FitResult(load_posterior(path), path, reused=False)
