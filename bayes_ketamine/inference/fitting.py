@@ -36,11 +36,9 @@ from rich.console import Console
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.inference import batched, compile_cache, prior_predictive, samplers
 from bayes_ketamine.inference.artifact import (
-    ArtifactError,
     artifact_lock,
     artifact_path,
     load_posterior,
-    read_attrs,
     write_artifact,
 )
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
@@ -50,6 +48,7 @@ from bayes_ketamine.inference.nutpie_adapter import nutpie_cache_key
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import package_versions, provenance_attrs, provenance_key
+from bayes_ketamine.inference.reuse import matches
 from bayes_ketamine.inference.samplers import sample_posterior, start_nutpie
 from bayes_ketamine.inference.sensitivity import prior_sensitivity
 from bayes_ketamine.inference.settings import FitSettings
@@ -145,14 +144,6 @@ def _resolve(
 
         study = default_study()
     return spec, study, None
-
-
-def _reusable(path: Path, key: str) -> bool:
-    """Whether ``path`` is a readable artifact with provenance key ``key``."""
-    try:
-        return read_attrs(path).get("provenance_key") == key
-    except ArtifactError:
-        return False
 
 
 def _in_background(settings: FitSettings) -> bool:
@@ -319,7 +310,7 @@ def fit(
     key = provenance_key(spec, study, settings, versions)
     steps = _Steps(total=8 if _in_background(settings) else 7, quiet=not progress)
     with artifact_lock(path):
-        if not force and _reusable(path, key):
+        if not force and matches(path, key):
             steps.note(f"[green]reusing[/] {path} (spec, data and settings unchanged)")
             return FitResult(load_posterior(path), path, reused=True)
         with _diagnostics_worker(settings) as worker, _caught_warnings() as caught:
