@@ -30,6 +30,7 @@ Usage::
     .venv/bin/python benchmarks/fit_speed.py --repeats 3 --skip-cold
     .venv/bin/python benchmarks/fit_speed.py --seeds 2025 1 2 --skip-cold   # several seeds
     .venv/bin/python benchmarks/fit_speed.py --max-load 1.5 --wait 300
+    .venv/bin/python benchmarks/fit_speed.py --unseen --seeds 1 2 3 --skip-cold  # new studies
 
 Helpers here (:func:`run_child`, :func:`wait_for_load`, :func:`min_bulk_ess`) are
 reused by ``scaling.py`` and ``memory.py``.
@@ -131,17 +132,25 @@ def free_names(pm_model) -> list[str]:
     return [rv.name for rv in pm_model.free_RVs]
 
 
+def child_study(opts):
+    """The study of a child run: simulated with ``--participants``, else the default one."""
+    from bayes_ketamine.data import default_study, simulate_study
+
+    if opts.participants:
+        return simulate_study(seed=opts.study_seed, n_participants=opts.participants)[0]
+    return default_study()
+
+
 def child_plain(opts) -> dict:
     """Plain ``pm.sample(nuts_sampler="pymc")`` with PyMC's other defaults."""
     t0 = time.perf_counter()
     import pymc as pm
 
-    from bayes_ketamine.data import default_study
     from bayes_ketamine.models import build_model
 
     t_import = time.perf_counter() - t0
     t = time.perf_counter()
-    model = build_model("joint_partial", default_study()).pymc_model
+    model = build_model("joint_partial", child_study(opts)).pymc_model
     t_build = time.perf_counter() - t
     t = time.perf_counter()
     tree = pm.sample(
@@ -176,14 +185,10 @@ def child_plain(opts) -> dict:
 def child_fit(opts) -> dict:
     """Our whole ``fit()`` pipeline into a temporary folder."""
     t0 = time.perf_counter()
-    from bayes_ketamine.data import default_study, simulate_study
     from bayes_ketamine.inference import FitSettings, fit
 
     t_import = time.perf_counter() - t0
-    if opts.participants:
-        study, _ = simulate_study(seed=opts.study_seed, n_participants=opts.participants)
-    else:
-        study = default_study()
+    study = child_study(opts)
     settings = FitSettings(
         seed=opts.seed, draws=opts.draws, tune=opts.tune, prior_draws=opts.prior_draws
     )
@@ -284,6 +289,12 @@ def main() -> None:
         "--max-load", type=float, default=1.5, help="wait while 1-min load is higher"
     )
     parser.add_argument("--wait", type=float, default=120.0, help="at most this long per run (s)")
+    parser.add_argument(
+        "--unseen",
+        action="store_true",
+        help="each measured run fits a newly simulated 26-participant study (seed 7000 + seed) "
+        "that this machine has never fitted; the warm-up fits the default study",
+    )
     parser.add_argument("--out", default=str(RESULTS / "fit_speed.json"))
     opts = parser.parse_args()
     gate = {"max_load": opts.max_load, "wait": opts.wait}
@@ -295,7 +306,12 @@ def main() -> None:
         for seed in opts.seeds:
             for kind in ("plain", "fit"):
                 print(f"run {i + 1}/{opts.repeats}, seed {seed}: {kind}", file=sys.stderr)
-                result = run_child([kind, "--seed", str(seed)], **gate)
+                data = (
+                    ["--participants", "26", "--study-seed", str(7000 + seed + 1000 * i)]
+                    if opts.unseen
+                    else []
+                )
+                result = run_child([kind, "--seed", str(seed), *data], **gate)
                 runs[kind].append({**result, "seed": seed})
     if not opts.skip_cold:
         with tempfile.TemporaryDirectory(prefix="bk_cold_pytensor_") as cold:
