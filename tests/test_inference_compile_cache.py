@@ -161,7 +161,8 @@ def test_prior_predictive_equals_pymc_fresh_and_loaded(cache_dir):
             assert set(ours[group].data_vars) == set(ref.data_vars)
             for name in ref.data_vars:
                 assert ours[group][name].dims == ref[name].dims
-                np.testing.assert_array_equal(ours[group][name].values, ref[name].values)
+                # the same random streams; evaluated in Python (batched.MODE), not numba
+                np.testing.assert_allclose(ours[group][name].values, ref[name].values, rtol=1e-12)
     assert [p.name for p in cache_dir.iterdir()] == ["prior.pkl"]
 
 

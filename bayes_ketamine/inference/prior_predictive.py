@@ -3,11 +3,12 @@
 :func:`pymc.sample_prior_predictive` compiles its forward-sampling function on every
 call (about 1.5 s for the joint model, graph rewriting included). :class:`PriorPredictive`
 compiles the same function with the same PyMC helper, unseeded, and seeds it the way
-PyMC does, so
-the draws are those of ``pymc.sample_prior_predictive(draws, model, random_seed=seed)``,
-but, given a cache key, keeps the compiled function in
-:mod:`bayes_ketamine.inference.compile_cache` for any later fit of the same model
-structure, which binds its own study's data to it
+PyMC does, so the draws are those of
+``pymc.sample_prior_predictive(draws, model, random_seed=seed)`` (the same random
+streams; evaluated by pytensor's Python linker, :data:`~bayes_ketamine.inference.batched.MODE`,
+they agree to floating-point rounding), but, given a cache key, keeps the compiled
+function in :mod:`bayes_ketamine.inference.compile_cache` for any later fit of the
+same model structure, which binds its own study's data to it
 (:mod:`bayes_ketamine.inference.structure`).
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference.batched import MODE
 from bayes_ketamine.inference.structure import bind_data, data_values
 
 
@@ -79,6 +81,7 @@ def forward_sampler(pm_model: Any) -> ForwardSampler:
         model=pm_model,
         allow_input_downcast=True,
         accept_inplace=True,
+        mode=MODE,
     )
     return ForwardSampler(fn, names, list(rng_updates))
 
