@@ -171,12 +171,32 @@ def read_attrs(path: str | Path) -> dict:
     ArtifactError
         As :func:`load_posterior`.
     """
-    with _open(path) as tree:
+    with open_artifact(path) as tree:
         return dict(tree.attrs)
 
 
 @contextlib.contextmanager
-def _open(path: str | Path) -> Iterator[xr.DataTree]:
+def open_artifact(path: str | Path) -> Iterator[xr.DataTree]:
+    """Open an artifact lazily: data are read only when used, the file closed on exit.
+
+    For reading a few groups of a large artifact quickly (e.g. ``bayes-ketamine
+    check``); :func:`load_posterior` reads everything.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Artifact file.
+
+    Yields
+    ------
+    xarray.DataTree
+        The artifact, valid until the ``with`` block ends.
+
+    Raises
+    ------
+    ArtifactError
+        As :func:`load_posterior`.
+    """
     path = Path(path)
     if path.suffix != ".nc":
         raise ArtifactError(f"{path}: artifact file names end in .nc (temporary or foreign file?)")
@@ -228,7 +248,7 @@ def load_posterior(path: str | Path) -> xr.DataTree:
     >>> tree.attrs["model_name"]  # doctest: +SKIP
     'joint_partial'
     """
-    with _open(path) as tree:
+    with open_artifact(path) as tree:
         try:
             # Load variable by variable: DataTree.load skips variables named like a
             # root group (xarray 2026.9).

@@ -325,8 +325,18 @@ def latex_macros(numbers: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) -> list[Path]:
-    """Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
+def write_numbers(
+    posteriors_dir: str | Path | Posteriors,
+    out_dir: str | Path,
+    *,
+    mixed_studies: bool = False,
+) -> list[Path]:
+    r"""Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
+
+    The artifacts must all be fits to the same study data (root attribute
+    ``data_hash``), unless ``mixed_studies``: then each quantity is still read from one
+    artifact, ``numbers.json`` names the study of each source and ``\StudyName`` lists
+    every study.
 
     Parameters
     ----------
@@ -335,11 +345,18 @@ def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) 
         artifacts already in memory, which are not read again).
     out_dir : str or pathlib.Path
         Folder of the output files (created if needed).
+    mixed_studies : bool, default False
+        Allow artifacts of different studies (a deliberate cross-study report).
 
     Returns
     -------
     list of pathlib.Path
         The JSON and the LaTeX file.
+
+    Raises
+    ------
+    MixedStudiesError
+        If the artifacts were fitted to different studies and not ``mixed_studies``.
 
     Examples
     --------
@@ -347,7 +364,10 @@ def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) 
     >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
     """
-    numbers = headline_numbers(as_posteriors(posteriors_dir))
+    posteriors = as_posteriors(posteriors_dir)
+    if not mixed_studies:
+        posteriors.require_one_study()
+    numbers = headline_numbers(posteriors)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, tex_path = out_dir / "numbers.json", out_dir / "numbers.tex"
