@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from bayes_ketamine.reporting.fit_report import FitReport
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "note": "yellow"}
+REPORT_WIDTH = 120
+"""Minimum width of the report, so that the effects table is never cut."""
 
 
 def fit(*args: Any, **kwargs: Any) -> FitResult:
@@ -127,7 +129,8 @@ def print_report(
 ) -> None:
     """Print a :class:`~bayes_ketamine.reporting.fit_report.FitReport` (quiet: last line)."""
     console = Console(quiet=quiet, highlight=False)
-    console.print(f"[bold]{report.header}[/]", soft_wrap=True, markup=False)
+    console.width = max(console.width, REPORT_WIDTH)
+    console.print(report.header, style="bold", soft_wrap=True, markup=False)
     if note:
         console.print(note)
     console.print(_effects_table(report, diagnostics))
@@ -151,11 +154,12 @@ def _print_finding(console: Console, finding: Any) -> None:
 
 def _effects_table(report: FitReport, diagnostics: xr.Dataset | None) -> Table:
     table = Table(title="Key effects (posterior mean, equal-tailed intervals)")
-    columns = ["effect", "mean", "89 % interval", "95 % interval", "P(direction)"]
+    columns = ["effect", "mean", "89 %", "95 %", "P(direction)"]
     if diagnostics is not None:
-        columns += ["R-hat", "ESS bulk"]
+        columns += ["R-hat", "bulk ESS"]
     for column in columns:
-        table.add_column(column, justify="left" if column == "effect" else "right")
+        left = column == "effect"
+        table.add_column(column, justify="left" if left else "right", no_wrap=True)
     rows = {}
     if diagnostics is not None:
         labels = [str(p) for p in diagnostics["parameter"].values]
@@ -163,10 +167,10 @@ def _effects_table(report: FitReport, diagnostics: xr.Dataset | None) -> Table:
     for effect in report.effects:
         cells = [
             effect.label,
-            f"{effect.mean:.3g}",
-            f"[{effect.eti89[0]:.3g}, {effect.eti89[1]:.3g}]",
-            f"[{effect.eti95[0]:.3g}, {effect.eti95[1]:.3g}]",
-            f"P({effect.direction} 0) = {effect.prob:.2f}",
+            _number(effect.mean),
+            f"{_number(effect.eti89[0])} to {_number(effect.eti89[1])}",
+            f"{_number(effect.eti95[0])} to {_number(effect.eti95[1])}",
+            f"P({effect.direction}0) {effect.prob:.2f}",
         ]
         if diagnostics is not None:
             i = rows.get(effect.label)
@@ -182,22 +186,27 @@ def _effects_table(report: FitReport, diagnostics: xr.Dataset | None) -> Table:
     return table
 
 
+def _number(value: float) -> str:
+    """Format an effect with two decimals (three significant digits when tiny)."""
+    return f"{value:.3g}" if 0 < abs(value) < 0.01 else f"{value:.2f}"
+
+
 def _worst_line(diagnostics: xr.Dataset) -> str:
     import numpy as np
 
     labels = diagnostics["parameter"].values
     parts = []
-    for column, pick, fmt in (
-        ("r_hat", "max", ".3f"),
-        ("ess_bulk", "min", ".0f"),
-        ("ess_tail", "min", ".0f"),
+    for column, pick, fmt, word in (
+        ("r_hat", "max", ".3f", "R-hat"),
+        ("ess_bulk", "min", ".0f", "bulk ESS"),
+        ("ess_tail", "min", ".0f", "tail ESS"),
     ):
         values = diagnostics[column].values.astype(float)
         if not np.isfinite(values).any():
             continue
         i = int(np.nanargmax(values) if pick == "max" else np.nanargmin(values))
-        parts.append(f"{pick} {column} {values[i]:{fmt}} ({labels[i]})")
-    return f"all {len(labels)} parameters: " + ", ".join(parts)
+        parts.append(f"{pick} {word} {values[i]:{fmt}} ({labels[i]})")
+    return f"over all {len(labels)} parameters: " + ", ".join(parts)
 
 
 def _sampler_line(sampler: xr.Dataset) -> str:

@@ -37,8 +37,8 @@ REMEDIES: tuple[tuple[str, str], ...] = (
     (
         "divergent",
         "NUTS met geometry it cannot follow (often a funnel): a reparametrisation "
-        "(non-centred levels) or a robust spec (e.g. models/glutamate_robust.toml) "
-        "removes them; more tuning (--tune {tune2}) can help",
+        "(non-centred levels) or a robust spec (models/glutamate_robust.toml for the "
+        "glutamate family) removes them; more tuning (--tune {tune2}) can help",
     ),
     (
         "tree depth",
@@ -51,6 +51,9 @@ REMEDIES: tuple[tuple[str, str], ...] = (
     ),
 )
 """Remedy per reason of the convergence verdict, matched by the text of the reason."""
+
+ROBUST_SPECS: dict[str, str] = {"log_glx": "models/glutamate_robust.toml"}
+"""Spec with a heavy-tailed likelihood, per observed variable that has one."""
 
 _DIRECTIONS: dict[str, str] = {
     var: q.direction for q in QUANTITIES for var in (q.var, q.pooled_var) if var is not None
@@ -310,10 +313,14 @@ def loo_findings(tree: xr.DataTree) -> list[Finding]:
             f"predictions, this model's elpd on {var} and `compare` rankings on it are "
             "unreliable"
         )
-        remedy = (
-            "these observations are influential: check them for data errors; a robust "
-            "likelihood (Student-t, e.g. models/glutamate_robust.toml) or more draws may help"
-        )
+        remedy = "these observations are influential: check them for data errors; "
+        if var in ROBUST_SPECS:
+            remedy += f"a heavy-tailed likelihood ({ROBUST_SPECS[var]}) may suit them"
+        else:
+            remedy += (
+                "if they are genuine, treat LOO comparisons on this variable as uncertain "
+                "(more draws make the k estimates steadier but keep the observations influential)"
+            )
         findings.append(Finding("note", what, remedy))
     return findings
 
