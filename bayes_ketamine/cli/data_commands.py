@@ -40,11 +40,16 @@ def simulate(
 
     console = Console()
     out = out_dir if out_dir is not None else Path(f"simulated_study_seed{seed}")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise fail(f"{out} is not empty; pass --force to replace it")
     try:
         study, _ = simulate_study(seed, participants, dropout_fraction=dropout)
         write_study(study, out, overwrite=force)
-    except (OSError, ValueError) as err:
+    except ValueError as err:
         raise fail(err) from err
+    except OSError as err:
+        why = f"cannot write {out}: {err.strerror} ({err.filename})" if err.strerror else err
+        raise fail(why) from err
     _render(console, study.summary())
     console.print(f"SIMULATED DATA written to {out}", soft_wrap=True, highlight=False)
 
