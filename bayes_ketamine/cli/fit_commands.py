@@ -8,6 +8,7 @@ cannot run (missing or invalid spec, study or artifact, bad option, missing extr
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,12 +21,12 @@ from bayes_ketamine.cli.studies import STUDY_HELP, default_posteriors, study_or_
 from bayes_ketamine.inference.settings import SAMPLERS, FitSettings
 
 if TYPE_CHECKING:
-    import xarray as xr
-
     from bayes_ketamine.inference import FitResult
     from bayes_ketamine.reporting.fit_report import FitReport
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "note": "yellow"}
+PARETO_WARNING = "Estimated shape parameter of Pareto distribution"
+"""Start of arviz-stats' LOO warning, which the report replaces by plain words."""
 REPORT_WIDTH = 120
 """Minimum width of the report, so that the effects table is never cut."""
 
@@ -72,20 +73,24 @@ def fit_command(
     data = study_or_exit(study)
     start = time.perf_counter()
     try:
-        result = fit(
-            spec,
-            data,
-            settings=settings,
-            out_dir=out if out is not None else default_posteriors(study),
-            force=force,
-            progress=not quiet,
-        )
+        with warnings.catch_warnings():
+            # The report below states LOO's Pareto-k problems in plain words.
+            warnings.filterwarnings("ignore", PARETO_WARNING, UserWarning)
+            result = fit(
+                spec,
+                data,
+                settings=settings,
+                out_dir=out if out is not None else default_posteriors(study),
+                force=force,
+                progress=not quiet,
+            )
     except (ValueError, FileNotFoundError, SpecError, ArtifactError) as err:
         raise fail(err) from err
     seconds = time.perf_counter() - start
+    from bayes_ketamine.inference.stored import stored_tree
     from bayes_ketamine.reporting.fit_report import fit_report
 
-    report = fit_report(result.tree, result.path)
+    report = fit_report(stored_tree(result.tree), result.path)
     how = "reused, nothing refitted" if result.reused else f"fitted in {seconds:.1f} s wall time"
     print_report(report, quiet=quiet, note=how)
     if report.status == "fail":
@@ -100,90 +105,41 @@ def check(
 ) -> None:
     """Report an artifact: key effects, verdict with reasons and remedies, LOO, priors.
 
-    Exit code 1 if the convergence verdict is fail.
+    Reads the stored posterior and checks only (netCDF4 and numpy, no modelling
+    stack). Exit code 1 if the convergence verdict is fail.
     """
-    from bayes_ketamine.inference.artifact import ArtifactError, open_artifact
+    from bayes_ketamine.inference.artifact import ArtifactError
+    from bayes_ketamine.inference.stored import open_stored
     from bayes_ketamine.reporting.fit_report import fit_report
 
     try:
-        with open_artifact(artifact) as tree:
-            report = fit_report(tree, artifact)
-            diagnostics = tree["diagnostics"].to_dataset().load()
-            sampler = tree["sampler_checks"].to_dataset().load()
+        with open_stored(artifact) as root:
+            report = fit_report(root, artifact)
     except ArtifactError as err:
         raise fail(err) from err
     except KeyError as err:
         raise fail(f"{artifact}: artifact lacks {err}; refit it with this version") from err
-    print_report(report, quiet=quiet, diagnostics=diagnostics, sampler=sampler)
+    print_report(report, quiet=quiet)
     if report.status == "fail":
         raise typer.Exit(EXIT_FAIL_VERDICT)
 
 
-def print_report(
-    report: FitReport,
-    *,
-    quiet: bool,
-    note: str | None = None,
-    diagnostics: xr.Dataset | None = None,
-    sampler: xr.Dataset | None = None,
-) -> None:
+def print_report(report: FitReport, *, quiet: bool, note: str | None = None) -> None:
     """Print a :class:`~bayes_ketamine.reporting.fit_report.FitReport` (quiet: last line)."""
     console = Console(quiet=quiet, highlight=False)
     console.width = max(console.width, REPORT_WIDTH)
     console.print(report.header, style="bold", soft_wrap=True, markup=False)
     if note:
         console.print(note)
-    console.print(_effects_table(report, diagnostics))
-    if diagnostics is not None:
-        console.print(_worst_line(diagnostics), soft_wrap=True)
-    if sampler is not None:
-        console.print(_sampler_line(sampler), soft_wrap=True)
+    console.print(_effects_table(report))
+    console.print(report.convergence, soft_wrap=True, markup=False)
+    console.print(report.sampler, soft_wrap=True, markup=False)
     console.print(f"verdict: [{_STYLE[report.status]}]{report.status}[/] (convergence)")
-    for finding in report.reasons:
-        _print_finding(console, finding)
-    for finding in (*report.loo, *report.sensitivity):
-        _print_finding(console, finding)
+    for finding in (*report.reasons, *report.loo, *report.sensitivity):
+        console.print(f"  {finding.level}: {finding.what}", soft_wrap=True, markup=False)
+        console.print(f"    what to do: {finding.remedy}", soft_wrap=True, markup=False)
     style = _STYLE[report.status]
     Console(highlight=False).print(report.summary, style=style, soft_wrap=True, markup=False)
-
-
-def _print_finding(console: Console, finding: Any) -> None:
-    console.print(f"  {finding.level}: {finding.what}", soft_wrap=True, markup=False)
-    console.print(f"    what to do: {finding.remedy}", soft_wrap=True, markup=False)
-
-
-def _effects_table(report: FitReport, diagnostics: xr.Dataset | None) -> Table:
-    table = Table(title="Key effects (posterior mean, equal-tailed intervals)")
-    columns = ["effect", "mean", "89 %", "95 %", "P(direction)"]
-    if diagnostics is not None:
-        columns += ["R-hat", "bulk ESS"]
-    for column in columns:
-        left = column == "effect"
-        table.add_column(column, justify="left" if left else "right", no_wrap=True)
-    rows = {}
-    if diagnostics is not None:
-        labels = [str(p) for p in diagnostics["parameter"].values]
-        rows = {label: i for i, label in enumerate(labels)}
-    for effect in report.effects:
-        cells = [
-            effect.label,
-            _number(effect.mean),
-            f"{_number(effect.eti89[0])} to {_number(effect.eti89[1])}",
-            f"{_number(effect.eti95[0])} to {_number(effect.eti95[1])}",
-            f"P({effect.direction}0) {effect.prob:.2f}",
-        ]
-        if diagnostics is not None:
-            i = rows.get(effect.label)
-            cells += (
-                ["", ""]
-                if i is None
-                else [
-                    f"{float(diagnostics['r_hat'].values[i]):.3f}",
-                    f"{float(diagnostics['ess_bulk'].values[i]):.0f}",
-                ]
-            )
-        table.add_row(*cells)
-    return table
 
 
 def _number(value: float) -> str:
@@ -191,33 +147,22 @@ def _number(value: float) -> str:
     return f"{value:.3g}" if 0 < abs(value) < 0.01 else f"{value:.2f}"
 
 
-def _worst_line(diagnostics: xr.Dataset) -> str:
-    import numpy as np
-
-    labels = diagnostics["parameter"].values
-    parts = []
-    for column, pick, fmt, word in (
-        ("r_hat", "max", ".3f", "R-hat"),
-        ("ess_bulk", "min", ".0f", "bulk ESS"),
-        ("ess_tail", "min", ".0f", "tail ESS"),
-    ):
-        values = diagnostics[column].values.astype(float)
-        if not np.isfinite(values).any():
-            continue
-        i = int(np.nanargmax(values) if pick == "max" else np.nanargmin(values))
-        parts.append(f"{pick} {word} {values[i]:{fmt}} ({labels[i]})")
-    return f"over all {len(labels)} parameters: " + ", ".join(parts)
-
-
-def _sampler_line(sampler: xr.Dataset) -> str:
-    draws = int(sampler["draws"].sum())
-    return (
-        f"sampler: {int(sampler['divergences'].sum())} divergent transitions, "
-        f"{int(sampler['treedepth_saturated'].sum())} draws at the maximum tree depth "
-        f"{sampler.attrs.get('max_treedepth', '?')}, in {draws} draws of "
-        f"{sampler.sizes.get('chain', '?')} chains; lowest E-BFMI "
-        f"{float(sampler['ebfmi'].min()):.2f}"
-    )
+def _effects_table(report: FitReport) -> Table:
+    table = Table(title="Key effects (posterior mean, equal-tailed intervals)")
+    for column in ("effect", "mean", "89 %", "95 %", "P(direction)", "R-hat", "bulk ESS"):
+        left = column == "effect"
+        table.add_column(column, justify="left" if left else "right", no_wrap=True)
+    for effect in report.effects:
+        table.add_row(
+            effect.label,
+            _number(effect.mean),
+            f"{_number(effect.eti89[0])} to {_number(effect.eti89[1])}",
+            f"{_number(effect.eti95[0])} to {_number(effect.eti95[1])}",
+            f"P({effect.direction}0) {effect.prob:.2f}",
+            f"{effect.r_hat:.3f}",
+            f"{effect.ess_bulk:.0f}",
+        )
+    return table
 
 
 def compare(

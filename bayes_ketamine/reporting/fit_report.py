@@ -1,13 +1,16 @@
 """What a fit means, in plain words: key effects, reasons with remedies, LOO, priors.
 
-:func:`fit_report` reads an artifact (only the groups it needs, with numpy and xarray,
-so that ``bayes-ketamine check`` starts fast) and returns a :class:`FitReport`:
+:func:`fit_report` reads an artifact through a
+:class:`~bayes_ketamine.inference.stored.StoredGroup` (only the groups it needs, with
+netCDF4 and numpy, so that ``bayes-ketamine check`` starts fast) and returns a
+:class:`FitReport`:
 
 - the key effects (the variables the prior-sensitivity check covers): posterior mean,
   89 % and 95 % equal-tailed intervals and the posterior probability of the
-  hypothesised direction (:data:`~bayes_ketamine.reporting.numbers.QUANTITIES`; other
+  hypothesised direction (:data:`~bayes_ketamine.reporting.quantities.QUANTITIES`; other
   effects get P(> 0));
 - every reason behind a ``warn`` or ``fail`` convergence verdict with its remedy;
+- the worst R-hat and ESS over all parameters and the sampler checks, in one line each;
 - LOO observations with a Pareto k above the reliability threshold (group
   ``loo/<var>``) and the prior-sensitivity flags (group ``prior_sensitivity``).
 
@@ -23,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
-from bayes_ketamine.reporting.artifacts import SAMPLE_DIMS, interval
-from bayes_ketamine.reporting.numbers import PROBS, QUANTITIES
+from bayes_ketamine.inference.stored import StoredGroup
+from bayes_ketamine.reporting.quantities import PROBS, hypotheses
+
+SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
+HYPOTHESES: dict[str, str] = hypotheses()
 
 REMEDIES: tuple[tuple[str, str], ...] = (
     (
@@ -55,10 +60,6 @@ REMEDIES: tuple[tuple[str, str], ...] = (
 ROBUST_SPECS: dict[str, str] = {"log_glx": "models/glutamate_robust.toml"}
 """Spec with a heavy-tailed likelihood, per observed variable that has one."""
 
-_DIRECTIONS: dict[str, str] = {
-    var: q.direction for q in QUANTITIES for var in (q.var, q.pooled_var) if var is not None
-}
-
 
 @dataclass(frozen=True)
 class Effect:
@@ -76,6 +77,8 @@ class Effect:
         Hypothesised direction; ``prob`` is P(effect direction 0).
     prob : float
         Posterior probability of the direction.
+    r_hat, ess_bulk : float
+        Its stored convergence diagnostics (NaN if not stored).
     """
 
     label: str
@@ -84,6 +87,8 @@ class Effect:
     eti95: tuple[float, float]
     direction: str
     prob: float
+    r_hat: float = float("nan")
+    ess_bulk: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,10 @@ class FitReport:
         Model, study (SIMULATED DATA flagged), sampler settings, seed, creation time.
     effects : tuple of Effect
         Key effects.
+    convergence : str
+        The worst R-hat and ESS over all parameters.
+    sampler : str
+        Divergences, tree-depth saturation and E-BFMI over all chains.
     status : {"pass", "warn", "fail"}
         The stored convergence verdict.
     reasons : tuple of Finding
@@ -130,6 +139,8 @@ class FitReport:
     path: Path
     header: str
     effects: tuple[Effect, ...]
+    convergence: str
+    sampler: str
     status: str
     reasons: tuple[Finding, ...]
     loo: tuple[Finding, ...]
@@ -150,13 +161,16 @@ class FitReport:
         return f"{self.path}: {self.status} (convergence verdict){tail}"
 
 
-def fit_report(tree: xr.DataTree, path: str | Path) -> FitReport:
+def fit_report(root: StoredGroup, path: str | Path) -> FitReport:
     """Return the plain-words report of an artifact.
 
     Parameters
     ----------
-    tree : xarray.DataTree
-        The artifact, loaded or opened lazily (only the groups used are read).
+    root : StoredGroup
+        The artifact's root group
+        (:func:`~bayes_ketamine.inference.stored.open_stored` or
+        :func:`~bayes_ketamine.inference.stored.stored_tree`); only the groups used
+        are read.
     path : str or pathlib.Path
         Where it is stored (shown in the report).
 
@@ -164,7 +178,7 @@ def fit_report(tree: xr.DataTree, path: str | Path) -> FitReport:
     -------
     FitReport
     """
-    attrs = tree.attrs
+    attrs = root.attrs
     settings = json.loads(attrs["settings_json"])
     header = (
         f"{attrs['model_name']} on {attrs.get('study_name', '?')}"
@@ -173,68 +187,116 @@ def fit_report(tree: xr.DataTree, path: str | Path) -> FitReport:
         f"{settings.get('draws')} draws ({settings.get('tune')} tuning), "
         f"seed {attrs.get('seed')}, created {attrs.get('created')}"
     )
-    diagnostics = tree["diagnostics"].attrs
+    diagnostics = root.children["diagnostics"]
+    reasons = json.loads(diagnostics.attrs.get("verdict_reasons", "[]"))
     return FitReport(
         path=Path(path),
         header=header,
-        effects=tuple(key_effects(tree)),
-        status=str(diagnostics["verdict"]),
-        reasons=tuple(
-            verdict_reasons(json.loads(diagnostics.get("verdict_reasons", "[]")), settings)
-        ),
-        loo=tuple(loo_findings(tree)),
-        sensitivity=tuple(sensitivity_findings(tree)),
+        effects=tuple(key_effects(root)),
+        convergence=convergence_line(diagnostics),
+        sampler=sampler_line(root.children["sampler_checks"]),
+        status=str(diagnostics.attrs["verdict"]),
+        reasons=tuple(verdict_reasons(reasons, settings)),
+        loo=tuple(loo_findings(root)),
+        sensitivity=tuple(sensitivity_findings(root)),
     )
 
 
-def _key_variables(tree: xr.DataTree) -> list[str]:
+def _key_variables(root: StoredGroup) -> list[str]:
     """Return the key-effect variables: those of the prior-sensitivity table, in order."""
-    posterior = tree["posterior"]
-    if "prior_sensitivity" in tree.children:
-        labels = tree["prior_sensitivity"]["parameter"].values
+    posterior = root.children["posterior"]
+    if "prior_sensitivity" in root.children:
+        labels = root.children["prior_sensitivity"].values("parameter")
         names = dict.fromkeys(str(label).split("[", 1)[0] for label in labels)
     else:
-        names = dict.fromkeys(_DIRECTIONS)
-    return [name for name in names if name in posterior.data_vars]
+        names = dict.fromkeys(HYPOTHESES)
+    return [name for name in names if name in posterior]
 
 
-def key_effects(tree: xr.DataTree) -> list[Effect]:
+def key_effects(root: StoredGroup) -> list[Effect]:
     """Return the posterior summary of every scalar element of the key effects.
 
     Parameters
     ----------
-    tree : xarray.DataTree
-        An artifact.
+    root : StoredGroup
+        An artifact's root group.
 
     Returns
     -------
     list of Effect
     """
+    posterior = root.children["posterior"]
+    stored = _diagnostics_by_label(root)
     effects = []
-    for var in _key_variables(tree):
-        da = tree["posterior"][var]
-        other = [d for d in da.dims if d not in SAMPLE_DIMS]
-        values = da.transpose(*SAMPLE_DIMS, *other).values
-        values = values.reshape(-1, *values.shape[2:])
-        direction = _DIRECTIONS.get(var, ">")
+    for var in _key_variables(root):
+        dims = posterior.dims[var]
+        if dims[:2] != SAMPLE_DIMS:
+            continue
+        values = posterior.values(var)
+        values = values.reshape(-1, *values.shape[2:]).astype(float)
+        labels = [
+            [str(v) for v in posterior.values(d)] if d in posterior else None for d in dims[2:]
+        ]
+        direction = HYPOTHESES.get(var, ">")
         for index in np.ndindex(*values.shape[1:]):
-            coords = [str(da[d].values[i]) for d, i in zip(other, index, strict=True)]
+            coords = [
+                names[i] if names is not None else str(i)
+                for names, i in zip(labels, index, strict=True)
+            ]
             label = f"{var}[{', '.join(coords)}]" if coords else var
-            draws = values[(slice(None), *index)].astype(float)
+            draws = values[(slice(None), *index)]
             hit = draws < 0 if direction == "<" else draws > 0
-            low89, high89 = interval(draws, PROBS["EightyNine"])
-            low95, high95 = interval(draws, PROBS["NinetyFive"])
+            (low89, high89), (low95, high95) = (
+                tuple(float(q) for q in np.quantile(draws, [(1 - p) / 2, (1 + p) / 2]))
+                for p in PROBS.values()
+            )
             effects.append(
                 Effect(
                     label,
                     float(draws.mean()),
-                    (float(low89), float(high89)),
-                    (float(low95), float(high95)),
+                    (low89, high89),
+                    (low95, high95),
                     direction,
                     float(hit.mean()),
+                    *stored.get(label, (float("nan"), float("nan"))),
                 )
             )
     return effects
+
+
+def _diagnostics_by_label(root: StoredGroup) -> dict[str, tuple[float, float]]:
+    """Return the stored (R-hat, bulk ESS) of each parameter label."""
+    group = root.children["diagnostics"]
+    labels = [str(label) for label in group.values("parameter")]
+    pairs = zip(group.values("r_hat"), group.values("ess_bulk"), strict=True)
+    return {label: (float(r), float(e)) for label, (r, e) in zip(labels, pairs, strict=True)}
+
+
+def convergence_line(diagnostics: StoredGroup) -> str:
+    """Return the worst R-hat, bulk ESS and tail ESS over all parameters, in words."""
+    labels = diagnostics.values("parameter")
+    parts = []
+    for column, worst, fmt, word in (
+        ("r_hat", np.nanargmax, ".3f", "highest R-hat"),
+        ("ess_bulk", np.nanargmin, ".0f", "lowest bulk ESS"),
+        ("ess_tail", np.nanargmin, ".0f", "lowest tail ESS"),
+    ):
+        values = diagnostics.values(column).astype(float)
+        if np.isfinite(values).any():
+            i = int(worst(values))
+            parts.append(f"{word} {values[i]:{fmt}} ({labels[i]})")
+    return f"over all {len(labels)} parameters: " + ", ".join(parts)
+
+
+def sampler_line(sampler: StoredGroup) -> str:
+    """Return divergences, tree-depth saturation and E-BFMI over all chains, in words."""
+    draws = sampler.values("draws")
+    return (
+        f"sampler: {int(sampler.values('divergences').sum())} divergent transitions and "
+        f"{int(sampler.values('treedepth_saturated').sum())} draws at the maximum tree depth "
+        f"{sampler.attrs.get('max_treedepth', '?')} in {int(draws.sum())} draws of "
+        f"{draws.size} chains; lowest E-BFMI {float(sampler.values('ebfmi').min()):.2f}"
+    )
 
 
 def verdict_reasons(reasons: list[str], settings: dict) -> list[Finding]:
@@ -270,18 +332,18 @@ def verdict_reasons(reasons: list[str], settings: dict) -> list[Finding]:
     return findings
 
 
-def _observation(ds: xr.Dataset, index: int) -> str:
-    """Describe observation ``index`` of a LOO table by its label coordinates."""
-    dim = ds["pareto_k"].dims[0]
+def _observation(loo: StoredGroup, index: int) -> str:
+    """Describe observation ``index`` of a LOO table by its label variables."""
+    (dim,) = loo.dims["pareto_k"]
     parts = [
-        f"{name.replace('_id', '')} {ds[name].values[index]}"
-        for name in ds.coords
-        if name != dim and ds[name].dims == (dim,)
+        f"{name.replace('_id', '')} {loo.values(name)[index]}"
+        for name, dims in loo.dims.items()
+        if dims == (dim,) and name not in (dim, "pareto_k", "elpd_i")
     ]
     return ", ".join(parts) or f"observation {index}"
 
 
-def loo_findings(tree: xr.DataTree) -> list[Finding]:
+def loo_findings(root: StoredGroup) -> list[Finding]:
     """Return one finding per observed variable whose PSIS-LOO is unreliable.
 
     An observation whose Pareto k exceeds the stored threshold ``good_k`` has a
@@ -289,27 +351,27 @@ def loo_findings(tree: xr.DataTree) -> list[Finding]:
 
     Parameters
     ----------
-    tree : xarray.DataTree
-        An artifact with a ``loo`` group (one child per observed variable).
+    root : StoredGroup
+        An artifact's root group, with a ``loo`` group (one child per observed
+        variable).
 
     Returns
     -------
     list of Finding
     """
-    if "loo" not in tree.children:
+    if "loo" not in root.children:
         return []
     findings = []
-    for var, node in tree["loo"].children.items():
-        ds = node.to_dataset()
-        k = ds["pareto_k"].values.astype(float)
-        good = float(ds.attrs.get("good_k", 0.7))
+    for var, loo in root.children["loo"].children.items():
+        k = loo.values("pareto_k").astype(float)
+        good = float(loo.attrs.get("good_k", 0.7))
         bad = int((k > good).sum())
-        if not bad and not int(ds.attrs.get("warning", 0)):
+        if not bad and not int(loo.attrs.get("warning", 0)):
             continue
         worst = int(np.nanargmax(k))
         what = (
             f"LOO on {var}: {bad} of {k.size} observations have Pareto k above {good:.2f} "
-            f"(max {k[worst]:.2f}: {_observation(ds, worst)}); their leave-one-out "
+            f"(max {k[worst]:.2f}: {_observation(loo, worst)}); their leave-one-out "
             f"predictions, this model's elpd on {var} and `compare` rankings on it are "
             "unreliable"
         )
@@ -341,25 +403,25 @@ _SENSITIVITY_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def sensitivity_findings(tree: xr.DataTree) -> list[Finding]:
+def sensitivity_findings(root: StoredGroup) -> list[Finding]:
     """Return one finding per prior-sensitivity diagnosis other than ``ok``.
 
     Parameters
     ----------
-    tree : xarray.DataTree
-        An artifact with a ``prior_sensitivity`` group
+    root : StoredGroup
+        An artifact's root group, with a ``prior_sensitivity`` group
         (:func:`bayes_ketamine.inference.sensitivity.prior_sensitivity`).
 
     Returns
     -------
     list of Finding
     """
-    if "prior_sensitivity" not in tree.children:
+    if "prior_sensitivity" not in root.children:
         return []
-    ds = tree["prior_sensitivity"].to_dataset()
-    threshold = float(ds.attrs.get("threshold", 0.05))
-    labels = [str(v) for v in ds["parameter"].values]
-    diagnoses = [str(v) for v in ds["diagnosis"].values]
+    group = root.children["prior_sensitivity"]
+    threshold = float(group.attrs.get("threshold", 0.05))
+    labels = [str(v) for v in group.values("parameter")]
+    diagnoses = [str(v) for v in group.values("diagnosis")]
     findings = []
     for diagnosis, (what, remedy) in _SENSITIVITY_WORDS.items():
         flagged = [label for label, d in zip(labels, diagnoses, strict=True) if d == diagnosis]
