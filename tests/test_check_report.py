@@ -99,7 +99,7 @@ def test_check_reports_pareto_k_and_prior_data_conflict_in_plain_words(tmp_path)
     ) in out
     final = (
         f"{path}: pass (convergence verdict); not in the verdict: 1 LOO problem and "
-        "1 prior-sensitivity flag(s) (see above)"
+        "1 prior-sensitivity flag(s)"
     )
     assert out.splitlines()[-1] == final
     quiet = runner.invoke(app, ["check", str(path), "--quiet"], env={"COLUMNS": "200"})

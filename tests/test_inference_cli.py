@@ -98,9 +98,13 @@ def test_fit_reports_verdict_and_exit_code(tmp_path, monkeypatch):
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     # --quiet keeps only the final line
-    assert result.output == (
-        f"{path}: fail (convergence verdict); no LOO or prior-sensitivity problem\n"
-    )
+    final = f"{path}: fail (convergence verdict); no LOO or prior-sensitivity problem"
+    assert result.output == final + "\n"
+    loud = runner.invoke(app, args[:-1], env={"COLUMNS": "200"})
+    assert loud.exit_code == 1
+    assert "fitted in " in loud.output and "Key effects" in loud.output
+    assert "  fail: 100 divergent transitions in 2000 draws" in loud.output
+    assert loud.output.splitlines()[-1] == final
 
 
 @pytest.fixture(scope="module")

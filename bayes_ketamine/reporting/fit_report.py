@@ -155,7 +155,7 @@ class FitReport:
         if self.sensitivity:
             outside.append(f"{len(self.sensitivity)} prior-sensitivity flag(s)")
         if outside:
-            tail = f"; not in the verdict: {' and '.join(outside)} (see above)"
+            tail = f"; not in the verdict: {' and '.join(outside)}"
         else:
             tail = "; no LOO or prior-sensitivity problem"
         return f"{self.path}: {self.status} (convergence verdict){tail}"
