@@ -25,7 +25,7 @@ def test_simulate_refuses_to_overwrite_without_force(tmp_path):
     out = tmp_path / "sim"
     assert runner.invoke(app, ["simulate", str(out), "--participants", "4"]).exit_code == 0
     refused = runner.invoke(app, ["simulate", str(out), "--participants", "4"])
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert "not empty" in refused.output
     forced = runner.invoke(app, ["simulate", str(out), "--participants", "6", "--force"])
     assert forced.exit_code == 0
@@ -79,5 +79,5 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path):
 
 def test_validate_missing_folder(tmp_path):
     result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
-    assert result.exit_code == 1
-    assert "not found" in result.output
+    assert result.exit_code == 2
+    assert result.stderr == f"error: study folder not found: {tmp_path / 'nowhere'}\n"

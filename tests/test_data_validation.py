@@ -51,7 +51,7 @@ def make_study(tmp_path: Path, **changes: str | bytes | None) -> Path:
     Keyword names are file names with ``.`` replaced by ``_`` (``fmrs_csv``).
     """
     folder = tmp_path / "study"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     files: dict[str, str | bytes | None] = dict(FILES)
     for key, value in changes.items():
         files[key[: key.rindex("_")] + "." + key[key.rindex("_") + 1 :]] = value
@@ -164,7 +164,10 @@ def test_missing_required_column(tmp_path):
         ",".join(line.split(",")[:5] + line.split(",")[6:]) for line in FMRS.split("\n")
     )
     found = problems(make_study(tmp_path, fmrs_csv=fmrs))
-    assert find(found, "fmrs.csv", 1, "glx").message == "required column is missing"
+    assert find(found, "fmrs.csv", 1, "glx").message == (
+        "required column is missing; the header has 'participant_id', 'session', "
+        "'condition', 'block', 'time_min', 'crlb_pct'"
+    )
 
 
 def test_non_numeric_value(tmp_path):
@@ -384,3 +387,103 @@ def test_malformed_quoting(tmp_path):
     found = problems(make_study(tmp_path, participants_csv=participants))
     problem = find(found, "participants.csv", 5, None)
     assert problem.message.startswith("malformed row")
+
+
+# Files as spreadsheet programs save them (issue 15).
+
+
+def test_semicolon_separated_file_with_byte_order_mark(tmp_path):
+    text = "\ufeff" + PARTICIPANTS.replace(",", ";")
+    found = problems(make_study(tmp_path, participants_csv=text.encode("utf-8")))
+    assert [str(p) for p in found] == [
+        "participants.csv, line 1: header has one column "
+        "'participant_id;sex;sequence;age;site': semicolon-separated? save it "
+        "comma-separated as .csv (or tab-separated as .tsv)"
+    ]
+
+
+def test_tab_separated_csv_and_comma_separated_tsv(tmp_path):
+    found = problems(make_study(tmp_path, participants_csv=PARTICIPANTS.replace(",", "\t")))
+    assert [str(p) for p in found] == [
+        "participants.csv, line 1: header has one column "
+        "'participant_id\\tsex\\tsequence\\tage\\tsite': tab-separated? rename it to "
+        "participants.tsv"
+    ]
+    folder = make_study(tmp_path / "tsv", participants_csv=None, participants_tsv=PARTICIPANTS)
+    assert [p.message for p in problems(folder)] == [
+        "header has one column 'participant_id,sex,sequence,age,site': comma-separated? "
+        "rename it to participants.csv"
+    ]
+
+
+def test_utf16_file_is_named(tmp_path):
+    found = problems(make_study(tmp_path, symptoms_csv=SYMPTOMS.encode("utf-16")))
+    assert [str(p) for p in found] == [
+        "symptoms.csv: the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it "
+        "as UTF-8 (in a spreadsheet program: 'CSV UTF-8')"
+    ]
+
+
+def test_header_case_and_whitespace_are_accepted(tmp_path):
+    header = " Participant_ID , SEX ,Sequence,age,site"
+    participants = header + PARTICIPANTS[PARTICIPANTS.index("\n") :]
+    study = load_study(make_study(tmp_path, participants_csv=participants))
+    assert list(study.participants.columns[:3]) == ["participant_id", "sex", "sequence"]
+    assert study.participants["sex"].tolist() == ["F", "M", "F"]
+
+
+def test_missing_column_names_the_header_found(tmp_path):
+    participants = PARTICIPANTS.replace("participant_id,", "participant,", 1)
+    found = problems(make_study(tmp_path, participants_csv=participants))
+    assert str(found[0]) == (
+        "participants.csv, line 1, column 'participant_id': required column is missing; "
+        "the header has 'participant', 'sex', 'sequence', 'age', 'site'"
+    )
+
+
+def test_delimiter_only_rows_are_blank_lines(tmp_path):
+    study = load_study(make_study(tmp_path, participants_csv=PARTICIPANTS + ",,,,\n , ,,,\n\n"))
+    assert study.participants["participant_id"].tolist() == ["p1", "p2", "p3"]
+
+
+def test_baseline_before_the_infusion_is_required(tmp_path):
+    symptoms = SYMPTOMS.replace(",pre,-1,", ",pre,0,")
+    found = problems(make_study(tmp_path, symptoms_csv=symptoms))
+    assert [str(p) for p in found] == [
+        "symptoms.csv, line 2, column 'hours': no timepoint is before the infusion "
+        "(hours < 0); the models compare ratings before and after it. Timepoints: 'pre' "
+        "at 0 h, '24h' at 24 h; give the baseline rating 'pre' negative hours if it was "
+        "made before the infusion"
+    ]
+    symptoms = SYMPTOMS.replace(",24h,24,", ",24h,-2,")
+    (problem,) = problems(make_study(tmp_path / "after", symptoms_csv=symptoms))
+    assert (problem.file, problem.row, problem.column) == ("symptoms.csv", 2, "hours")
+    assert problem.message.startswith("no timepoint is after the infusion (hours >= 0)")
+
+
+def test_study_toml_typos_get_a_did_you_mean(tmp_path):
+    toml = 'name = "Test"\ncondition = ["placebo", "naltrexone"]\n[symptoms]\nmaxx = 50\n'
+    found = {str(p) for p in problems(make_study(tmp_path, study_toml=toml))}
+    assert {
+        "study.toml, column 'condition': unknown key 'condition'; did you mean 'conditions'?",
+        "study.toml, column 'conditions': required key is missing",
+        "study.toml, column 'symptoms.maxx': unknown key 'maxx' in [symptoms]; did you mean 'max'?",
+    } <= found
+
+
+def test_unrelated_study_toml_keys_are_kept(tmp_path):
+    toml = TOML + 'site = "Mannheim"\n[symptoms]\nscale = "MADRS"\n'
+    assert load_study(make_study(tmp_path, study_toml=toml)).metadata["site"] == "Mannheim"
+    found = problems(make_study(tmp_path / "b", study_toml=TOML + "[symptoms]\nunit = 1\n"))
+    assert [p.message for p in found] == [
+        "unknown key 'unit' in [symptoms]; [symptoms] has scale, min, max"
+    ]
+
+
+def test_duplicate_message_shows_plain_numbers(tmp_path):
+    symptoms = SYMPTOMS + "p1,1,placebo,pre,-1,29\n"
+    (problem,) = problems(make_study(tmp_path, symptoms_csv=symptoms))
+    assert str(problem) == (
+        "symptoms.csv, line 12, column 'timepoint': duplicate rating (participant_id 'p1', "
+        "session 1, timepoint 'pre'); first on line 2"
+    )

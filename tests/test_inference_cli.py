@@ -91,12 +91,20 @@ def test_fit_reports_verdict_and_exit_code(tmp_path, monkeypatch):
         return FitResult(load_posterior(path), path, reused=False)
 
     monkeypatch.setattr(commands, "fit", fake_fit)
-    monkeypatch.setattr(commands, "open_study", lambda name: toy_model().study)
+    monkeypatch.setattr(commands, "study_or_exit", lambda name: toy_model().study)
     spec = tmp_path / "s.toml"
     spec.write_text('name = "s"\nfamily = "symptoms"\n')
     args = ["fit", str(spec), "--sampler", "pymc", "--draws", "10", "--force", "--quiet"]
     result = runner.invoke(app, args)
-    assert result.exit_code == 1 and "fail" in result.output
+    assert result.exit_code == 1
+    # --quiet keeps only the final line
+    final = f"{path}: fail (convergence verdict); no LOO or prior-sensitivity problem"
+    assert result.output == final + "\n"
+    loud = runner.invoke(app, args[:-1], env={"COLUMNS": "200"})
+    assert loud.exit_code == 1
+    assert "fitted in " in loud.output and "Key effects" in loud.output
+    assert "  fail: 100 divergent transitions in 2000 draws" in loud.output
+    assert loud.output.splitlines()[-1] == final
 
 
 @pytest.fixture(scope="module")

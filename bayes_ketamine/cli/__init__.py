@@ -3,9 +3,11 @@
 import typer
 
 from bayes_ketamine.cli import data_commands, fit_commands, report_commands, run_command
+from bayes_ketamine.cli.errors import OneLineErrors
 
 app = typer.Typer(
     name="bayes-ketamine",
+    cls=OneLineErrors,
     help="Bayesian hierarchical models of ketamine crossover trials with opioid blockade.",
     no_args_is_help=True,
 )

@@ -2,8 +2,9 @@
 
 Both run their simulations on Dask (a local cluster of ``--workers`` processes, or an
 existing scheduler given by ``--scheduler``), store each simulation as it finishes and
-resume from what is stored. Exit codes: 0 success; 1 SBC found a non-uniform parameter
-or failed fits; 2 the command cannot run (bad spec, option or output folder).
+resume from what is stored. Exit codes (:mod:`bayes_ketamine.cli.errors`): 0 success;
+1 SBC found a non-uniform parameter or failed fits; 2 the command cannot run (bad spec,
+option or output folder).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bayes_ketamine.cli.errors import fail
 from bayes_ketamine.inference.settings import FitSettings
 
 if TYPE_CHECKING:
     from bayes_ketamine.calibration.worker import SamplerSettings
 
 EXIT_NOT_CALIBRATED = 1
-EXIT_UNUSABLE = 2
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
 
 
@@ -60,7 +61,6 @@ def sbc_command(
     from bayes_ketamine.calibration.store import RunMismatchError
     from bayes_ketamine.models.spec import SpecError
 
-    console = Console(stderr=True)
     try:
         result = run_sbc(
             spec,
@@ -72,9 +72,8 @@ def sbc_command(
             scheduler=scheduler,
             progress=not quiet,
         )
-    except (SpecError, RunMismatchError, FileNotFoundError, ValueError) as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from err
+    except (SpecError, RunMismatchError, OSError, ValueError) as err:
+        raise fail(err) from err
     v = result.verdicts
     table = Table(title=f"SBC {result.out_dir.name}: {v.attrs['n_simulations']} simulations")
     table.add_column("parameter", no_wrap=True)
@@ -147,9 +146,8 @@ def power_command(
     from bayes_ketamine.data import SimulationParameters
     from bayes_ketamine.models.spec import SpecError
 
-    console = Console(stderr=True)
+    sizes = parse_sizes(n_per_sex)
     try:
-        sizes = tuple(int(x) for x in n_per_sex.replace(" ", ",").split(",") if x)
         params = SimulationParameters(
             glx_condition_effect_pct={"F": female_effect, "M": male_effect}
         )
@@ -168,9 +166,8 @@ def power_command(
             scheduler=scheduler,
             progress=not quiet,
         )
-    except (SpecError, RunMismatchError, ValueError) as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from err
+    except (SpecError, RunMismatchError, OSError, ValueError) as err:
+        raise fail(err) from err
     s = result.summary
     table = Table(title=f"power {result.out_dir.name}")
     table.add_column("criterion")
@@ -190,6 +187,32 @@ def power_command(
     out_console.print(table)
     out_console.print("± is the Monte Carlo SE sqrt(p(1-p)/R)")
     out_console.print(f"wrote {result.netcdf} and {result.plot}")
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """Return the sample sizes of ``--n-per-sex`` (comma- or space-separated integers >= 2).
+
+    Raises
+    ------
+    typer.Exit
+        Code 2, naming the entry that is not such an integer.
+
+    Examples
+    --------
+    >>> parse_sizes("10, 20 40")
+    (10, 20, 40)
+    """
+    sizes = []
+    for entry in text.replace(",", " ").split():
+        if not entry.isdigit() or int(entry) < 2:
+            raise fail(
+                f"power: --n-per-sex takes whole numbers of at least 2 separated by commas, "
+                f"e.g. 10,20,40; got {entry!r}"
+            )
+        sizes.append(int(entry))
+    if not sizes:
+        raise fail("power: --n-per-sex is empty; give sample sizes, e.g. 10,20,40")
+    return tuple(sizes)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,8 @@
 """Command-line verbs for trial data: ``simulate`` and ``validate``.
 
-Exit codes: 0 success; 1 when the command cannot run (missing folder, refusing to
-overwrite); 2 when the study breaks the data contract (every problem is printed).
+Exit codes (:mod:`bayes_ketamine.cli.errors`): 0 success; 2 when the command cannot
+run (missing folder, bad option, refusing to overwrite) or the study breaks the data
+contract (``validate`` then prints every problem, one per line).
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bayes_ketamine.cli.errors import EXIT_UNUSABLE, fail
 from bayes_ketamine.cli.studies import STUDY_HELP, open_study
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from bayes_ketamine.data import StudySummary
-
-EXIT_UNUSABLE = 1
-EXIT_INVALID = 2
 
 
 def simulate(
@@ -30,9 +29,9 @@ def simulate(
         typer.Argument(help="Folder to write; default simulated_study_seed<SEED>."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    participants: Annotated[int, typer.Option(help="Number of participants.")] = 26,
+    participants: Annotated[int, typer.Option(min=1, help="Number of participants.")] = 26,
     dropout: Annotated[
-        float, typer.Option(help="Fraction of participants who miss period 2.")
+        float, typer.Option(min=0.0, max=1.0, help="Fraction of participants who miss period 2.")
     ] = 0.0,
     force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it is not empty.")] = False,
 ) -> None:
@@ -41,12 +40,16 @@ def simulate(
 
     console = Console()
     out = out_dir if out_dir is not None else Path(f"simulated_study_seed{seed}")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise fail(f"{out} is not empty; pass --force to replace it")
     try:
         study, _ = simulate_study(seed, participants, dropout_fraction=dropout)
         write_study(study, out, overwrite=force)
-    except (FileExistsError, ValueError) as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from err
+    except ValueError as err:
+        raise fail(err) from err
+    except OSError as err:
+        why = f"cannot write {out}: {err.strerror} ({err.filename})" if err.strerror else err
+        raise fail(why) from err
     _render(console, study.summary())
     console.print(f"SIMULATED DATA written to {out}", soft_wrap=True, highlight=False)
 
@@ -64,16 +67,13 @@ def validate(
     try:
         study = open_study(study_dir)
     except FileNotFoundError as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from err
+        raise fail(err) from err
     except StudyValidationError as err:
         count = len(err.problems)
-        console.print(
-            f"[red]{study_dir}: {count} problem(s)[/red]", highlight=False, soft_wrap=True
-        )
+        typer.echo(f"{study_dir}: {count} problem(s)", err=True)
         for problem in err.problems:
-            console.print(f"  {problem}", soft_wrap=True, markup=False, highlight=False)
-        raise typer.Exit(EXIT_INVALID) from err
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(EXIT_UNUSABLE) from err
     _render(console, study.summary())
     console.print(f"[green]valid[/green]: {study_dir}", highlight=False)
 

@@ -1,13 +1,14 @@
 """Command-line verbs for fitting: ``fit``, ``check`` and ``compare``.
 
-Exit codes: 0 success; 1 the diagnostics verdict is ``fail`` (``fit`` still writes the
-artifact; ``check`` reports it); 2 the command cannot run (missing or invalid spec,
-study or artifact, bad option).
+Exit codes (:mod:`bayes_ketamine.cli.errors`): 0 success; 1 the diagnostics verdict
+is ``fail`` (``fit`` still writes the artifact; ``check`` reports it); 2 the command
+cannot run (missing or invalid spec, study or artifact, bad option, missing extra).
 """
 
 from __future__ import annotations
 
-import json
+import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,17 +16,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bayes_ketamine.cli.studies import STUDY_HELP, open_study
+from bayes_ketamine.cli.errors import EXIT_FAIL_VERDICT, fail, require_extra
+from bayes_ketamine.cli.studies import STUDY_HELP, default_posteriors, study_or_exit
 from bayes_ketamine.inference.settings import SAMPLERS, FitSettings
 
 if TYPE_CHECKING:
-    import xarray as xr
-
     from bayes_ketamine.inference import FitResult
+    from bayes_ketamine.reporting.fit_report import FitReport
 
-EXIT_FAIL_VERDICT = 1
-EXIT_UNUSABLE = 2
-_STYLE = {"pass": "green", "warn": "yellow", "fail": "red"}
+_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "note": "yellow"}
+PARETO_WARNING = "Estimated shape parameter of Pareto distribution"
+"""Start of arviz-stats' LOO warning, which the report replaces by plain words."""
+REPORT_WIDTH = 120
+"""Minimum width of the report, so that the effects table is never cut."""
 
 
 def fit(*args: Any, **kwargs: Any) -> FitResult:
@@ -33,11 +36,6 @@ def fit(*args: Any, **kwargs: Any) -> FitResult:
     from bayes_ketamine.inference import fit as fit_
 
     return fit_(*args, **kwargs)
-
-
-def _error(console: Console, err: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
-    return typer.Exit(EXIT_UNUSABLE)
 
 
 def fit_command(
@@ -52,107 +50,130 @@ def fit_command(
     cores: Annotated[int, typer.Option(help="Chains run in parallel.")] = 2,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
     force: Annotated[bool, typer.Option(help="Refit even if a matching artifact exists.")] = False,
-    out: Annotated[Path, typer.Option(help="Folder of the artifacts.")] = Path("posteriors"),
-    quiet: Annotated[bool, typer.Option(help="No progress output.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the artifacts; posteriors/ for the default study, "
+            "posteriors/<study folder name> for any other."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Only the final line.")] = False,
 ) -> None:
-    """Fit a model spec to a study and write OUT/<model>.nc (reused if unchanged)."""
-    from bayes_ketamine.data import StudyValidationError
+    """Fit a model spec to a study, write OUT/<model>.nc (reused if unchanged), report it."""
     from bayes_ketamine.inference import ArtifactError
     from bayes_ketamine.models.spec import SpecError
 
-    console = Console(stderr=True)
     try:
         settings = FitSettings(
             sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed
         )
-        result = fit(
-            spec, open_study(study), settings=settings, out_dir=out, force=force, progress=not quiet
-        )
-    except (ValueError, FileNotFoundError, SpecError, StudyValidationError, ArtifactError) as err:
-        raise _error(console, err) from err
-    verdict = result.verdict
-    Console().print(
-        f"{result.path} [{_STYLE[verdict.status]}]{verdict.status}[/]"
-        f"{' (reused)' if result.reused else ''}",
-        highlight=False,
-    )
-    if verdict.status == "fail":
+    except ValueError as err:
+        raise fail(f"fit: {err}") from err
+    require_extra(sampler)
+    data = study_or_exit(study)
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            # The report below states LOO's Pareto-k problems in plain words.
+            warnings.filterwarnings("ignore", PARETO_WARNING, UserWarning)
+            result = fit(
+                spec,
+                data,
+                settings=settings,
+                out_dir=out if out is not None else default_posteriors(study),
+                force=force,
+                progress=not quiet,
+            )
+    except (ValueError, FileNotFoundError, SpecError, ArtifactError) as err:
+        raise fail(err) from err
+    seconds = time.perf_counter() - start
+    from bayes_ketamine.inference.stored import stored_tree
+    from bayes_ketamine.reporting.fit_report import fit_report
+
+    report = fit_report(stored_tree(result.tree), result.path)
+    how = "reused, nothing refitted" if result.reused else f"fitted in {seconds:.1f} s wall time"
+    print_report(report, quiet=quiet, note=how)
+    if report.status == "fail":
         raise typer.Exit(EXIT_FAIL_VERDICT)
-
-
-def _diagnostics_table(diagnostics: xr.Dataset) -> Table:
-    table = Table(title="Convergence (rank-normalised R-hat, ESS, MCSE)")
-    table.add_column("parameter", overflow="fold")
-    for col in ("r_hat", "ess_bulk", "ess_tail", "mcse_mean", "mcse_sd"):
-        table.add_column(col, justify="right")
-    for i, label in enumerate(diagnostics["parameter"].values):
-        row = diagnostics.isel(parameter=i)
-        table.add_row(
-            str(label),
-            f"{float(row['r_hat']):.3f}",
-            f"{float(row['ess_bulk']):.0f}",
-            f"{float(row['ess_tail']):.0f}",
-            f"{float(row['mcse_mean']):.3g}",
-            f"{float(row['mcse_sd']):.3g}",
-        )
-    return table
-
-
-def _sampler_table(checks: xr.Dataset) -> Table:
-    table = Table(title=f"Sampler (max tree depth {checks.attrs.get('max_treedepth', '?')})")
-    for col in ("chain", "draws", "divergences", "treedepth_saturated", "ebfmi"):
-        table.add_column(col, justify="right")
-    for i, chain in enumerate(checks["chain"].values):
-        row = checks.isel(chain=i)
-        table.add_row(
-            str(chain),
-            str(int(row["draws"])),
-            str(int(row["divergences"])),
-            str(int(row["treedepth_saturated"])),
-            f"{float(row['ebfmi']):.2f}",
-        )
-    return table
 
 
 def check(
     artifact: Annotated[
         Path, typer.Argument(help="Fitted artifact, e.g. posteriors/joint_partial.nc.")
     ],
+    quiet: Annotated[bool, typer.Option(help="Only the final line.")] = False,
 ) -> None:
-    """Print the stored diagnostics of an artifact; exit 1 if the verdict is fail."""
-    from bayes_ketamine.inference import ArtifactError, load_posterior
-    from bayes_ketamine.inference.diagnostics import stored_verdict
+    """Report an artifact: key effects, verdict with reasons and remedies, LOO, priors.
 
-    console = Console()
+    Reads the stored posterior and checks only (netCDF4 and numpy, no modelling
+    stack). Exit code 1 if the convergence verdict is fail.
+    """
+    from bayes_ketamine.inference.artifact import ArtifactError
+    from bayes_ketamine.inference.stored import open_stored
+    from bayes_ketamine.reporting.fit_report import fit_report
+
     try:
-        tree = load_posterior(artifact)
+        with open_stored(artifact) as root:
+            report = fit_report(root, artifact)
     except ArtifactError as err:
-        raise _error(console, err) from err
-    attrs = tree.attrs
-    settings = json.loads(attrs["settings_json"])
-    console.print(
-        f"[bold]{attrs['model_name']}[/] on {attrs.get('study_name', '?')}"
-        f"{' (SIMULATED DATA)' if attrs.get('study_simulated') else ''}, "
-        f"{settings.get('sampler')} {settings.get('chains')}x{settings.get('draws')} draws, "
-        f"seed {attrs.get('seed')}, created {attrs.get('created')}",
-        highlight=False,
-    )
-    diagnostics = tree["diagnostics"].to_dataset()
-    console.print(_diagnostics_table(diagnostics))
-    console.print(_sampler_table(tree["sampler_checks"].to_dataset()))
-    verdict = stored_verdict(diagnostics)
-    console.print(f"verdict: [{_STYLE[verdict.status]}]{verdict.status}[/]", highlight=False)
-    for reason in verdict.reasons:
-        console.print(f"  {reason}", soft_wrap=True, markup=False, highlight=False)
-    if verdict.status == "fail":
+        raise fail(err) from err
+    except KeyError as err:
+        raise fail(f"{artifact}: artifact lacks {err}; refit it with this version") from err
+    print_report(report, quiet=quiet)
+    if report.status == "fail":
         raise typer.Exit(EXIT_FAIL_VERDICT)
+
+
+def print_report(report: FitReport, *, quiet: bool, note: str | None = None) -> None:
+    """Print a :class:`~bayes_ketamine.reporting.fit_report.FitReport` (quiet: last line)."""
+    console = Console(quiet=quiet, highlight=False)
+    console.width = max(console.width, REPORT_WIDTH)
+    console.print(report.header, style="bold", soft_wrap=True, markup=False)
+    if note:
+        console.print(note)
+    console.print(_effects_table(report))
+    console.print(report.convergence, soft_wrap=True, markup=False)
+    console.print(report.sampler, soft_wrap=True, markup=False)
+    console.print(f"verdict: [{_STYLE[report.status]}]{report.status}[/] (convergence)")
+    for finding in (*report.reasons, *report.loo, *report.sensitivity):
+        console.print(f"  {finding.level}: {finding.what}", soft_wrap=True, markup=False)
+        console.print(f"    what to do: {finding.remedy}", soft_wrap=True, markup=False)
+    style = _STYLE[report.status]
+    Console(highlight=False).print(report.summary, style=style, soft_wrap=True, markup=False)
+
+
+def _number(value: float) -> str:
+    """Format an effect with two decimals (three significant digits when tiny)."""
+    return f"{value:.3g}" if 0 < abs(value) < 0.01 else f"{value:.2f}"
+
+
+def _effects_table(report: FitReport) -> Table:
+    table = Table(title="Key effects (posterior mean, equal-tailed intervals)")
+    for column in ("effect", "mean", "89 %", "95 %", "P(direction)", "R-hat", "bulk ESS"):
+        left = column == "effect"
+        table.add_column(column, justify="left" if left else "right", no_wrap=True)
+    for effect in report.effects:
+        table.add_row(
+            effect.label,
+            _number(effect.mean),
+            f"{_number(effect.eti89[0])} to {_number(effect.eti89[1])}",
+            f"{_number(effect.eti95[0])} to {_number(effect.eti95[1])}",
+            f"P({effect.direction}0) {effect.prob:.2f}",
+            f"{effect.r_hat:.3f}",
+            f"{effect.ess_bulk:.0f}",
+        )
+    return table
 
 
 def compare(
     artifacts: Annotated[list[Path], typer.Argument(help="Two or more fitted artifacts.")],
     out: Annotated[Path | None, typer.Option(help="Also write the table as netCDF.")] = None,
 ) -> None:
-    """Compare artifacts by PSIS-LOO on each shared observed variable."""
+    """Compare artifacts of one study by PSIS-LOO on each shared observed variable.
+
+    Artifacts fitted to different study data are refused: LOO compares models on the
+    same observations.
+    """
     from bayes_ketamine.inference import ArtifactError
     from bayes_ketamine.inference import compare as compare_artifacts
 
@@ -160,7 +181,7 @@ def compare(
     try:
         table = compare_artifacts(artifacts, out=out)
     except (ArtifactError, ValueError) as err:
-        raise _error(console, err) from err
+        raise fail(err) from err
     for var in table["observed"].values:
         sub = table.sel(observed=var).sortby("rank")
         rich_table = Table(title=f"LOO comparison on {var}")

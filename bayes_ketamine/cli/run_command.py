@@ -10,14 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bayes_ketamine.cli.studies import STUDY_HELP, open_study
+from bayes_ketamine.cli.errors import EXIT_FAIL_VERDICT, fail
+from bayes_ketamine.cli.studies import STUDY_HELP, default_posteriors, study_or_exit
 from bayes_ketamine.inference.settings import FitSettings
 
 if TYPE_CHECKING:
     from bayes_ketamine.pipeline import AnalysisResult
-
-EXIT_FAIL_VERDICT = 1
-EXIT_UNUSABLE = 2
 
 
 def run(
@@ -39,22 +37,23 @@ def run(
     glutamate and symptom families and the joint model; on a symptom-only study (e.g.
     ``nimh``) the symptom family. Unchanged fits are reused.
     """
-    from bayes_ketamine.data import StudyValidationError
+    from bayes_ketamine.inference import ArtifactError
+    from bayes_ketamine.models.spec import SpecError
     from bayes_ketamine.pipeline import run_analysis
 
     console = Console()
     try:
-        data = open_study(study)
-    except (FileNotFoundError, StudyValidationError) as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False, markup=False)
-        raise typer.Exit(EXIT_UNUSABLE) from err
-    out = posteriors or Path("posteriors")
-    if posteriors is None and study != "default":
-        out = out / Path(study).name
+        settings = FitSettings(draws=draws, tune=tune, chains=chains, seed=seed)
+    except ValueError as err:
+        raise fail(f"run: {err}") from err
+    data = study_or_exit(study)
+    out = posteriors if posteriors is not None else default_posteriors(study)
     label = "[bold red]SIMULATED DATA[/]" if data.simulated else "observed data"
     console.print(f"[bold]{data.name}[/] ({label}): valid, {len(data.participants)} participants")
-    settings = FitSettings(draws=draws, tune=tune, chains=chains, seed=seed)
-    result = run_analysis(data, out, settings=settings, force=force, progress=not quiet)
+    try:
+        result = run_analysis(data, out, settings=settings, force=force, progress=not quiet)
+    except (ValueError, SpecError, ArtifactError) as err:
+        raise fail(err) from err
     _print_summary(console, result, out)
     if any(r.verdict.status == "fail" for r in result.fits.values()):
         raise typer.Exit(EXIT_FAIL_VERDICT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,21 @@ from bayes_ketamine.data.errors import Problem
 METADATA_FILE = "study.toml"
 DEFAULT_METABOLITE = "Glx/tNAA"
 DEFAULT_SYMPTOMS: dict[str, Any] = {"scale": "MADRS", "min": 0, "max": 60}
+TOP_LEVEL_KEYS: tuple[str, ...] = (
+    "name",
+    "conditions",
+    "simulated",
+    "fmrs",
+    "symptoms",
+    "description",
+    "credit",
+)
+"""Top-level keys with a meaning; a key close to one of them is reported as a typo."""
+SECTION_KEYS: dict[str, tuple[str, ...]] = {
+    "fmrs": ("metabolite",),
+    "symptoms": tuple(DEFAULT_SYMPTOMS),
+}
+"""The keys of the ``[fmrs]`` and ``[symptoms]`` tables; no other key is allowed there."""
 
 
 def read_metadata(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -72,6 +88,7 @@ def check_metadata(
     def problem(key: str, message: str) -> None:
         problems.append(Problem(METADATA_FILE, None, key, message))
 
+    _unknown_keys(meta, problem)
     name = meta.get("name")
     if name is None:
         problem("name", "required key is missing")
@@ -106,6 +123,33 @@ def check_metadata(
     elif bounds[0] >= bounds[1]:
         problem("symptoms.min", f"min ({bounds[0]}) must be below max ({bounds[1]})")
     return meta
+
+
+def _close(key: str, known: tuple[str, ...]) -> str | None:
+    """Return the known key ``key`` is probably a typo of, if any."""
+    lowered = {k.lower(): k for k in known}
+    match = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.8)
+    return lowered[match[0]] if match else None
+
+
+def _unknown_keys(meta: dict[str, Any], problem: Any) -> None:
+    """Report top-level typos of known keys and any unknown key of a known table."""
+    for key in meta:
+        if key in TOP_LEVEL_KEYS:
+            continue
+        guess = _close(key, TOP_LEVEL_KEYS)
+        if guess is not None:
+            problem(key, f"unknown key {key!r}; did you mean {guess!r}?")
+    for section, keys in SECTION_KEYS.items():
+        table = meta.get(section)
+        if not isinstance(table, dict):
+            continue
+        for key in table:
+            if key in keys:
+                continue
+            guess = _close(key, keys)
+            hint = f"did you mean {guess!r}?" if guess else f"[{section}] has {', '.join(keys)}"
+            problem(f"{section}.{key}", f"unknown key {key!r} in [{section}]; {hint}")
 
 
 def _conditions_ok(conditions: Any, problem: Any) -> bool:

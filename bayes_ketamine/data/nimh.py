@@ -16,7 +16,7 @@ ketamine versus one saline-placebo infusion with MADRS ratings, mapped as follow
   (240 h) in the session with that condition; ``day10`` only when requested;
 * ``MADRS_Total`` is the score; ``n/a`` ratings are kept as missing scores, and
   ``HAMD_Bech`` / ``HAM17_Total`` are kept as extra columns;
-* age, BMI and group are kept as participant covariates;
+* age, BMI and group are kept as extra participant columns (no model uses them);
 * participants who received no infusion (``infusion_1`` is ``n/a``) have no period to
   place their baseline in; they are left out and listed in
   ``metadata["import"]["excluded_participants"]``.

@@ -2,9 +2,14 @@
 
 Every cell is kept as the exact string in the file and every data row keeps its line
 number (the header is line 1), which later validation reports. Structural faults
-(bytes that are not UTF-8, rows with the wrong number of fields, duplicated column
-names) are recorded as :class:`~bayes_ketamine.data.errors.Problem` and the table is
-then not returned, so later checks never run on half-read data.
+(bytes that are not UTF-8, a UTF-16 file, a header that is one column holding another
+separator, rows with the wrong number of fields, duplicated column names) are recorded
+as :class:`~bayes_ketamine.data.errors.Problem` and the table is then not returned, so
+later checks never run on half-read data.
+
+What spreadsheet exports add and is unambiguous is accepted: a UTF-8 byte-order mark,
+whitespace around column names, and rows of only delimiters (and whitespace), which
+are blank lines.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ MISSING_TOKENS: frozenset[str] = frozenset({"", "n/a", "NA"})
 
 DELIMITERS: dict[str, str] = {".csv": ",", ".tsv": "\t"}
 """Accepted table file suffixes and their field delimiters."""
+
+_SEPARATOR_WORDS: dict[str, str] = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_UTF16_BOMS: tuple[bytes, ...] = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,17 @@ def read_raw_table(path: Path, problems: list[Problem]) -> RawTable | None:
     """
     name = path.name
     data = path.read_bytes()
+    if data.startswith(_UTF16_BOMS):
+        problems.append(
+            Problem(
+                name,
+                None,
+                None,
+                "the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as "
+                "UTF-8 (in a spreadsheet program: 'CSV UTF-8')",
+            )
+        )
+        return None
     before = len(problems)
     for number, line in enumerate(data.split(b"\n"), start=1):
         try:
@@ -137,6 +156,10 @@ def parse_text(name: str, text: str, delimiter: str, problems: list[Problem]) ->
         if not header:
             problems.append(Problem(name, None, None, "file is empty (no header line)"))
             return None
+        header = [column.strip() for column in header]
+        if len(header) == 1 and (other := _other_separator(header[0], delimiter)):
+            problems.append(Problem(name, 1, None, _separator_message(name, header[0], other)))
+            return None
         seen: set[str] = set()
         for column in header:
             if column == "":
@@ -145,7 +168,7 @@ def parse_text(name: str, text: str, delimiter: str, problems: list[Problem]) ->
                 problems.append(Problem(name, 1, column, "column name appears twice"))
             seen.add(column)
         for row in reader:
-            if not row:
+            if not any(field.strip() for field in row):
                 continue
             if len(row) != len(header):
                 problems.append(
@@ -166,6 +189,23 @@ def parse_text(name: str, text: str, delimiter: str, problems: list[Problem]) ->
     frame = pd.DataFrame(rows, columns=header, dtype=str)
     frame.index = pd.Index(lines, dtype="int64", name="line")
     return RawTable(name, frame)
+
+
+def _other_separator(column: str, delimiter: str) -> str | None:
+    """Return the separator a one-column header seems to use instead, if any."""
+    found = [sep for sep in _SEPARATOR_WORDS if sep != delimiter and sep in column]
+    return max(found, key=column.count) if found else None
+
+
+def _separator_message(name: str, column: str, separator: str) -> str:
+    """Describe a header that is one column holding ``separator``."""
+    shown = column if len(column) <= 40 else column[:40] + "…"
+    renamed = {",": ".csv", "\t": ".tsv"}
+    if separator in renamed:
+        fix = f"rename it to {Path(name).stem}{renamed[separator]}"
+    else:
+        fix = "save it comma-separated as .csv (or tab-separated as .tsv)"
+    return f"header has one column {shown!r}: {_SEPARATOR_WORDS[separator]}-separated? {fix}"
 
 
 def text_table(name: str, frame: pd.DataFrame) -> RawTable:

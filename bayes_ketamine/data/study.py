@@ -12,7 +12,7 @@ Table columns (``dtype`` after loading)
 ``participants``
     ``participant_id`` (str), ``sex`` (``"F"``/``"M"``), ``sequence`` (str, missing
     where not given; conditions in period order joined by ``-``), optional ``age``
-    (float), and any extra covariate columns as read (text).
+    (float), and any extra columns as read (text; kept, not used by the models).
 ``fmrs`` (``None`` for symptom-only studies)
     ``participant_id`` (str), ``session`` (int, 1 or 2), ``condition`` (str),
     ``block`` (int), ``time_min`` (float), ``glx`` (float > 0), ``crlb_pct`` (float,

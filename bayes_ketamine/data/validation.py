@@ -25,6 +25,12 @@ PARTICIPANT_COLUMNS = ("participant_id", "sex")
 FMRS_COLUMNS = ("participant_id", "session", "condition", "block", "time_min", "glx")
 SYMPTOM_COLUMNS = ("participant_id", "session", "condition", "timepoint", "hours", "score")
 SESSIONS = (1, 2)
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "participants": ("sequence", "age"),
+    "fmrs": ("crlb_pct",),
+    "symptoms": ("scale",),
+}
+"""Optional columns the data contract names, per table."""
 
 
 def validate_tables(
@@ -72,13 +78,14 @@ def validate_tables(
     conditions = tuple(meta["conditions"]) if meta and "conditions" in meta else None
     people = fmrs_table = symptom_table = None
     if participants is not None:
-        people = _participants(_Cells(participants, found), conditions)
+        people = _participants(_Cells(participants, found, PARTICIPANT_COLUMNS), conditions)
     known = set(people["participant_id"].dropna()) if people is not None else None
     if fmrs is not None:
-        fmrs_table = _fmrs(_Cells(fmrs, found), conditions, known, participants)
+        fmrs_table = _fmrs(_Cells(fmrs, found, FMRS_COLUMNS), conditions, known, participants)
     if symptoms is not None:
         spec = meta["symptoms"] if meta is not None else DEFAULT_SYMPTOMS
-        symptom_table = _symptoms(_Cells(symptoms, found), conditions, known, participants, spec)
+        cells = _Cells(symptoms, found, SYMPTOM_COLUMNS)
+        symptom_table = _symptoms(cells, conditions, known, participants, spec)
     measured = [
         (table, raw.file)
         for table, raw in ((fmrs_table, fmrs), (symptom_table, symptoms))
@@ -102,21 +109,28 @@ def validate_tables(
 
 
 class _Cells:
-    """Column parsers for one text table; every bad cell becomes a problem."""
+    """Column parsers for one text table; every bad cell becomes a problem.
 
-    def __init__(self, raw: RawTable, problems: list[Problem]) -> None:
+    Column names that differ from a name of the data contract only in case (e.g.
+    ``Participant_ID``) are read as that name.
+    """
+
+    def __init__(self, raw: RawTable, problems: list[Problem], required: tuple[str, ...]) -> None:
         self.file = raw.file
-        self.frame = raw.frame
+        self.required = required
+        stem = raw.file.rsplit(".", 1)[0]
+        self.frame = _contract_case(raw.frame, (*required, *OPTIONAL_COLUMNS.get(stem, ())))
         self.problems = problems
 
     def add(self, line: int | None, column: str | None, message: str) -> None:
         self.problems.append(Problem(self.file, line, column, message))
 
-    def usable(self, required: Iterable[str]) -> bool:
+    def usable(self) -> bool:
         """Report missing required columns and an empty table; return whether usable."""
-        missing = [col for col in required if col not in self.frame.columns]
+        missing = [col for col in self.required if col not in self.frame.columns]
+        header = ", ".join(repr(col) for col in self.frame.columns)
         for col in missing:
-            self.add(1, col, "required column is missing")
+            self.add(1, col, f"required column is missing; the header has {header}")
         if len(self.frame) == 0:
             self.add(None, None, "table has no data rows (only a header)")
         return not missing and len(self.frame) > 0
@@ -194,7 +208,7 @@ class _Cells:
         for line, row in zip(complete.index, complete.itertuples(index=False), strict=True):
             key = tuple(row)
             if key in first:
-                described = ", ".join(f"{k} {v!r}" for k, v in zip(keys, key, strict=True))
+                described = ", ".join(f"{k} {_plain(v)!r}" for k, v in zip(keys, key, strict=True))
                 message = f"duplicate {what} ({described}); first on line {first[key]}"
                 self.add(line, keys[-1], message)
             else:
@@ -210,13 +224,69 @@ class _Cells:
                 self.add(line, "participant_id", f"participant {pid!r} is not in {other}")
 
 
+def _plain(value: Any) -> Any:
+    """Return a numpy scalar as the Python value it holds (so messages show ``1``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _contract_case(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """Rename columns that match one of ``names`` up to case to that name.
+
+    A column is renamed only when exactly one column matches the name and the exact
+    name is absent, so nothing ambiguous is changed.
+    """
+    matches: dict[str, list[str]] = {}
+    for column in frame.columns:
+        for name in names:
+            if column.lower() == name.lower() and column != name:
+                matches.setdefault(name, []).append(column)
+    rename = {
+        columns[0]: name
+        for name, columns in matches.items()
+        if len(columns) == 1 and name not in frame.columns
+    }
+    return frame.rename(columns=rename) if rename else frame
+
+
+def _check_baseline(cells: _Cells, table: pd.DataFrame) -> None:
+    """Report a symptom table without ratings both before and after the infusion.
+
+    The models contrast ratings before the infusion (a timepoint whose median
+    ``hours`` is negative, as :meth:`Study.timepoints` classifies them) with those
+    after it; the problem is placed on the first row of the timepoint nearest to
+    being the missing kind.
+    """
+    rated = table.dropna(subset=["timepoint", "hours"])
+    if rated.empty:
+        return
+    hours = rated.groupby("timepoint", sort=False)["hours"].median().sort_values()
+    labels = ", ".join(f"{tp!r} at {h:g} h" for tp, h in hours.items())
+    if (hours < 0).any() and (hours >= 0).any():
+        return
+    if not (hours < 0).any():
+        nearest = hours.index[0]
+        message = (
+            f"no timepoint is before the infusion (hours < 0); the models compare ratings "
+            f"before and after it. Timepoints: {labels}; give the baseline rating "
+            f"{nearest!r} negative hours if it was made before the infusion"
+        )
+    else:
+        nearest = hours.index[-1]
+        message = (
+            f"no timepoint is after the infusion (hours >= 0); the models compare ratings "
+            f"before and after it. Timepoints: {labels}"
+        )
+    line = rated.index[rated["timepoint"] == nearest][0]
+    cells.add(int(line), "hours", message)
+
+
 def _extras(cells: _Cells, typed: pd.DataFrame, known: tuple[str, ...]) -> pd.DataFrame:
     extra = [col for col in cells.frame.columns if col not in known]
     return pd.concat([typed, cells.frame[extra]], axis=1)
 
 
 def _participants(cells: _Cells, conditions: tuple[str, ...] | None) -> pd.DataFrame | None:
-    if not cells.usable(PARTICIPANT_COLUMNS):
+    if not cells.usable():
         return None
     typed = pd.DataFrame(index=cells.frame.index)
     typed["participant_id"] = cells.text("participant_id")
@@ -282,7 +352,7 @@ def _fmrs(
     known: set[str] | None,
     participants: RawTable | None,
 ) -> pd.DataFrame | None:
-    if not cells.usable(FMRS_COLUMNS):
+    if not cells.usable():
         return None
     typed = pd.DataFrame(index=cells.frame.index)
     _design_columns(cells, typed, conditions, known, participants)
@@ -304,7 +374,7 @@ def _symptoms(
     participants: RawTable | None,
     spec: dict[str, Any],
 ) -> pd.DataFrame | None:
-    if not cells.usable(SYMPTOM_COLUMNS):
+    if not cells.usable():
         return None
     scale = spec["scale"]
     typed = pd.DataFrame(index=cells.frame.index)
@@ -325,6 +395,7 @@ def _symptoms(
         what=f"the {scale} range",
     )
     cells.duplicates(typed, ("participant_id", "session", "timepoint"), "rating")
+    _check_baseline(cells, typed)
     return _extras(cells, typed, (*SYMPTOM_COLUMNS, "scale"))
 
 

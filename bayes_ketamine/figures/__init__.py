@@ -53,8 +53,15 @@ def make_figures(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) -
     list of pathlib.Path
         The files written, PNG then PDF for each figure; figures whose artifacts are
         absent are skipped.
+
+    Raises
+    ------
+    bayes_ketamine.reporting.artifacts.MixedStudiesError
+        If the artifacts were fitted to different studies (a figure never combines
+        studies).
     """
     posteriors = as_posteriors(posteriors_dir)
+    posteriors.require_one_study()
     written: list[Path] = []
     with style.styled():
         for module in FIGURE_MODULES:

@@ -18,11 +18,12 @@ import contextlib
 import fcntl
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import xarray as xr
+if TYPE_CHECKING:  # imported where used, so that ArtifactError costs no xarray import
+    import xarray as xr
 
 REQUIRED_GROUPS: tuple[str, ...] = (
     "posterior",
@@ -124,6 +125,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 
 def _netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
     """Return ``ds`` with object variables as strings and attrs netCDF-compatible."""
+    import numpy as np
+
     ds = ds.copy()
     for name, var in ds.variables.items():
         if var.dtype == object:
@@ -175,26 +178,40 @@ def read_attrs(path: str | Path) -> dict:
         return dict(tree.attrs)
 
 
-@contextlib.contextmanager
-def _open(path: str | Path) -> Iterator[xr.DataTree]:
+def check_artifact_path(path: str | Path) -> Path:
+    """Return ``path`` if it names an existing ``.nc`` file, else raise ArtifactError."""
     path = Path(path)
     if path.suffix != ".nc":
         raise ArtifactError(f"{path}: artifact file names end in .nc (temporary or foreign file?)")
     if not path.is_file():
         raise ArtifactError(f"{path}: no such artifact")
+    return path
+
+
+def unreadable(path: Path, err: Exception) -> ArtifactError:
+    """Return the error of a file that netCDF cannot read."""
+    return ArtifactError(f"{path}: not a readable netCDF file (truncated or corrupted?): {err}")
+
+
+def check_artifact_contents(path: Path, attrs: Mapping[str, Any], groups: Collection[str]) -> None:
+    """Raise ArtifactError unless root ``attrs`` and ``groups`` are an artifact's."""
+    missing = [a for a in REQUIRED_ATTRS if a not in attrs]
+    if missing or "posterior" not in groups:
+        what = f"attributes {', '.join(missing)}" if missing else "group posterior"
+        raise ArtifactError(f"{path}: netCDF file but not a bayes_ketamine artifact (no {what})")
+
+
+@contextlib.contextmanager
+def _open(path: str | Path) -> Iterator[xr.DataTree]:
+    import xarray as xr
+
+    path = check_artifact_path(path)
     try:
         tree = xr.open_datatree(path, engine="netcdf4")
     except (OSError, ValueError, RuntimeError) as err:
-        raise ArtifactError(
-            f"{path}: not a readable netCDF file (truncated or corrupted?): {err}"
-        ) from err
+        raise unreadable(path, err) from err
     try:
-        missing = [a for a in REQUIRED_ATTRS if a not in tree.attrs]
-        if missing or "posterior" not in tree.children:
-            what = f"attributes {', '.join(missing)}" if missing else "group posterior"
-            raise ArtifactError(
-                f"{path}: netCDF file but not a bayes_ketamine artifact (no {what})"
-            )
+        check_artifact_contents(path, tree.attrs, tree.children)
         yield tree
     finally:
         tree.close()

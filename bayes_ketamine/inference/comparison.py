@@ -29,6 +29,20 @@ def _model_names(trees: list[xr.DataTree], paths: Sequence[str | Path]) -> list[
     return names
 
 
+def _require_one_study(trees: list[xr.DataTree], paths: Sequence[str | Path]) -> None:
+    """Raise ``ValueError`` unless every artifact was fitted to the same study data."""
+    studies: dict[str, list[str]] = {}
+    for tree, path in zip(trees, paths, strict=True):
+        key = f"{tree.attrs.get('study_name', '?')!r} (data {str(tree.attrs['data_hash'])[:8]})"
+        studies.setdefault(key, []).append(str(path))
+    if len(studies) > 1:
+        listed = "; ".join(f"{study}: {', '.join(p)}" for study, p in studies.items())
+        raise ValueError(
+            f"the artifacts were fitted to {len(studies)} different studies ({listed}); "
+            "LOO compares models on the same observations, so compare artifacts of one study"
+        )
+
+
 def compare(
     paths: Sequence[str | Path],
     out: str | Path | None = None,
@@ -58,7 +72,9 @@ def compare(
     Raises
     ------
     ValueError
-        With fewer than two artifacts or no observed variable shared by two of them.
+        With fewer than two artifacts, artifacts fitted to different study data (root
+        attribute ``data_hash``: LOO compares models on the same observations), or no
+        observed variable shared by two of them.
     """
     if len(paths) < 2:
         raise ValueError("compare needs at least two artifacts")
@@ -67,6 +83,7 @@ def compare(
     elif len(trees) != len(paths):
         raise ValueError(f"{len(trees)} trees given for {len(paths)} artifacts")
     trees = list(trees)
+    _require_one_study(trees, paths)
     names = _model_names(trees, paths)
     observed = sorted({v for t in trees for v in t["log_likelihood"].data_vars})
     tables = {}

@@ -1,31 +1,14 @@
 """Results for the manuscript, read from fitted artifacts only (never refitting).
 
 :class:`Posteriors` loads a folder of artifacts; :func:`write_numbers` writes the
-headline numbers as JSON and as LaTeX macros.
+headline numbers as JSON and as LaTeX macros; :mod:`.fit_report` tells what one fit
+means in plain words (``fit`` and ``check``).
+
+The public names (listed in ``__init__.pyi``) are imported on first use (PEP 562,
+``lazy_loader``), so importing :mod:`bayes_ketamine.reporting.fit_report` does not
+import xarray.
 """
 
-from bayes_ketamine.reporting.artifacts import (
-    Posteriors,
-    condition_labels,
-    draws,
-    interval,
-    symptom_scale,
-)
-from bayes_ketamine.reporting.numbers import (
-    QUANTITIES,
-    headline_numbers,
-    latex_macros,
-    write_numbers,
-)
+import lazy_loader
 
-__all__ = [
-    "QUANTITIES",
-    "Posteriors",
-    "condition_labels",
-    "symptom_scale",
-    "draws",
-    "headline_numbers",
-    "interval",
-    "latex_macros",
-    "write_numbers",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

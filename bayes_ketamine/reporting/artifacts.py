@@ -25,6 +25,10 @@ SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 """Dims of the posterior draws."""
 
 
+class MixedStudiesError(ValueError):
+    """The artifacts to be combined were fitted to different studies (data hashes)."""
+
+
 class Posteriors:
     """The artifacts ``<name>.nc`` of one folder, loaded on first use.
 
@@ -75,6 +79,41 @@ class Posteriors:
                 continue
             names.append(path.stem)
         return names
+
+    def studies(self) -> dict[str, tuple[str, list[str]]]:
+        """Return the studies the artifacts were fitted to.
+
+        Returns
+        -------
+        dict
+            ``{data_hash: (study name, [model names])}``, one entry per distinct study
+            data (root attribute ``data_hash``); read from the attributes only.
+        """
+        found: dict[str, tuple[str, list[str]]] = {}
+        for name in self.names():
+            tree = self._trees.get(name)
+            attrs = tree.attrs if tree is not None else read_attrs(self.folder / f"{name}.nc")
+            study = str(attrs.get("study_name", "?"))
+            found.setdefault(str(attrs["data_hash"]), (study, []))[1].append(name)
+        return found
+
+    def require_one_study(self) -> None:
+        """Raise unless every artifact of the folder was fitted to the same study data.
+
+        Raises
+        ------
+        MixedStudiesError
+            Naming each study (with its data hash) and the models fitted to it.
+        """
+        found = self.studies()
+        if len(found) > 1:
+            listed = "; ".join(
+                f"{study!r} (data {data_hash[:8]}): {', '.join(names)}"
+                for data_hash, (study, names) in found.items()
+            )
+            raise MixedStudiesError(
+                f"{self.folder} holds artifacts of {len(found)} different studies: {listed}"
+            )
 
     def get(self, name: str) -> xr.DataTree | None:
         """Return the artifact of model ``name``, or ``None`` if there is none."""

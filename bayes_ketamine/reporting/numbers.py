@@ -15,140 +15,25 @@ has a sex dimension. :func:`write_numbers` writes ``numbers.json`` and
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors, draws, interval
+from bayes_ketamine.reporting.quantities import PROBS, QUANTITIES, SEX_WORDS, Quantity
 
-PROBS: dict[str, float] = {"EightyNine": 0.89, "NinetyFive": 0.95}
-"""Equal-tailed intervals reported, by the word used in macro names."""
-
-SEX_WORDS: dict[str, str] = {"F": "Female", "M": "Male", "pooled": "Pooled"}
-"""Words for the sexes and the pooled estimate in keys and macro names."""
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """One reported posterior quantity.
-
-    Parameters
-    ----------
-    key : str
-        CamelCase name, the stem of its macros (letters only).
-    model : str
-        Artifact (model name) it is read from.
-    var : str
-        Posterior variable; with dim ``sex`` when ``pooled_var`` is given.
-    pooled_var : str or None
-        Variable of the mean over the sexes, or ``None`` for a scalar quantity.
-    direction : {"<", ">"}
-        The hypothesis ``var direction 0`` whose posterior probability is reported.
-    unit : str
-        Unit of the values.
-    meaning : str
-        What the probability answers.
-    decimals : int
-        Decimals in the LaTeX macros.
-    """
-
-    key: str
-    model: str
-    var: str
-    pooled_var: str | None
-    direction: str
-    unit: str
-    meaning: str
-    decimals: int = 1
-
-
-QUANTITIES: tuple[Quantity, ...] = (
-    Quantity(
-        "GlxResponse",
-        "glutamate_partial",
-        "glx_response",
-        None,
-        ">",
-        "percent",
-        "ketamine raises Glx/tNAA under the reference condition",
-    ),
-    Quantity(
-        "GlxEffect",
-        "glutamate_partial",
-        "glx_condition_effect",
-        "glx_condition_effect_pooled",
-        "<",
-        "percent points",
-        "the active condition (naltrexone) attenuates the glutamate response",
-    ),
-    Quantity(
-        "GlxSexDifference",
-        "glutamate_partial",
-        "glx_sex_difference",
-        None,
-        "<",
-        "percent points",
-        "the attenuation is larger in males than in females",
-    ),
-    Quantity(
-        "SymptomChange",
-        "symptoms_partial",
-        "symptom_change_reference",
-        None,
-        "<",
-        "scale points",
-        "symptoms improve at the primary post timepoint under the reference condition",
-    ),
-    Quantity(
-        "SymptomEffect",
-        "symptoms_partial",
-        "symptom_condition_effect",
-        "symptom_condition_effect_pooled",
-        ">",
-        "scale points",
-        "the active condition attenuates the symptom improvement",
-    ),
-    Quantity(
-        "EffectB",
-        "joint_partial",
-        "effect_b",
-        None,
-        "<",
-        "scale points per percent",
-        "a larger glutamate response goes with a larger symptom improvement",
-        decimals=2,
-    ),
-    Quantity(
-        "IndirectEffect",
-        "joint_partial",
-        "indirect_effect",
-        "indirect_effect_pooled",
-        ">",
-        "scale points",
-        "the attenuation is carried by the glutamate response (indirect > 0)",
-    ),
-    Quantity(
-        "DirectEffect",
-        "joint_partial",
-        "direct_effect",
-        "direct_effect_pooled",
-        ">",
-        "scale points",
-        "the active condition attenuates the improvement other than via glutamate",
-    ),
-    Quantity(
-        "TotalEffect",
-        "joint_partial",
-        "total_effect",
-        "total_effect_pooled",
-        ">",
-        "scale points",
-        "the active condition attenuates the symptom improvement",
-    ),
-)
-"""The reported quantities, in the order of the output files."""
+__all__ = [
+    "PROBS",
+    "QUANTITIES",
+    "SEX_WORDS",
+    "Quantity",
+    "headline_numbers",
+    "latex_macros",
+    "quantity_numbers",
+    "summarise",
+    "write_numbers",
+]
 
 
 def summarise(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
@@ -325,8 +210,18 @@ def latex_macros(numbers: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) -> list[Path]:
-    """Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
+def write_numbers(
+    posteriors_dir: str | Path | Posteriors,
+    out_dir: str | Path,
+    *,
+    mixed_studies: bool = False,
+) -> list[Path]:
+    r"""Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
+
+    The artifacts must all be fits to the same study data (root attribute
+    ``data_hash``), unless ``mixed_studies``: then each quantity is still read from one
+    artifact, ``numbers.json`` names the study of each source and ``\StudyName`` lists
+    every study.
 
     Parameters
     ----------
@@ -335,11 +230,18 @@ def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) 
         artifacts already in memory, which are not read again).
     out_dir : str or pathlib.Path
         Folder of the output files (created if needed).
+    mixed_studies : bool, default False
+        Allow artifacts of different studies (a deliberate cross-study report).
 
     Returns
     -------
     list of pathlib.Path
         The JSON and the LaTeX file.
+
+    Raises
+    ------
+    MixedStudiesError
+        If the artifacts were fitted to different studies and not ``mixed_studies``.
 
     Examples
     --------
@@ -347,7 +249,10 @@ def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) 
     >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
     """
-    numbers = headline_numbers(as_posteriors(posteriors_dir))
+    posteriors = as_posteriors(posteriors_dir)
+    if not mixed_studies:
+        posteriors.require_one_study()
+    numbers = headline_numbers(posteriors)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, tex_path = out_dir / "numbers.json", out_dir / "numbers.tex"
