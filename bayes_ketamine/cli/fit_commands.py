@@ -42,7 +42,10 @@ def _error(console: Console, err: Exception) -> typer.Exit:
 
 def fit_command(
     spec: Annotated[
-        Path, typer.Argument(help="Model spec TOML file, e.g. models/joint_partial.toml.")
+        str,
+        typer.Argument(
+            help="Model spec TOML file or named variant, e.g. my_model.toml or joint_partial."
+        ),
     ],
     study: Annotated[str, typer.Option(help=STUDY_HELP)] = "default",
     sampler: Annotated[str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")] = "nutpie",
@@ -58,7 +61,7 @@ def fit_command(
     """Fit a model spec to a study and write OUT/<model>.nc (reused if unchanged)."""
     from bayes_ketamine.data import StudyValidationError
     from bayes_ketamine.inference import ArtifactError
-    from bayes_ketamine.models.spec import SpecError
+    from bayes_ketamine.models.spec import SpecError, resolve_spec
 
     console = Console(stderr=True)
     try:
@@ -66,7 +69,12 @@ def fit_command(
             sampler=sampler, draws=draws, tune=tune, chains=chains, cores=cores, seed=seed
         )
         result = fit(
-            spec, open_study(study), settings=settings, out_dir=out, force=force, progress=not quiet
+            resolve_spec(spec),
+            open_study(study),
+            settings=settings,
+            out_dir=out,
+            force=force,
+            progress=not quiet,
         )
     except (ValueError, FileNotFoundError, SpecError, StudyValidationError, ArtifactError) as err:
         raise _error(console, err) from err
