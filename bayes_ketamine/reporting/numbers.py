@@ -343,6 +343,8 @@ def write_numbers(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) 
 
     Examples
     --------
+    The artifacts come from fitting the models, so the doctests skip the call:
+
     >>> from bayes_ketamine.reporting import write_numbers
     >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
