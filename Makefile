@@ -14,7 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements/lock.txt
 LOCK_COMMAND := uv pip compile pyproject.toml --extra test --extra docs \
-	--universal --python-version 3.12 --custom-compile-command "make lock" -o $(LOCK)
+	--universal --python-version 3.12 --custom-compile-command "make lock" --quiet -o $(LOCK)
 
 .PHONY: run test docs lint setup lock lock-upgrade clean-venv
 
