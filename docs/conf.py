@@ -4,13 +4,16 @@ The guides are the Markdown files beside this one (MyST), the notebooks are rend
 with their stored outputs (never executed here), and the API reference is generated
 from the numpydoc docstrings: :func:`write_api_pages` writes one page per package
 listing every name in the package's ``__all__``, so a new public name is documented
-without editing a page.
+without editing a page, and the command-line reference from the ``bayes-ketamine``
+app itself (``typer ... utils docs``).
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import bayes_ketamine
@@ -99,12 +102,23 @@ def write_api_pages(out: Path = DOCS / "api") -> None:
             f"{title}\n{'=' * len(title)}\n\n.. automodule:: {name}\n   :members:\n",
         )
         pages.append(stem)
+    pages.append(write_cli_page(out))
     toc = "\n".join(f"   {page}" for page in pages)
     _write(
         out / "index.rst",
         "API reference\n=============\n\nEvery public name of the packages, from its docstring.\n\n"
         f".. toctree::\n   :maxdepth: 1\n\n{toc}\n",
     )
+
+
+def write_cli_page(out: Path) -> str:
+    """Write ``api/cli.md``, every verb and option of ``bayes-ketamine``; return its stem."""
+    args = ["bayes_ketamine.cli", "utils", "docs", "--name", "bayes-ketamine"]
+    result = subprocess.run(
+        [sys.executable, "-m", "typer", *args], capture_output=True, text=True, check=True
+    )
+    _write(out / "cli.md", result.stdout)
+    return "cli"
 
 
 def _write(path: Path, text: str) -> None:
