@@ -1,12 +1,15 @@
 """Simulation-based calibration and design analysis (power / assurance) on Dask.
 
->>> from bayes_ketamine.calibration import run_sbc, run_power  # doctest: +SKIP
+Both fit a model many times, so the doctests skip the calls:
+
+>>> from bayes_ketamine.calibration import run_power, run_sbc
 >>> result = run_sbc("symptoms_partial", simulations=100, workers=2)  # doctest: +SKIP
 >>> result.verdicts["verdict"].to_series()  # doctest: +SKIP
 
 See ``docs/calibration.md``.
 """
 
+from bayes_ketamine.calibration.power import PowerResult, run_power
 from bayes_ketamine.calibration.sbc import (
     SBCResult,
     run_sbc,
@@ -18,8 +21,10 @@ from bayes_ketamine.calibration.worker import ModelDesign, SamplerSettings, sbc_
 
 __all__ = [
     "ModelDesign",
+    "PowerResult",
     "SBCResult",
     "SamplerSettings",
+    "run_power",
     "run_sbc",
     "sbc_rank",
     "summarise_sbc",

@@ -40,7 +40,10 @@ def fit(*args: Any, **kwargs: Any) -> FitResult:
 
 def fit_command(
     spec: Annotated[
-        Path, typer.Argument(help="Model spec TOML file, e.g. models/joint_partial.toml.")
+        str,
+        typer.Argument(
+            help="Model spec TOML file or named variant, e.g. my_model.toml or joint_partial."
+        ),
     ],
     study: Annotated[str, typer.Option(help=STUDY_HELP)] = "default",
     sampler: Annotated[str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")] = "nutpie",
@@ -57,11 +60,14 @@ def fit_command(
             "posteriors/<study folder name> for any other."
         ),
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="Only the final line.")] = False,
+    quiet: Annotated[
+        bool, typer.Option(help="Nothing on a passing fit; otherwise only the final line.")
+    ] = False,
 ) -> None:
     """Fit a model spec to a study, write OUT/<model>.nc (reused if unchanged), report it."""
     from bayes_ketamine.inference import ArtifactError
-    from bayes_ketamine.models.spec import SpecError
+    from bayes_ketamine.inference.reuse import stored_fit
+    from bayes_ketamine.models.spec import SpecError, resolve_spec
 
     try:
         settings = FitSettings(
@@ -71,28 +77,40 @@ def fit_command(
         raise fail(f"fit: {err}") from err
     require_extra(sampler)
     data = study_or_exit(study)
+    out_dir = out if out is not None else default_posteriors(study)
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            # The report below states LOO's Pareto-k problems in plain words.
-            warnings.filterwarnings("ignore", PARETO_WARNING, UserWarning)
-            result = fit(
-                spec,
-                data,
-                settings=settings,
-                out_dir=out if out is not None else default_posteriors(study),
-                force=force,
-                progress=not quiet,
-            )
+        resolved = resolve_spec(spec)
+        # A matching artifact is found without importing the modelling stack.
+        stored = None if force else stored_fit(resolved, data, settings=settings, out_dir=out_dir)
+        if stored is None:
+            with warnings.catch_warnings():
+                # The report below states LOO's Pareto-k problems in plain words.
+                warnings.filterwarnings("ignore", PARETO_WARNING, UserWarning)
+                result = fit(
+                    resolved,
+                    data,
+                    settings=settings,
+                    out_dir=out_dir,
+                    force=force,
+                    progress=not quiet,
+                )
     except (ValueError, FileNotFoundError, SpecError, ArtifactError) as err:
         raise fail(err) from err
     seconds = time.perf_counter() - start
-    from bayes_ketamine.inference.stored import stored_tree
+    from bayes_ketamine.inference.stored import open_stored, stored_tree
     from bayes_ketamine.reporting.fit_report import fit_report
 
-    report = fit_report(stored_tree(result.tree), result.path)
-    how = "reused, nothing refitted" if result.reused else f"fitted in {seconds:.1f} s wall time"
-    print_report(report, quiet=quiet, note=how)
+    if stored is not None:
+        with open_stored(stored) as root:
+            report = fit_report(root, stored)
+    else:
+        report = fit_report(stored_tree(result.tree), result.path)
+    how = (
+        "reused, nothing refitted" if stored is not None else f"fitted in {seconds:.1f} s wall time"
+    )
+    if not (quiet and report.status == "pass"):  # a quiet fit that passes prints nothing
+        print_report(report, quiet=quiet, note=how)
     if report.status == "fail":
         raise typer.Exit(EXIT_FAIL_VERDICT)
 

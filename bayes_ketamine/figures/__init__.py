@@ -14,6 +14,8 @@ its artifacts are absent) and a ``draw`` function for one figure:
 
 Examples
 --------
+The artifacts come from fitting the models, so the doctests skip the call:
+
 >>> from bayes_ketamine.figures import make_figures
 >>> paths = make_figures("posteriors", "figures")  # doctest: +SKIP
 """

@@ -240,6 +240,8 @@ def load_posterior(path: str | Path) -> xr.DataTree:
 
     Examples
     --------
+    The artifact comes from fitting a model, so the doctests skip these lines:
+
     >>> from bayes_ketamine.inference import load_posterior
     >>> tree = load_posterior("posteriors/joint_partial.nc")  # doctest: +SKIP
     >>> tree.attrs["model_name"]  # doctest: +SKIP

@@ -298,6 +298,8 @@ def fit(
 
     Examples
     --------
+    This fits a model, so the doctests skip it:
+
     >>> from bayes_ketamine.inference import FitSettings, fit
     >>> result = fit("models/joint_partial.toml", settings=FitSettings(draws=500))  # doctest: +SKIP
     >>> result.verdict.status  # doctest: +SKIP

@@ -100,8 +100,11 @@ class PriorPredictive:
 
     Examples
     --------
-    >>> prior = PriorPredictive(model.pymc_model, seed=1).compile()(500)  # doctest: +SKIP
-    >>> sorted(prior.children)  # doctest: +SKIP
+    >>> from bayes_ketamine.data import default_study
+    >>> from bayes_ketamine.models import build_model, resolve_spec
+    >>> model = build_model(resolve_spec("symptoms_partial"), default_study())
+    >>> prior = PriorPredictive(model.pymc_model, seed=1).compile()(500)
+    >>> sorted(prior.children)
     ['constant_data', 'observed_data', 'prior', 'prior_predictive']
     """
 

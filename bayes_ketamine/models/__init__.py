@@ -1,9 +1,10 @@
 """Model families for the crossover design, built from a spec and a study.
 
 >>> from bayes_ketamine.data import default_study
->>> from bayes_ketamine.models import build_model, load_spec
->>> model = build_model(load_spec("models/joint_partial.toml"), default_study())
->>> model.pymc_model  # doctest: +SKIP
+>>> from bayes_ketamine.models import build_model, resolve_spec
+>>> model = build_model(resolve_spec("joint_partial"), default_study())
+>>> sorted(rv.name for rv in model.pymc_model.observed_RVs)
+['log_glx', 'score']
 
 The public names (listed in ``__init__.pyi``) are imported on first use (PEP 562,
 ``lazy_loader``): specs need only the standard library; the model families and

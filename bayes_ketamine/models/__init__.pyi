@@ -31,6 +31,9 @@ from .spec import (
     load_spec as load_spec,
 )
 from .spec import (
+    named_specs as named_specs,
+)
+from .spec import (
     resolve_spec as resolve_spec,
 )
 from .spec import (

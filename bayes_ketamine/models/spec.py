@@ -1,5 +1,9 @@
 """Model specifications: one TOML file per named model variant in ``models/``.
 
+The named variants ship inside the package, in :data:`SPEC_DIR`, so a name such as
+``"joint_partial"`` resolves from any working directory; the repository's top-level
+``models/`` folder is a link to the same files, to read and copy from.
+
 A spec names the family, the sex pooling, the likelihood options and any priors that
 differ from the family's defaults. Everything else comes from the family's default
 priors, which are data (see each family's ``DEFAULT_PRIORS``). Example::
@@ -227,15 +231,43 @@ def load_spec(path: str | Path) -> ModelSpec:
     return spec_from_dict(raw, source=path)
 
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "models"
-"""The repository's ``models/`` folder of named variants."""
+SPEC_DIR = Path(__file__).resolve().parents[1] / "resources" / "model_specs"
+"""The named variants, shipped inside the package (the repository's ``models/`` links here)."""
+
+
+def named_specs() -> list[str]:
+    """Return the names of the variants shipped in :data:`SPEC_DIR`, sorted.
+
+    Examples
+    --------
+    >>> "joint_partial" in named_specs()
+    True
+    """
+    return sorted(path.stem for path in SPEC_DIR.glob("*.toml"))
 
 
 def resolve_spec(spec: ModelSpec | str | Path) -> ModelSpec:
-    """Return a spec given as an object, a file path or a variant name in ``models/``."""
+    """Return a spec given as an object, a file path or a variant name in :data:`SPEC_DIR`.
+
+    Raises
+    ------
+    SpecError
+        If the file is missing or invalid; for a name that is neither a file nor a
+        named variant, the message lists the named variants.
+
+    Examples
+    --------
+    >>> resolve_spec("joint_partial").pooling
+    'partial'
+    """
     if isinstance(spec, ModelSpec):
         return spec
     path = Path(spec)
     if path.suffix != ".toml" and not path.exists():
         path = SPEC_DIR / f"{spec}.toml"
+        if not path.is_file():
+            raise SpecError(
+                f"{spec}: neither a spec file nor a named model variant "
+                f"(named variants: {', '.join(named_specs())})"
+            )
     return load_spec(path)

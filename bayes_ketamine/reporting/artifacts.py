@@ -48,7 +48,8 @@ class Posteriors:
     >>> posteriors = Posteriors("posteriors")
     >>> tree = posteriors.get("glutamate_partial")  # None when not fitted
 
-    Reusing the trees of fits (nothing is read from disk for them):
+    Reusing the trees of fits (nothing is read from disk for them; the doctests skip
+    this example, whose ``fit_results`` would come from fitting models):
 
     >>> posteriors = Posteriors(  # doctest: +SKIP
     ...     "posteriors", trees={r.path.stem: r.tree for r in fit_results}

@@ -245,6 +245,8 @@ def write_numbers(
 
     Examples
     --------
+    The artifacts come from fitting the models, so the doctests skip the call:
+
     >>> from bayes_ketamine.reporting import write_numbers
     >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
