@@ -17,7 +17,7 @@ from bayes_ketamine.models import SPEC_DIR
 
 runner = CliRunner()
 SPEC = str(SPEC_DIR / "symptoms_partial.toml")
-MISSING_SPEC = f"{SPEC_DIR / 'missing.toml'}: model spec file not found"
+MISSING_SPEC = "missing: neither a spec file nor a named model variant (named variants: "
 
 CASES: list[tuple[list[str], str]] = [
     # simulate
