@@ -142,7 +142,7 @@ def test_mediation_sensitivity_figure_marks_the_crossings(posteriors_dir):
     with style.styled():
         fig = mediation_sensitivity.draw(tree)
     texts = _texts(fig)
-    marked = [float(t.split("=")[1]) for t in texts if t.startswith(" ρ = ")]
+    marked = [float(t.split("=")[1].replace("\u2212", "-")) for t in texts if t.startswith(" ρ = ")]
     expected = [round(float(c), 2) for c in crossings if np.isfinite(c) and c != 0.0]
     assert sorted(marked) == sorted(expected)
     assert len(fig.axes) == 2

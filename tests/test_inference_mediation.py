@@ -192,3 +192,14 @@ def test_stored_group_is_returned_when_present(random_tree):
     tree = random_tree.copy()
     tree[GROUP] = computed.isel(rho=slice(0, 3))
     assert stored_or_computed(tree).sizes["rho"] == 3
+
+
+def test_rho_mean_zero_is_where_the_posterior_mean_is_zero(random_tree):
+    sens = mediation_sensitivity(random_tree)
+    for sex in ("F", "M"):
+        rho = sens["rho_mean_zero"].sel(sex=sex).item()
+        at = mediation_sensitivity(random_tree, rho=[rho])["indirect_effect"]
+        assert at.sel(sex=sex, statistic="mean").item() == pytest.approx(0.0, abs=1e-10)
+    rho = sens["rho_mean_zero_pooled"].item()
+    at = mediation_sensitivity(random_tree, rho=[rho])["indirect_effect_pooled"]
+    assert at.sel(statistic="mean").item() == pytest.approx(0.0, abs=1e-10)

@@ -127,3 +127,5 @@ def test_mediation_sensitivity_numbers(posteriors_dir, numbers):
     expected = "none" if np.isnan(pooled) else f"{pooled:.2f}".replace("-", r"\ensuremath{-}")
     assert shown == expected
     assert "RhoIndirectZeroLowNinetyFive" in tex
+    assert got["rho_mean_zero"]["Male"] == pytest.approx(sens["rho_mean_zero"].sel(sex="M").item())
+    assert "IndirectEffectPooledRhoMeanZero" in tex

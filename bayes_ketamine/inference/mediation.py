@@ -70,9 +70,12 @@ parameters: IKT's mediator residual SD is :math:`\sigma_2 = \tau_A`, their
 reduced-form outcome residual SD :math:`\sigma_1 = \sqrt{b^2\tau_A^2 + \sigma^2}` and
 the correlation of the two reduced-form residuals :math:`\tilde\rho = b\,\tau_A /
 \sigma_1`. At :math:`\rho = 0`, :math:`b(0) = b` and the curves are the fitted
-``indirect_effect`` and ``direct_effect``; every indirect effect is zero at
-:math:`\rho = \tilde\rho` (the same for both sexes, since :math:`b` is shared), which is
-IKT's "rho at which ACME = 0".
+``indirect_effect`` and ``direct_effect``. In each posterior draw every indirect
+effect is zero at :math:`\rho = \tilde\rho` (the same for both sexes, since :math:`b`
+is shared), IKT's "rho at which ACME = 0" for that draw; the indirect effect's
+posterior mean, :math:`E[a b] - \kappa E[a \sigma/\tau_A]` with
+:math:`\kappa = \rho/\sqrt{1-\rho^2}`, is zero at :math:`\kappa^* = E[ab] /
+E[a\sigma/\tau_A]`.
 
 Posterior propagation and assumptions
 -------------------------------------
@@ -297,8 +300,12 @@ def mediation_sensitivity(
         ``indirect_effect_pooled`` and ``direct_effect_pooled``; ``rho_crossing``
         (dims ``sex``, ``side``) and ``rho_crossing_pooled`` (``side``): the
         :math:`\rho` at which the indirect effect's interval first includes 0;
-        ``rho_indirect_zero`` (``statistic``): the posterior of :math:`\tilde\rho`,
-        the :math:`\rho` at which each draw's indirect effects are 0. Attributes
+        ``rho_mean_zero`` (``sex``) and ``rho_mean_zero_pooled``: the :math:`\rho` at
+        which the indirect effect's posterior mean is 0 (``medsens``'s "rho at which
+        ACME = 0"), in closed form, :math:`\kappa^* = E[a b] / E[a\sigma/\tau_A]`,
+        :math:`\rho^* = \kappa^*/\sqrt{1+\kappa^{*2}}`; ``rho_indirect_zero``
+        (``statistic``): the posterior of :math:`\tilde\rho`, the :math:`\rho` at
+        which each draw's indirect effects are 0. Attributes
         name the formula, the crossing's interval probability and the references.
 
     Raises
@@ -370,6 +377,14 @@ def mediation_sensitivity(
         dims="side",
         coords={"side": list(sides)},
     )
+    # The posterior mean of a (b - kappa r) is 0 at kappa = E[a b] / E[a r] (r = sigma/tau_A).
+    ratio_da = noise / response_sd
+    kappa = (a * b).mean(SAMPLE_DIMS) / (a * ratio_da).mean(SAMPLE_DIMS)
+    out["rho_mean_zero"] = kappa / np.sqrt(1.0 + kappa**2)
+    kappa_pooled = (a.mean("sex") * b).mean(SAMPLE_DIMS) / (a.mean("sex") * ratio_da).mean(
+        SAMPLE_DIMS
+    )
+    out["rho_mean_zero_pooled"] = kappa_pooled / np.sqrt(1.0 + kappa_pooled**2)
     reduced_sd = np.sqrt(b**2 * response_sd**2 + noise**2)
     out["rho_indirect_zero"] = _statistics(b * response_sd / reduced_sd, probs)
     out.attrs.update(

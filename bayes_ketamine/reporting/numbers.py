@@ -15,8 +15,10 @@ With a joint artifact (:data:`MEDIATION_MODEL`), the mediation sensitivity
 (:mod:`bayes_ketamine.inference.mediation`) adds the correlation :math:`\rho` of the
 mediator and outcome residuals at which the indirect effect's 95 % interval first
 includes 0, on each side (``\IndirectEffect<Female|Male|Pooled>Rho<Negative|Positive>``,
-``none`` when it does not happen for :math:`|\rho| \le 0.99`), and the posterior of the
-:math:`\rho` at which the indirect effects are 0 (``\RhoIndirectZeroMean``, ...).
+``none`` when it does not happen for :math:`|\rho| \le 0.99`), the :math:`\rho` at which
+its posterior mean is 0 (``\IndirectEffect<Female|Male|Pooled>RhoMeanZero``), and the
+posterior of the :math:`\rho` at which each draw's indirect effects are 0
+(``\RhoIndirectZeroMean``, ...).
 """
 
 from __future__ import annotations
@@ -205,7 +207,8 @@ def mediation_sensitivity_numbers(tree: xr.DataTree) -> dict:
     dict
         ``model``, ``meaning``, ``crossing_prob``, ``rho_crossing``
         (``{"Female"|"Male"|"Pooled": {"negative": rho, "positive": rho}}``, ``None``
-        where the interval never includes 0) and ``rho_indirect_zero`` (``mean``,
+        where the interval never includes 0), ``rho_mean_zero`` (the rho at which the
+        posterior mean is 0, per sex and pooled) and ``rho_indirect_zero`` (``mean``,
         ``eti89``, ``eti95``).
     """
     sens = stored_or_computed(tree)
@@ -216,6 +219,8 @@ def mediation_sensitivity_numbers(tree: xr.DataTree) -> dict:
 
     crossing = {SEX_WORDS[s]: sides(sens["rho_crossing"].sel(sex=s)) for s in ("F", "M")}
     crossing["Pooled"] = sides(sens["rho_crossing_pooled"])
+    mean_zero = {SEX_WORDS[s]: float(sens["rho_mean_zero"].sel(sex=s)) for s in ("F", "M")}
+    mean_zero["Pooled"] = float(sens["rho_mean_zero_pooled"])
     zero = sens["rho_indirect_zero"]
     return {
         "model": str(tree.attrs.get("model_name", MEDIATION_MODEL)),
@@ -224,6 +229,7 @@ def mediation_sensitivity_numbers(tree: xr.DataTree) -> dict:
         "effect's interval first includes 0 (Imai, Keele & Tingley 2010)",
         "crossing_prob": float(sens.attrs["crossing_prob"]),
         "rho_crossing": crossing,
+        "rho_mean_zero": mean_zero,
         "rho_indirect_zero": {
             "mean": float(zero.sel(statistic="mean")),
             **{
@@ -404,6 +410,8 @@ def _mediation_macros(sensitivity: dict) -> list[str]:
             value = sides[side]
             text = "none" if value is None else _number(value, 2)
             lines.append(rf"\newcommand{{\IndirectEffect{who}Rho{word}}}{{{text}}}")
+    for who, value in sensitivity["rho_mean_zero"].items():
+        lines.append(rf"\newcommand{{\IndirectEffect{who}RhoMeanZero}}{{{_number(value, 2)}}}")
     zero = sensitivity["rho_indirect_zero"]
     lines.append(rf"\newcommand{{\RhoIndirectZeroMean}}{{{_number(zero['mean'], 2)}}}")
     for word, prob in PROBS.items():
