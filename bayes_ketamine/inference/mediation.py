@@ -88,7 +88,8 @@ uncertainty. Assumptions, stated plainly:
    residual :math:`\varepsilon^Y_{ist}` of each of that session's post-infusion
    ratings, the same for every post timepoint and both sexes. The participant level
    :math:`p_i` enters the pre- and post-infusion ratings of both sessions alike, so a
-   confounder acting on it is adjusted for by the pre-infusion ratings and is not
+   confounder acting on it is adjusted for by the pre-infusion ratings (exactly if
+   :math:`p_i` were a fixed effect, nearly so with its partial pooling) and is not
    what :math:`\rho` measures; :math:`\rho` is about confounding of the session's
    response and that session's change in symptoms.
 2. Given :math:`\varepsilon^M`, the rating residuals stay independent (across
