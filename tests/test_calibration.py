@@ -155,3 +155,58 @@ def test_fewer_simulations_than_ranks_merge_rank_bins():
     rng = np.random.default_rng(11)
     out = uniformity_test(rng.integers(0, 100, size=(3, 60)), 100, band=band)
     assert set(out["verdict"].values) <= {"uniform", "suspect"}
+
+
+def test_design_prior_draws_and_its_point_limit():
+    from bayes_ketamine.calibration.power import replicate_parameters
+
+    base = SimulationParameters()
+    rng = np.random.default_rng(4)
+    point = replicate_parameters(base, "prior", 0.0, rng)
+    assert point.glx_condition_effect_pct == base.glx_condition_effect_pct
+    drawn = [replicate_parameters(base, "prior", 1.5, rng) for _ in range(4000)]
+    draws = np.array([[p.glx_condition_effect_pct[s] for s in "FM"] for p in drawn])
+    expected = np.array([base.glx_condition_effect_pct[s] for s in "FM"])
+    np.testing.assert_allclose(draws.mean(axis=0), expected, atol=4 * 1.5 / np.sqrt(4000))
+    np.testing.assert_allclose(draws.std(axis=0), 1.5, rtol=0.05)
+    assert abs(np.corrcoef(draws.T)[0, 1]) < 0.07
+    assert replicate_parameters(base, "fixed", 1.5, rng) is base
+
+
+def test_bad_design_prior_options_are_refused_before_any_fit():
+    from bayes_ketamine.calibration.power import check_effect_mode, run_power
+
+    with pytest.raises(ValueError, match="'fixed' or 'prior'"):
+        check_effect_mode("flat", 1.0)
+    for sd in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="effect_sd"):
+            check_effect_mode("prior", sd)
+    with pytest.raises(ValueError, match="effect_sd"):
+        run_power("glutamate_partial", (4,), 2, effect="prior", effect_sd=-1.0, client=object())
+
+
+def test_directional_sex_difference_counts_only_the_hypothesised_sign():
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    from bayes_ketamine.calibration.power import CRITERIA, summarise_power
+
+    spec = SimpleNamespace(family="glutamate")
+    job = SimpleNamespace(payload={"threshold": 0.95}, design=SimpleNamespace(spec=spec))
+    rng = np.random.default_rng(0)
+
+    def posterior(diff: float) -> xr.Dataset:
+        female = rng.normal(-2.0, 0.1, (2, 200))
+        effect = np.stack([female, female + diff], axis=-1)
+        return xr.Dataset(
+            {"glx_condition_effect": (("chain", "draw", "sex"), effect)},
+            coords={"sex": ["F", "M"]},
+        )
+
+    hypothesised = summarise_power(posterior(-3.0), job)
+    wrong_sign = summarise_power(posterior(+3.0), job)
+    assert set(CRITERIA["glutamate"]) <= set(hypothesised)
+    assert hypothesised["sex_difference_excludes_zero"] and hypothesised["sex_difference_negative"]
+    assert wrong_sign["sex_difference_excludes_zero"]
+    assert not wrong_sign["sex_difference_negative"]

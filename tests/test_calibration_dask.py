@@ -89,3 +89,57 @@ def test_small_sbc_through_local_cluster_and_resume(client, tmp_path):
     assert {i: p.stat().st_mtime_ns for i, p in stored.items()} == mtimes  # not recomputed
     assert second.ranks["simulation"].values.tolist() == list(range(6))
     assert (second.ranks["rank"].isel(simulation=slice(0, 4)) == first.ranks["rank"]).all()
+
+
+@pytest.mark.sampling
+def test_assurance_with_a_point_prior_equals_power(client, tmp_path):
+    """Assurance with the design prior collapsed to a point is power at that point.
+
+    Both runs share the seed, so each replicate simulates the same trial and fits it
+    with the same sampler seed: the decisions agree replicate by replicate, which is
+    the known answer (equality within Monte Carlo error, here with no error at all).
+    """
+    import numpy as np
+
+    from bayes_ketamine.calibration import SamplerSettings
+    from bayes_ketamine.calibration.power import CRITERIA, mc_se, run_power
+    from bayes_ketamine.data import SimulationParameters
+
+    params = SimulationParameters(glx_condition_effect_pct={"F": -1.0, "M": -6.0})
+    settings = SamplerSettings(draws=100, tune=150, chains=2, thin_to=49)
+    common = dict(
+        n_per_sex=(4,),
+        replicates=6,
+        params=params,
+        out_dir=tmp_path,
+        settings=settings,
+        seed=7,
+        client=client,
+        progress=False,
+        plot=False,
+    )
+    power = run_power("glutamate_partial", effect="fixed", **common)
+    assurance = run_power("glutamate_partial", effect="prior", effect_sd=0.0, **common)
+    assert power.out_dir != assurance.out_dir
+    for run in (power, assurance):
+        assert run.replicates["true_glx_effect_M"].values.tolist() == [-6.0] * 6
+        assert run.replicates["true_glx_effect_F"].values.tolist() == [-1.0] * 6
+    for var in ("sex_difference_lower", "sex_difference_upper", "p_male_direction"):
+        np.testing.assert_array_equal(power.replicates[var], assurance.replicates[var])
+    p_power = power.summary["probability"]
+    p_assurance = assurance.summary["probability"]
+    assert set(p_power["criterion"].values) == set(CRITERIA["glutamate"])
+    np.testing.assert_array_equal(p_power.values, p_assurance.values)
+    se = np.sqrt(mc_se(p_power, 6) ** 2 + mc_se(p_assurance, 6) ** 2)
+    assert (np.abs(p_power - p_assurance) <= 2 * se + 1e-12).all()
+    # A real design prior moves the true effects (and so the trials).
+    spread = run_power(
+        "glutamate_partial",
+        effect="prior",
+        effect_sd=2.0,
+        **{**common, "out_dir": tmp_path / "sd2"},
+    )
+    assert np.std(spread.replicates["true_glx_effect_M"].values) > 0.5
+    assert not np.array_equal(
+        spread.replicates["sex_difference_upper"], power.replicates["sex_difference_upper"]
+    )

@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from inference_toy import fake_sample_posterior
 
@@ -57,6 +58,7 @@ def figure_files(posteriors_dir, tmp_path_factory):
 def test_every_figure_is_written_as_png_and_pdf(figure_files):
     stems = {p.stem for p in figure_files}
     expected = {"fig1_glx_timecourse", "fig2_glx_pooling", "fig3_madrs", "fig4_mediation"}
+    expected |= {"fig5_mediation_sensitivity"}
     expected |= {f"figS_{kind}_{m}" for kind in ("checks", "ranks") for m in MODELS}
     assert stems == expected
     for stem in stems:
@@ -95,7 +97,7 @@ def test_simulated_study_is_stamped_on_every_figure(posteriors_dir):
     posteriors = Posteriors(posteriors_dir)
     with style.styled():
         figures = {s: f for m in FIGURE_MODULES for s, f in m.make(posteriors).items()}
-    assert len(figures) == 14
+    assert len(figures) == 15
     for stem, fig in figures.items():
         texts = _texts(fig)
         assert style.SIMULATED_LABEL in texts, stem
@@ -129,3 +131,18 @@ def test_conditions_are_read_from_the_artifact(posteriors_dir):
     for name in MODELS:
         tree = Posteriors(posteriors_dir).get(name)
         assert condition_labels(tree) == ("placebo", "naltrexone")
+
+
+def test_mediation_sensitivity_figure_marks_the_crossings(posteriors_dir):
+    from bayes_ketamine.figures import mediation_sensitivity
+    from bayes_ketamine.inference.mediation import mediation_sensitivity as sensitivity
+
+    tree = Posteriors(posteriors_dir).get("joint_partial")
+    crossings = sensitivity(tree)["rho_crossing_pooled"].values
+    with style.styled():
+        fig = mediation_sensitivity.draw(tree)
+    texts = _texts(fig)
+    marked = [float(t.split("=")[1].replace("\u2212", "-")) for t in texts if t.startswith(" ρ = ")]
+    expected = [round(float(c), 2) for c in crossings if np.isfinite(c) and c != 0.0]
+    assert sorted(marked) == sorted(expected)
+    assert len(fig.axes) == 2

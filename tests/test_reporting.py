@@ -100,3 +100,32 @@ def test_cli_numbers_and_figures(posteriors_dir, tmp_path):
     for verb in ("numbers", "figures"):
         result = runner.invoke(app, [verb, "--posteriors", str(empty), "--out", str(tmp_path)])
         assert result.exit_code == 2
+
+
+def test_mediation_sensitivity_numbers(posteriors_dir, numbers):
+    from bayes_ketamine.inference.mediation import mediation_sensitivity
+
+    data, tex = numbers
+    joint = load_posterior(posteriors_dir / "joint_partial.nc")
+    sens = mediation_sensitivity(joint)
+    # At rho = 0 the curve is the joint model's own indirect effect (computed by PyMC).
+    indirect = _flat(joint, "indirect_effect_pooled")
+    at_zero = sens["indirect_effect_pooled"].sel(rho=0.0)
+    assert at_zero.sel(statistic="mean").item() == pytest.approx(indirect.mean(), rel=1e-12)
+    assert at_zero.sel(statistic="eti95_low").item() == pytest.approx(
+        np.quantile(indirect, 0.025), rel=1e-12
+    )
+    got = data["mediation_sensitivity"]
+    assert got["crossing_prob"] == 0.95
+    for who, sex in (("Female", "F"), ("Male", "M")):
+        for side in ("negative", "positive"):
+            value = sens["rho_crossing"].sel(sex=sex, side=side).item()
+            reported = got["rho_crossing"][who][side]
+            assert reported is None if np.isnan(value) else reported == pytest.approx(value)
+    pooled = sens["rho_crossing_pooled"].sel(side="positive").item()
+    shown = re.search(r"\\newcommand\{\\IndirectEffectPooledRhoPositive\}\{(.*)\}", tex).group(1)
+    expected = "none" if np.isnan(pooled) else f"{pooled:.2f}".replace("-", r"\ensuremath{-}")
+    assert shown == expected
+    assert "RhoIndirectZeroLowNinetyFive" in tex
+    assert got["rho_mean_zero"]["Male"] == pytest.approx(sens["rho_mean_zero"].sel(sex="M").item())
+    assert "IndirectEffectPooledRhoMeanZero" in tex

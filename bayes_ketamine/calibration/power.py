@@ -137,14 +137,33 @@ def reorder_to_template(model, template: Study, replicate: Study) -> dict[str, n
     return data
 
 
+EFFECT_MODES: tuple[str, str] = ("fixed", "prior")
+"""Fixed effects (power) or effects drawn from a design prior (assurance)."""
+
+
+def check_effect_mode(effect: str, effect_sd: float) -> None:
+    """Raise ``ValueError`` unless ``effect`` is a mode and ``effect_sd`` a finite SD >= 0.
+
+    An SD of 0 collapses the design prior to a point: assurance is then power at that
+    effect (the replicates are those of the fixed mode with the same seed).
+    """
+    if effect not in EFFECT_MODES:
+        raise ValueError(f"effect must be 'fixed' or 'prior', not {effect!r}")
+    if not (np.isfinite(effect_sd) and effect_sd >= 0):
+        raise ValueError(f"effect_sd must be a finite SD >= 0 (percent), not {effect_sd!r}")
+
+
 def replicate_parameters(
     base: SimulationParameters, effect: str, effect_sd: float, rng: np.random.Generator
 ) -> SimulationParameters:
-    """Return the simulation parameters of one replicate (fixed, or drawn from the prior)."""
+    """Return the simulation parameters of one replicate (fixed, or drawn from the prior).
+
+    With ``effect="prior"`` each sex's Glx effect is drawn independently from a normal
+    around its ``base`` value with SD ``effect_sd``; the other parameters are kept.
+    """
+    check_effect_mode(effect, effect_sd)
     if effect == "fixed":
         return base
-    if effect != "prior":
-        raise ValueError(f"effect must be 'fixed' or 'prior', not {effect!r}")
     glx = {s: float(rng.normal(v, effect_sd)) for s, v in base.glx_condition_effect_pct.items()}
     return dataclasses.replace(base, glx_condition_effect_pct=glx)
 
@@ -174,14 +193,21 @@ CRITERIA: dict[str, dict[str, str]] = {
         "sex_difference_excludes_zero": "95% interval of a_M - a_F (Glx) excludes 0",
         "male_effect_negative": "P(a_M < 0) > threshold (Glx, males)",
         "pooled_effect_negative": "P(mean effect < 0) > threshold (Glx)",
+        "sex_difference_negative": "95% interval of a_M - a_F (Glx) below 0",
     },
     "symptoms": {
         "sex_difference_excludes_zero": "95% interval of c_M - c_F (MADRS) excludes 0",
         "male_effect_positive": "P(c_M > 0) > threshold (MADRS, males)",
         "pooled_effect_positive": "P(mean effect > 0) > threshold (MADRS)",
+        "sex_difference_positive": "95% interval of c_M - c_F (MADRS) above 0",
     },
 }
-"""Questions per family (the joint model uses the glutamate ones)."""
+"""Questions per family (the joint model uses the glutamate ones).
+
+The last one asks for the sex difference in the hypothesised direction (naltrexone
+blunts the response, and the improvement, more in males). Under a design prior the
+true difference may have either sign, and the two-sided ``sex_difference_excludes_zero``
+also counts a confident difference of the wrong sign as settled."""
 
 
 def summarise_power(posterior: xr.Dataset, job: FitJob) -> dict[str, Any]:
@@ -210,6 +236,7 @@ def summarise_power(posterior: xr.Dataset, job: FitJob) -> dict[str, Any]:
         keys[0]: bool(lo > 0 or hi < 0),
         keys[1]: bool(p_male > threshold),
         keys[2]: bool(p_pooled > threshold),
+        keys[3]: bool(hi < 0 if sign < 0 else lo > 0),
     }
 
 
@@ -260,7 +287,8 @@ def run_power(
     effect : {"fixed", "prior"}
         Fixed effects, or effects drawn per replicate around them (assurance).
     effect_sd : float
-        SD of the prior on each sex's Glx effect, percent.
+        SD of the prior on each sex's Glx effect, percent (>= 0; 0 collapses the
+        prior to the fixed effects, so assurance equals power).
     params : SimulationParameters, optional
         Simulation parameters (default: the published-study-like defaults).
     threshold : float
@@ -277,6 +305,7 @@ def run_power(
     from bayes_ketamine.calibration.worker import run_fit, warm
     from bayes_ketamine.models import resolve_spec
 
+    check_effect_mode(effect, effect_sd)
     spec = resolve_spec(spec)
     params = params or SimulationParameters()
     settings = settings or SamplerSettings()
@@ -289,6 +318,7 @@ def run_power(
         "effect_sd": float(effect_sd),
         "params": params.to_dict(),
         "threshold": float(threshold),
+        "criteria": sorted(CRITERIA["symptoms" if spec.family == "symptoms" else "glutamate"]),
         "settings": dataclasses.asdict(settings),
         "seed": int(seed),
     }

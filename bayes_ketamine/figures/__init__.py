@@ -7,6 +7,7 @@ its artifacts are absent) and a ``draw`` function for one figure:
 - :mod:`~bayes_ketamine.figures.glx_pooling` (figure 2, ``glutamate_{none,partial,complete}``);
 - :mod:`~bayes_ketamine.figures.madrs` (figure 3, ``symptoms_partial``);
 - :mod:`~bayes_ketamine.figures.mediation` (figure 4, ``joint_partial``);
+- :mod:`~bayes_ketamine.figures.mediation_sensitivity` (figure 5, ``joint_partial``);
 - :mod:`~bayes_ketamine.figures.checks` and :mod:`~bayes_ketamine.figures.ranks`
   (supplement, every artifact).
 
@@ -30,12 +31,21 @@ from bayes_ketamine.figures import (
     glx_timecourse,
     madrs,
     mediation,
+    mediation_sensitivity,
     ranks,
     style,
 )
 from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors
 
-FIGURE_MODULES = (glx_timecourse, glx_pooling, madrs, mediation, checks, ranks)
+FIGURE_MODULES = (
+    glx_timecourse,
+    glx_pooling,
+    madrs,
+    mediation,
+    mediation_sensitivity,
+    checks,
+    ranks,
+)
 """The figure modules, in the order their files are written."""
 
 

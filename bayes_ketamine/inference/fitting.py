@@ -44,6 +44,7 @@ from bayes_ketamine.inference.artifact import (
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker, borrowed_worker
+from bayes_ketamine.inference.mediation import mediation_sensitivity
 from bayes_ketamine.inference.nutpie_adapter import nutpie_cache_key
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
@@ -263,6 +264,8 @@ def _add_checks(
     parameters, sampler = run_diagnostics(tree, settings.max_treedepth, table)
     tree["diagnostics"] = parameters
     tree["sampler_checks"] = sampler
+    if model.family == "joint":
+        tree["mediation_sensitivity"] = mediation_sensitivity(tree)
 
 
 def fit(

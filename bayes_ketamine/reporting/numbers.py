@@ -10,6 +10,15 @@ has a sex dimension. :func:`write_numbers` writes ``numbers.json`` and
 ``\GlxEffectMaleLowEightyNine``, ``\GlxEffectMaleProb``) for a manuscript to
 ``\input``. Both files say whether the data are simulated (``\StudySimulated``,
 ``\SimulatedNote``). Numbers are read from artifacts only.
+
+With a joint artifact (:data:`MEDIATION_MODEL`), the mediation sensitivity
+(:mod:`bayes_ketamine.inference.mediation`) adds the correlation :math:`\rho` of the
+mediator and outcome residuals at which the indirect effect's 95 % interval first
+includes 0, on each side (``\IndirectEffect<Female|Male|Pooled>Rho<Negative|Positive>``,
+``none`` when it does not happen for :math:`|\rho| \le 0.99`), the :math:`\rho` at which
+its posterior mean is 0 (``\IndirectEffect<Female|Male|Pooled>RhoMeanZero``), and the
+posterior of the :math:`\rho` at which each draw's indirect effects are 0
+(``\RhoIndirectZeroMean``, ...).
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.inference.mediation import stored_or_computed
 from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors, draws, interval
 from bayes_ketamine.reporting.quantities import PROBS, QUANTITIES, SEX_WORDS, Quantity
 
@@ -59,6 +69,63 @@ def summarise(values: np.ndarray, direction: str) -> dict[str, float | list[floa
     hit = values < 0 if direction == "<" else values > 0
     out["prob"] = float(hit.mean())
     return out
+
+
+MEDIATION_MODEL: str = "joint_partial"
+"""Artifact whose mediation sensitivity is reported."""
+
+SIDE_WORDS: dict[str, str] = {"negative": "Negative", "positive": "Positive"}
+"""Words for the two sides of rho = 0 in keys and macro names."""
+
+
+def mediation_sensitivity_numbers(tree: xr.DataTree) -> dict:
+    """Return the crossings and the zero of the indirect effect from a joint artifact.
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The artifact :data:`MEDIATION_MODEL` (its ``mediation_sensitivity`` group, or
+        that group computed from its draws).
+
+    Returns
+    -------
+    dict
+        ``model``, ``meaning``, ``crossing_prob``, ``rho_crossing``
+        (``{"Female"|"Male"|"Pooled": {"negative": rho, "positive": rho}}``, ``None``
+        where the interval never includes 0), ``rho_mean_zero`` (the rho at which the
+        posterior mean is 0, per sex and pooled) and ``rho_indirect_zero`` (``mean``,
+        ``eti89``, ``eti95``).
+    """
+    sens = stored_or_computed(tree)
+
+    def sides(da: xr.DataArray) -> dict[str, float | None]:
+        values = {side: float(da.sel(side=side)) for side in SIDE_WORDS}
+        return {side: (None if np.isnan(v) else v) for side, v in values.items()}
+
+    crossing = {SEX_WORDS[s]: sides(sens["rho_crossing"].sel(sex=s)) for s in ("F", "M")}
+    crossing["Pooled"] = sides(sens["rho_crossing_pooled"])
+    mean_zero = {SEX_WORDS[s]: float(sens["rho_mean_zero"].sel(sex=s)) for s in ("F", "M")}
+    mean_zero["Pooled"] = float(sens["rho_mean_zero_pooled"])
+    zero = sens["rho_indirect_zero"]
+    return {
+        "model": str(tree.attrs.get("model_name", MEDIATION_MODEL)),
+        "meaning": "correlation of the session glutamate-response residual and the "
+        "post-infusion symptom residual (unmeasured confounding) at which the indirect "
+        "effect's interval first includes 0 (Imai, Keele & Tingley 2010)",
+        "crossing_prob": float(sens.attrs["crossing_prob"]),
+        "rho_crossing": crossing,
+        "rho_mean_zero": mean_zero,
+        "rho_indirect_zero": {
+            "mean": float(zero.sel(statistic="mean")),
+            **{
+                f"eti{round(p * 100)}": [
+                    float(zero.sel(statistic=f"eti{round(p * 100)}_low")),
+                    float(zero.sel(statistic=f"eti{round(p * 100)}_high")),
+                ]
+                for p in PROBS.values()
+            },
+        },
+    }
 
 
 def _primary(da: xr.DataArray) -> xr.DataArray:
@@ -117,7 +184,8 @@ def headline_numbers(posteriors: Posteriors) -> dict:
     dict
         ``simulated`` (true if any source study is simulated), ``sources`` (per
         artifact: study name, simulated flag, spec hash and provenance key) and
-        ``quantities`` (``{key: quantity_numbers(...)}``).
+        ``quantities`` (``{key: quantity_numbers(...)}``) and, with a joint
+        artifact, ``mediation_sensitivity`` (:func:`mediation_sensitivity_numbers`).
     """
     quantities, sources = {}, {}
     for quantity in QUANTITIES:
@@ -131,11 +199,15 @@ def headline_numbers(posteriors: Posteriors) -> dict:
             "provenance_key": str(tree.attrs.get("provenance_key", "")),
         }
         quantities[quantity.key] = quantity_numbers(tree, quantity)
-    return {
+    numbers = {
         "simulated": any(s["simulated"] for s in sources.values()),
         "sources": sources,
         "quantities": quantities,
     }
+    joint = posteriors.get(MEDIATION_MODEL)
+    if joint is not None:
+        numbers["mediation_sensitivity"] = mediation_sensitivity_numbers(joint)
+    return numbers
 
 
 _LATEX_SPECIAL = {
@@ -207,7 +279,31 @@ def latex_macros(numbers: dict) -> str:
                 lines.append(rf"\newcommand{{\{stem}Low{word}}}{{{_number(low, decimals[key])}}}")
                 lines.append(rf"\newcommand{{\{stem}High{word}}}{{{_number(high, decimals[key])}}}")
             lines.append(rf"\newcommand{{\{stem}Prob}}{{{_probability(stats['prob'])}}}")
+    if "mediation_sensitivity" in numbers:
+        lines.extend(_mediation_macros(numbers["mediation_sensitivity"]))
     return "\n".join(lines) + "\n"
+
+
+def _mediation_macros(sensitivity: dict) -> list[str]:
+    """Return the macros of :func:`mediation_sensitivity_numbers`' output."""
+    lines = [
+        f"% Mediation sensitivity ({sensitivity['model']}): rho at which the indirect "
+        f"effect's {round(sensitivity['crossing_prob'] * 100)} % interval first includes 0"
+    ]
+    for who, sides in sensitivity["rho_crossing"].items():
+        for side, word in SIDE_WORDS.items():
+            value = sides[side]
+            text = "none" if value is None else _number(value, 2)
+            lines.append(rf"\newcommand{{\IndirectEffect{who}Rho{word}}}{{{text}}}")
+    for who, value in sensitivity["rho_mean_zero"].items():
+        lines.append(rf"\newcommand{{\IndirectEffect{who}RhoMeanZero}}{{{_number(value, 2)}}}")
+    zero = sensitivity["rho_indirect_zero"]
+    lines.append(rf"\newcommand{{\RhoIndirectZeroMean}}{{{_number(zero['mean'], 2)}}}")
+    for word, prob in PROBS.items():
+        low, high = zero[f"eti{round(prob * 100)}"]
+        lines.append(rf"\newcommand{{\RhoIndirectZeroLow{word}}}{{{_number(low, 2)}}}")
+        lines.append(rf"\newcommand{{\RhoIndirectZeroHigh{word}}}{{{_number(high, 2)}}}")
+    return lines
 
 
 def write_numbers(
