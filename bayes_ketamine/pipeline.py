@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from rich.table import Table
 
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.figures import make_figures
-from bayes_ketamine.inference import FitResult, FitSettings, compare, fit
+from bayes_ketamine.inference import FitResult, FitSettings, compare, fit, precompile
 from bayes_ketamine.inference.artifact import atomic_write
+from bayes_ketamine.inference.precompile import Precompiler
+from bayes_ketamine.inference.reuse import stored_fit
 from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.reporting import Posteriors, write_numbers
 
@@ -105,18 +108,30 @@ def run_analysis(
     console = Console(stderr=True, quiet=not progress)
     posteriors_dir = Path(posteriors_dir)
     settings = settings or FitSettings()
-    variants = analysis_variants(study)
+    specs = [resolve_spec(name) for name in analysis_variants(study)]
+    to_fit = [
+        spec
+        for spec in specs
+        if force or stored_fit(spec, study, settings=settings, out_dir=posteriors_dir) is None
+    ]
+    # A helper process compiles the later models (last first) while the first ones fit.
+    helper = (
+        Precompiler(to_fit[:0:-1], study)
+        if len(to_fit) > 1 and precompile.enabled()
+        else nullcontext()
+    )
     fits: dict[str, FitResult] = {}
-    for k, name in enumerate(variants, start=1):
-        console.rule(f"[bold]fit {k}/{len(variants)}: {name}")
-        fits[name] = fit(
-            resolve_spec(name),
-            study,
-            settings=settings,
-            out_dir=posteriors_dir,
-            force=force,
-            progress=progress,
-        )
+    with helper:
+        for k, spec in enumerate(specs, start=1):
+            console.rule(f"[bold]fit {k}/{len(specs)}: {spec.name}")
+            fits[spec.name] = fit(
+                spec,
+                study,
+                settings=settings,
+                out_dir=posteriors_dir,
+                force=force,
+                progress=progress,
+            )
     console.rule("[bold]compare, figures, numbers")
     inputs = {name: artifact_identity(r) for name, r in fits.items()}
     manifest = posteriors_dir / MANIFEST

@@ -34,7 +34,7 @@ import xarray as xr
 from rich.console import Console
 
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.inference import batched, compile_cache, prior_predictive, samplers
+from bayes_ketamine.inference import samplers
 from bayes_ketamine.inference.artifact import (
     artifact_lock,
     artifact_path,
@@ -45,8 +45,8 @@ from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker, borrowed_worker
 from bayes_ketamine.inference.mediation import mediation_sensitivity
-from bayes_ketamine.inference.nutpie_adapter import nutpie_cache_key
 from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
+from bayes_ketamine.inference.precompile import cache_keys
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import package_versions, provenance_attrs, provenance_key
 from bayes_ketamine.inference.reuse import matches
@@ -188,23 +188,18 @@ def _sample_all(
     """
     pm_model = model.pymc_model
     prior_seed, pp_seed = np.random.SeedSequence(settings.seed).generate_state(2)
-    log_density = LogDensity(pm_model, compile_cache.cache_key("log_density", graph_key, batched))
-    predictive = PosteriorPredictive(
-        pm_model,
-        int(pp_seed),
-        compile_cache.cache_key("posterior_predictive", graph_key, batched),
-    )
+    keys = cache_keys(graph_key)
+    log_density = LogDensity(pm_model, keys.log_density)
+    predictive = PosteriorPredictive(pm_model, int(pp_seed), keys.posterior_predictive)
     run = None
     if _in_background(settings):
         with steps.step("compiling the model for nutpie and starting it", "posterior_start"):
-            run = start_nutpie(pm_model, settings, progress, nutpie_cache_key(graph_key))
+            run = start_nutpie(pm_model, settings, progress, keys.nutpie)
     try:
         with steps.step(f"prior predictive ({settings.prior_draws} draws)", "prior_predictive"):
-            prior = PriorPredictive(
-                pm_model,
-                int(prior_seed),
-                compile_cache.cache_key("prior_predictive", graph_key, prior_predictive),
-            ).compile()(settings.prior_draws)
+            prior = PriorPredictive(pm_model, int(prior_seed), keys.prior_predictive).compile()(
+                settings.prior_draws
+            )
         with steps.step("compiling posterior predictive and log densities", "compile_post"):
             predictive.compile()
             log_density.compile()
