@@ -28,13 +28,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from bayes_ketamine.data.summary import StudySummary, summarise
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 SEXES: tuple[str, str] = ("F", "M")
 """Sex labels in their coordinate order."""
@@ -187,6 +189,8 @@ class Study:
                     ("participant", "session", "block"),
                     values.reshape(len(pids), 2, len(blocks)),
                 )
+        import xarray as xr  # only here: reading a study stays free of xarray's import
+
         ds = xr.Dataset(data_vars, coords=coords)
         ds.attrs.update(
             name=self.name,

@@ -13,16 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.inference.artifact import ArtifactError, artifact_path, read_attrs
+from bayes_ketamine.inference.artifact import ArtifactError, artifact_path
 from bayes_ketamine.inference.provenance import package_versions, provenance_key
 from bayes_ketamine.inference.settings import FitSettings
+from bayes_ketamine.inference.stored import open_stored
 from bayes_ketamine.models.spec import ModelSpec
 
 
 def matches(path: str | Path, key: str) -> bool:
-    """Return whether ``path`` is a readable artifact with provenance key ``key``."""
+    """Return whether ``path`` is a readable artifact with provenance key ``key``.
+
+    Read with netCDF4 alone (:func:`~bayes_ketamine.inference.stored.open_stored`):
+    opening it with xarray would import dask through xarray's chunk managers.
+    """
     try:
-        return read_attrs(path).get("provenance_key") == key
+        with open_stored(path) as root:
+            return root.attrs.get("provenance_key") == key
     except ArtifactError:
         return False
 
