@@ -23,6 +23,7 @@ from bayes_ketamine.data.study import Study
 from bayes_ketamine.figures import make_figures
 from bayes_ketamine.inference import FitResult, FitSettings, compare, fit, precompile
 from bayes_ketamine.inference.artifact import atomic_write
+from bayes_ketamine.inference.fitting import caught_warnings
 from bayes_ketamine.inference.precompile import Precompiler
 from bayes_ketamine.inference.reuse import stored_fit
 from bayes_ketamine.models import resolve_spec
@@ -137,7 +138,15 @@ def run_analysis(
     manifest = posteriors_dir / MANIFEST
     outputs = _reusable_outputs(manifest, inputs)
     if outputs is None:
-        outputs = _derive_outputs(fits, posteriors_dir)
+        with caught_warnings() as caught:
+            outputs = _derive_outputs(fits, posteriors_dir)
+        if caught:
+            console.print(
+                f"{len(caught)} library warning(s) while comparing and drawing, not shown: "
+                + "; ".join(text.split("\n")[0][:80] for text in caught[:3]),
+                markup=False,
+                highlight=False,
+            )
         payload = {"inputs": inputs, "outputs": {k: list(map(str, v)) for k, v in outputs.items()}}
         atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps(payload, indent=1)))
     else:

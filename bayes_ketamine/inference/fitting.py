@@ -113,7 +113,7 @@ class _Steps:
 
 
 @contextmanager
-def _caught_warnings() -> Iterator[list[str]]:
+def caught_warnings() -> Iterator[list[str]]:
     """Collect the warnings raised inside the block, once each, instead of printing them.
 
     Libraries warn in their own words about what the stored checks already record
@@ -313,7 +313,7 @@ def fit(
         if not force and matches(path, key):
             steps.note(f"[green]reusing[/] {path} (spec, data and settings unchanged)")
             return FitResult(load_posterior(path), path, reused=True)
-        with _diagnostics_worker(settings) as worker, _caught_warnings() as caught:
+        with _diagnostics_worker(settings) as worker, caught_warnings() as caught:
             with steps.step(
                 f"building model {spec.name!r} ({spec.family}) on {study.name!r}", "build"
             ):
