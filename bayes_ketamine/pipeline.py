@@ -142,7 +142,7 @@ def run_analysis(
             outputs = _derive_outputs(fits, posteriors_dir)
         if caught:
             console.print(
-                f"{len(caught)} library warning(s) while comparing and drawing, not shown: "
+                f"{len(caught)} library warning(s) while comparing and drawing (first ones): "
                 + "; ".join(text.split("\n")[0][:80] for text in caught[:3]),
                 markup=False,
                 highlight=False,

@@ -141,3 +141,19 @@ def test_compare_writes_table(tmp_path, toy_artifact):
     assert json.dumps(table["observed"].values.tolist()) == '["log_glx", "score"]'
     result = runner.invoke(app, ["compare", str(base)])
     assert result.exit_code == 2
+
+
+def test_quiet_fit_that_passes_prints_nothing(tmp_path, monkeypatch):
+    path = _artifact(tmp_path / "m.nc", 0)
+
+    def fake_fit(spec, study, settings, out_dir, force, progress):
+        assert not progress  # no steps, no progress bar
+        return FitResult(load_posterior(path), path, reused=False)
+
+    monkeypatch.setattr(commands, "fit", fake_fit)
+    monkeypatch.setattr(commands, "study_or_exit", lambda name: toy_model().study)
+    spec = tmp_path / "s.toml"
+    spec.write_text('name = "s"\nfamily = "symptoms"\n')
+    result = runner.invoke(app, ["fit", str(spec), "--force", "--quiet"])
+    assert result.exit_code == 0
+    assert result.stdout == "" and result.stderr == ""
