@@ -124,9 +124,8 @@ def main() -> None:
                 **gate,
             )
             print(f"ten studies: {k + 1}/10", file=sys.stderr)
-            fits.append(
-                run(["fit", "symptoms_partial", "--study", str(study), "--out", str(work / "ten")])
-            )
+            fit = ["fit", "symptoms_partial", "--study", str(study), "--out", str(work / "ten")]
+            fits.append(run(fit, **gate))
             if k == 0:
                 after_first = cache_entries()
         after = cache_entries()
