@@ -1,4 +1,5 @@
-"""Simulation-based calibration and design analysis (power / assurance) on Dask.
+"""Simulation-based calibration, design analysis (power / assurance) and
+cross-validation by participant, on Dask.
 
 >>> from bayes_ketamine.calibration import run_sbc, run_power  # doctest: +SKIP
 >>> result = run_sbc("symptoms_partial", simulations=100, workers=2)  # doctest: +SKIP
@@ -7,6 +8,7 @@
 See ``docs/calibration.md``.
 """
 
+from bayes_ketamine.calibration.cross_validation import CVResult, assign_folds, cross_validate
 from bayes_ketamine.calibration.sbc import (
     SBCResult,
     run_sbc,
@@ -17,9 +19,12 @@ from bayes_ketamine.calibration.sbc import (
 from bayes_ketamine.calibration.worker import ModelDesign, SamplerSettings, sbc_rank
 
 __all__ = [
+    "CVResult",
     "ModelDesign",
     "SBCResult",
     "SamplerSettings",
+    "assign_folds",
+    "cross_validate",
     "run_sbc",
     "sbc_rank",
     "summarise_sbc",
