@@ -1,5 +1,6 @@
-"""Simulation-based calibration, design analysis (power / assurance) and
-cross-validation by participant, on Dask.
+"""Calibration, design analysis and cross-validation by participant, on Dask.
+
+Simulation-based calibration, power / assurance and leave-one-participant-out CV.
 
 >>> from bayes_ketamine.calibration import run_sbc, run_power  # doctest: +SKIP
 >>> result = run_sbc("symptoms_partial", simulations=100, workers=2)  # doctest: +SKIP

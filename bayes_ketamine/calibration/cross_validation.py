@@ -44,11 +44,9 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.data.study import SEXES, Study
+from bayes_ketamine.inference.comparison import CV_RESULT_KIND
 from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.models.spec import ModelSpec, resolve_spec
-
-CV_KIND = "bayes_ketamine_cv"
-"""Value of the root attribute ``kind`` of a cross-validation result."""
 
 DEFAULT_SETTINGS = FitSettings(draws=500, tune=500, chains=2, cores=1)
 """Sampler settings of a fold unless given: 1000 draws per fold, one core per worker."""
@@ -227,7 +225,7 @@ def combine_folds(
         ``elpd``, ``mcse``, ``n_obs`` (participant, observed); ``held_out_in``
         (participant: its fold); ``fold_elpd`` (fold, observed); ``fold_seconds``,
         ``fold_compile_seconds``, ``fold_divergences`` (fold); totals ``elpd_cv`` and
-        ``se`` (observed). Attribute ``kind`` = :data:`CV_KIND`.
+        ``se`` (observed). Attribute ``kind`` = :data:`CV_RESULT_KIND`.
     """
     parts = [
         stored[i].assign(held_out_in=("participant", [i] * stored[i].sizes["participant"]))
@@ -249,7 +247,7 @@ def combine_folds(
         elpd_cv=per["elpd"].sum("participant"),
         se=np.sqrt(n * per["elpd"].var("participant", ddof=1)),
     ).assign_coords(fold=np.arange(len(folds)))
-    ds.attrs = {"kind": CV_KIND, **attrs}
+    ds.attrs = {"kind": CV_RESULT_KIND, **attrs}
     return ds
 
 
@@ -324,7 +322,7 @@ def cross_validate(
         raise ValueError(f"replicates must be a positive integer, got {replicates!r}")
     assignment = assign_folds(study, folds, settings.seed)
     identity = {
-        "kind": CV_KIND,
+        "kind": CV_RESULT_KIND,
         "spec_hash": spec.content_hash(),
         "study_hash": study.content_hash(),
         "settings": settings.to_dict(),

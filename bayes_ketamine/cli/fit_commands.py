@@ -149,10 +149,13 @@ def check(
 
 
 def compare(
-    artifacts: Annotated[list[Path], typer.Argument(help="Two or more fitted artifacts.")],
+    artifacts: Annotated[
+        list[Path],
+        typer.Argument(help="Two or more fitted artifacts, or two or more CV results (cv.nc)."),
+    ],
     out: Annotated[Path | None, typer.Option(help="Also write the table as netCDF.")] = None,
 ) -> None:
-    """Compare artifacts by PSIS-LOO on each shared observed variable."""
+    """Compare artifacts by repaired PSIS-LOO, or CV results by their CV, per observed variable."""
     from bayes_ketamine.inference import ArtifactError
     from bayes_ketamine.inference import compare as compare_artifacts
 
@@ -161,9 +164,14 @@ def compare(
         table = compare_artifacts(artifacts, out=out)
     except (ArtifactError, ValueError) as err:
         raise _error(console, err) from err
+    criterion = table.attrs["criterion"]
+    console.print(f"criterion: {criterion}", highlight=False)
+    for var, models in json.loads(table.attrs["unranked_json"]).items():
+        for model, reason in models.items():
+            console.print(f"not ranked on {var}: {model}: {reason}", highlight=False)
     for var in table["observed"].values:
         sub = table.sel(observed=var).sortby("rank")
-        rich_table = Table(title=f"LOO comparison on {var}")
+        rich_table = Table(title=f"{criterion} comparison on {var}")
         for col in ("model", "rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "diag_elpd"):
             rich_table.add_column(col, justify="left" if col in ("model", "diag_elpd") else "right")
         for i, model in enumerate(sub["model"].values):
