@@ -1,0 +1,178 @@
+r"""PSIS-LOO with its unreliable points repaired: moment matching, then exact refits.
+
+PSIS-LOO estimates :math:`\mathrm{elpd}_i = \log p(y_i \mid y_{-i})` by importance
+sampling the full posterior with ratios :math:`1 / p(y_i \mid \theta)`. The estimate
+of a point is unreliable when the Pareto shape :math:`\hat k_i` of its ratios exceeds
+the sample-size threshold :math:`\min(1 - 1/\log_{10} S, 0.7)` (Vehtari et al. 2024).
+Those points are repaired in two steps:
+
+1. **Moment matching** (Paananen et al. 2021; :func:`arviz_stats.loo_moment_match`):
+   the draws are moved in the unconstrained space by affine maps matching the mean
+   and covariance of the importance-weighted draws, and the ratios recomputed; a
+   point is repaired when its new :math:`\hat k` is below the threshold.
+2. **Exact refit** of the points still above it: the model is fitted to the study
+   without observation :math:`i` (one compiled model per structure, so a refit costs
+   its sampling only) and
+   :math:`\widehat{\mathrm{elpd}}_i = \log \frac1S \sum_s p(y_i \mid \theta^{(s)}_{-i})`
+   with :math:`\theta^{(s)}_{-i}` the refit's draws. A refit that fails leaves the
+   point ``unrepaired``.
+
+The stored ``loo`` table of each observed variable holds per point the original
+``pareto_k``, ``repair`` (``""`` for a reliable point, ``"moment_match"``,
+``"refit"`` or ``"unrepaired"``), ``pareto_k_repaired`` (after moment matching; NaN
+for refits), the PSIS estimate ``elpd_i_psis`` and the final ``elpd_i``; its
+attributes ``elpd``, ``se`` and ``p_loo`` are those of the final values.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import arviz_stats as azs
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy.special import logsumexp
+
+from bayes_ketamine.inference.batched import SAMPLE_DIMS, LogDensity
+from bayes_ketamine.inference.ppc import loo_table
+
+ROW_TABLES: dict[str, tuple[str, str]] = {
+    "score": ("symptoms", "timepoint"),
+    "log_glx": ("fmrs", "block"),
+}
+"""Per observed variable: the study table of its observations and the column that,
+with ``participant_id`` and ``session``, identifies one."""
+
+Refit = Callable[[Any], xr.Dataset]
+"""Fits a built model (a study without one observation) and returns its posterior."""
+
+
+def study_without(model: Any, var: str, i: int) -> Any:
+    """Return the model's study without observation ``i`` of observed variable ``var``."""
+    table_name, column = ROW_TABLES[var]
+    label = model.observation_labels()[var].iloc[i]
+    table = getattr(model.study, table_name)
+    match = (
+        (table["participant_id"] == label["participant_id"])
+        & (table["session"] == label["session"])
+        & (table[column] == label[column])
+    )
+    if int(match.sum()) != 1:
+        raise ValueError(f"{var} observation {i} matches {int(match.sum())} study rows")
+    rest = table.loc[~match].reset_index(drop=True)
+    return replace(model.study, name=f"{model.study.name} without {var}[{i}]", **{table_name: rest})
+
+
+def exact_loo_point(model: Any, var: str, i: int, refit: Refit) -> float:
+    r"""Return :math:`\log p(y_i \mid y_{-i})` by refitting without observation ``i``.
+
+    Parameters
+    ----------
+    model : CrossoverModel
+        The model fitted to the full study.
+    var : str
+        Observed variable.
+    i : int
+        Observation index along the variable's observation dimension.
+    refit : callable
+        Fits a built model and returns its posterior dataset.
+
+    Returns
+    -------
+    float
+        The log of the mean over the refit's draws of the point's likelihood.
+    """
+    from bayes_ketamine.models import build_model
+
+    reduced = build_model(model.spec, study_without(model, var, i))
+    posterior = refit(reduced)
+    loglik, _ = LogDensity(model.pymc_model).compile()(posterior)
+    obs_dim = loglik[var].dims[-1]
+    values = loglik[var].isel({obs_dim: i}).stack(sample=SAMPLE_DIMS).values
+    return float(logsumexp(values) - np.log(values.size))
+
+
+def repaired_loo_table(
+    tree: xr.DataTree,
+    model: Any,
+    var: str,
+    result: azs.ELPDData,
+    refit: Refit,
+    labels: pd.DataFrame | None = None,
+) -> xr.Dataset:
+    """Return the LOO table of ``var`` with its high-k points repaired (module docstring).
+
+    Parameters
+    ----------
+    tree : xarray.DataTree
+        The fit: ``posterior`` and ``log_likelihood`` groups.
+    model : CrossoverModel
+        The fitted model.
+    var : str
+        Observed variable.
+    result : arviz_stats.ELPDData
+        ``arviz_stats.loo(tree, pointwise=True, var_name=var)``.
+    refit : callable
+        Fits a built model and returns its posterior (for exact refits).
+    labels : pandas.DataFrame, optional
+        Observation labels attached as coordinates.
+
+    Returns
+    -------
+    xarray.Dataset
+        See the module docstring; attributes also count ``n_moment_match``,
+        ``n_refit`` and ``n_unrepaired``.
+    """
+    table = loo_table(tree, var, labels, result)
+    k = table["pareto_k"].values
+    good_k = float(result.good_k)
+    bad = np.flatnonzero(k > good_k)
+    repair = np.full(k.shape, "", dtype=object)
+    elpd_i = table["elpd_i"].values.astype(float).copy()
+    k_after = np.full(k.shape, np.nan)
+    if bad.size:
+        repair[bad] = "unrepaired"
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                matched = azs.loo_moment_match(
+                    tree, result, var_name=var, model=model.pymc_model, pointwise=True
+                )
+            new_k = matched.pareto_k.values.ravel()
+            k_after[bad] = new_k[bad]
+            fixed = bad[new_k[bad] <= good_k]
+            elpd_i[fixed] = matched.elpd_i.values.ravel()[fixed]
+            repair[fixed] = "moment_match"
+        except Exception as err:  # noqa: BLE001 - any failure leaves the refits to repair
+            warnings.warn(f"{var}: moment matching failed ({err}); refitting", stacklevel=2)
+        for i in np.flatnonzero(repair == "unrepaired"):
+            try:
+                elpd_i[i] = exact_loo_point(model, var, int(i), refit)
+                repair[i] = "refit"
+            except Exception as err:  # noqa: BLE001 - the point stays unrepaired, and says so
+                warnings.warn(f"{var}: exact refit without point {i} failed ({err})", stacklevel=2)
+    loglik = tree["log_likelihood"][var]
+    n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
+    lpd = logsumexp(loglik.values.reshape(n_samples, -1), axis=0) - np.log(n_samples)
+    obs_dim = table["elpd_i"].dims
+    table = table.rename({"elpd_i": "elpd_i_psis"}).assign(
+        elpd_i=(obs_dim, elpd_i),
+        repair=(obs_dim, repair.astype(str)),
+        pareto_k_repaired=(obs_dim, k_after),
+    )
+    elpd = float(elpd_i.sum())
+    n_unrepaired = int((repair == "unrepaired").sum())
+    table.attrs.update(
+        elpd=elpd,
+        se=float(np.sqrt(elpd_i.size * np.var(elpd_i, ddof=1))),
+        p_loo=float(lpd.sum() - elpd),
+        n_moment_match=int((repair == "moment_match").sum()),
+        n_refit=int((repair == "refit").sum()),
+        n_unrepaired=n_unrepaired,
+        warning=int(n_unrepaired > 0),
+    )
+    return table
