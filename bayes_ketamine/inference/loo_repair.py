@@ -19,8 +19,9 @@ Those points are repaired in two steps:
 
 The stored ``loo`` table of each observed variable holds per point the original
 ``pareto_k``, ``repair`` (``""`` for a reliable point, ``"moment_match"``,
-``"refit"`` or ``"unrepaired"``), ``pareto_k_repaired`` (after moment matching; NaN
-for refits), the PSIS estimate ``elpd_i_psis`` and the final ``elpd_i``; its
+``"refit"`` or ``"unrepaired"``), ``pareto_k_repaired`` and ``n_eff_repaired``
+(after moment matching: Pareto k and effective sample size of the importance
+weights; NaN elsewhere), the PSIS estimate ``elpd_i_psis`` and the final ``elpd_i``; its
 attributes ``elpd``, ``se`` and ``p_loo`` are those of the final values.
 """
 
@@ -134,6 +135,7 @@ def repaired_loo_table(
     repair = np.full(k.shape, "", dtype=object)
     elpd_i = table["elpd_i"].values.astype(float).copy()
     k_after = np.full(k.shape, np.nan)
+    n_eff = np.full(k.shape, np.nan)
     if bad.size:
         repair[bad] = "unrepaired"
         try:
@@ -146,6 +148,7 @@ def repaired_loo_table(
             k_after[bad] = new_k[bad]
             fixed = bad[new_k[bad] <= good_k]
             elpd_i[fixed] = matched.elpd_i.values.ravel()[fixed]
+            n_eff[fixed] = np.asarray(matched.n_eff_i).ravel()[fixed]
             repair[fixed] = "moment_match"
         except Exception as err:  # noqa: BLE001 - any failure leaves the refits to repair
             warnings.warn(f"{var}: moment matching failed ({err}); refitting", stacklevel=2)
@@ -163,6 +166,7 @@ def repaired_loo_table(
         elpd_i=(obs_dim, elpd_i),
         repair=(obs_dim, repair.astype(str)),
         pareto_k_repaired=(obs_dim, k_after),
+        n_eff_repaired=(obs_dim, n_eff),
     )
     elpd = float(elpd_i.sum())
     n_unrepaired = int((repair == "unrepaired").sum())
