@@ -15,7 +15,8 @@ Those points are repaired in two steps:
    its sampling only) and
    :math:`\widehat{\mathrm{elpd}}_i = \log \frac1S \sum_s p(y_i \mid \theta^{(s)}_{-i})`
    with :math:`\theta^{(s)}_{-i}` the refit's draws. A refit that fails leaves the
-   point ``unrepaired``.
+   point ``unrepaired``, and so do all of them when more than :data:`MAX_REFITS`
+   are left.
 
 The stored ``loo`` table of each observed variable holds per point the original
 ``pareto_k``, ``repair`` (``""`` for a reliable point, ``"moment_match"``,
@@ -48,6 +49,12 @@ ROW_TABLES: dict[str, tuple[str, str]] = {
 """Per observed variable: the study table of its observations and the column that,
 with ``participant_id`` and ``session``, identifies one."""
 
+MAX_REFITS = 10
+"""Most exact refits per observed variable; with more points left after moment
+matching, none is refitted and all stay ``unrepaired`` (the comparison then says the
+model cannot be ranked): so many unreliable points signal a model problem that
+refitting would only hide, at the cost of as many fits."""
+
 Refit = Callable[[Any], xr.Dataset]
 """Fits a built model (a study without one observation) and returns its posterior."""
 
@@ -68,7 +75,21 @@ def study_without(model: Any, var: str, i: int) -> Any:
     return replace(model.study, name=f"{model.study.name} without {var}[{i}]", **{table_name: rest})
 
 
-def exact_loo_point(model: Any, var: str, i: int, refit: Refit) -> float:
+def _log_density(model: Any) -> LogDensity:
+    """Return the compiled log density of the full model (the fit's compile-cache entry)."""
+    from bayes_ketamine.inference import batched, compile_cache
+    from bayes_ketamine.inference.provenance import package_versions
+    from bayes_ketamine.inference.structure import model_structure_key
+
+    key = model_structure_key(model.pymc_model, package_versions())
+    return LogDensity(
+        model.pymc_model, compile_cache.cache_key("log_density", key, batched)
+    ).compile()
+
+
+def exact_loo_point(
+    model: Any, var: str, i: int, refit: Refit, density: LogDensity | None = None
+) -> float:
     r"""Return :math:`\log p(y_i \mid y_{-i})` by refitting without observation ``i``.
 
     Parameters
@@ -81,6 +102,8 @@ def exact_loo_point(model: Any, var: str, i: int, refit: Refit) -> float:
         Observation index along the variable's observation dimension.
     refit : callable
         Fits a built model and returns its posterior dataset.
+    density : LogDensity, optional
+        The compiled log density of ``model`` (loaded when omitted).
 
     Returns
     -------
@@ -91,7 +114,7 @@ def exact_loo_point(model: Any, var: str, i: int, refit: Refit) -> float:
 
     reduced = build_model(model.spec, study_without(model, var, i))
     posterior = refit(reduced)
-    loglik, _ = LogDensity(model.pymc_model).compile()(posterior)
+    loglik, _ = (density or _log_density(model))(posterior)
     obs_dim = loglik[var].dims[-1]
     values = loglik[var].isel({obs_dim: i}).stack(sample=SAMPLE_DIMS).values
     return float(logsumexp(values) - np.log(values.size))
@@ -152,9 +175,18 @@ def repaired_loo_table(
             repair[fixed] = "moment_match"
         except Exception as err:  # noqa: BLE001 - any failure leaves the refits to repair
             warnings.warn(f"{var}: moment matching failed ({err}); refitting", stacklevel=2)
-        for i in np.flatnonzero(repair == "unrepaired"):
+        left = np.flatnonzero(repair == "unrepaired")
+        if left.size > MAX_REFITS:
+            warnings.warn(
+                f"{var}: {left.size} points need exact refits, more than {MAX_REFITS}; "
+                "they stay unrepaired (the model is likely misspecified for them)",
+                stacklevel=2,
+            )
+            left = left[:0]
+        density = _log_density(model) if left.size else None
+        for i in left:
             try:
-                elpd_i[i] = exact_loo_point(model, var, int(i), refit)
+                elpd_i[i] = exact_loo_point(model, var, int(i), refit, density)
                 repair[i] = "refit"
             except Exception as err:  # noqa: BLE001 - the point stays unrepaired, and says so
                 warnings.warn(f"{var}: exact refit without point {i} failed ({err})", stacklevel=2)
