@@ -61,9 +61,10 @@ class AnalysisResult:
     fits : dict of str to FitResult
         One per model variant.
     comparisons : dict of str to pathlib.Path
-        Comparison tables (netCDF) by file stem: ``<family>_poolings`` (repaired
-        PSIS-LOO), ``<family>_poolings_cv`` (CV by participant) and
-        ``criteria_agreement`` (JSON, :func:`criteria_agreement` per family).
+        Comparison tables (netCDF): ``<family>`` (repaired PSIS-LOO, file
+        ``<family>_poolings.nc``), ``<family>_cv`` (CV by participant, file
+        ``<family>_poolings_cv.nc``) and ``criteria_agreement`` (JSON,
+        :func:`criteria_agreement` per family).
     figures : list of pathlib.Path
         Figure files (PNG and PDF).
     numbers : list of pathlib.Path
@@ -156,7 +157,7 @@ def run_analysis(
         console.print("[green]reusing[/] comparisons, figures and numbers (artifacts unchanged)")
     return AnalysisResult(
         fits,
-        {path.stem: path for path in outputs["comparisons"]},
+        {path.stem.replace("_poolings", ""): path for path in outputs["comparisons"]},
         outputs["figures"],
         outputs["numbers"],
         time.perf_counter() - start,
@@ -344,4 +345,29 @@ def summary_table(result: AnalysisResult) -> Table:
             "yes" if fit_result.reused else "no",
             str(fit_result.path),
         )
+    return table
+
+
+def agreement_table(result: AnalysisResult) -> Table | None:
+    """Return a rich table of whether repaired PSIS-LOO and CV agree, per family.
+
+    ``None`` when the run did not cross-validate.
+    """
+    path = result.comparisons.get("criteria_agreement")
+    if path is None:
+        return None
+    agreement = json.loads(path.read_text())
+    table = Table(title="Pooling: repaired PSIS-LOO vs leave-one-participant-out CV")
+    for column in ("family", "observed", "LOO prefers", "CV prefers", "agree", "why"):
+        table.add_column(column, overflow="fold")
+    for family, per_var in agreement.items():
+        for var, entry in per_var.items():
+            table.add_row(
+                family,
+                var,
+                entry["loo_best"],
+                entry["cv_best"],
+                "yes" if entry["agree"] else "[yellow]no[/]",
+                entry["why"],
+            )
     return table

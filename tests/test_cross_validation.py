@@ -186,3 +186,39 @@ def test_cv_on_a_loopback_cluster_resumes_and_survives_a_killed_worker(
     assert table.attrs["criterion"] == "4-fold CV grouped by participant"
     assert set(table["model"].values) == {"symptoms_partial", "symptoms_complete"}
     assert sorted(table["rank"].values.ravel().tolist()) == [0.0, 1.0]
+
+
+def _table(elpd: dict[str, float], dse: float) -> xr.Dataset:
+    """A comparison table of one observed variable, as ``compare`` returns it."""
+    models = list(elpd)
+    best = max(elpd.values())
+    order = sorted(models, key=lambda m: -elpd[m])
+    return xr.Dataset(
+        {
+            "rank": (("model", "observed"), [[float(order.index(m))] for m in models]),
+            "elpd": (("model", "observed"), [[elpd[m]] for m in models]),
+            "elpd_diff": (("model", "observed"), [[elpd[m] - best] for m in models]),
+            "dse": (("model", "observed"), [[0.0 if elpd[m] == best else dse] for m in models]),
+        },
+        coords={"model": models, "observed": ["score"]},
+    )
+
+
+def test_criteria_agreement_states_agreement_and_why_not():
+    from bayes_ketamine.pipeline import criteria_agreement
+
+    loo = _table({"none": -300.0, "partial": -290.0, "complete": -295.0}, dse=2.0)
+    same = criteria_agreement(
+        loo, _table({"none": -80.0, "partial": -70.0, "complete": -75.0}, 2.0)
+    )
+    assert same["score"]["agree"] and same["score"]["loo_best"] == "partial"
+    assert same["score"]["cv"]["order"] == ["partial", "complete", "none"]
+    decisive = criteria_agreement(
+        loo, _table({"none": -80.0, "partial": -75.0, "complete": -60.0}, 2.0)
+    )["score"]
+    assert not decisive["agree"] and decisive["cv_best"] == "complete"
+    assert "new participants" in decisive["why"]
+    close = criteria_agreement(
+        loo, _table({"none": -80.0, "partial": -70.5, "complete": -70.0}, 2.0)
+    )["score"]
+    assert not close["agree"] and "not decisively" in close["why"] and "CV (0.5" in close["why"]
