@@ -6,7 +6,9 @@ of a point is unreliable when the Pareto shape :math:`\hat k_i` of its ratios ex
 the sample-size threshold :math:`\min(1 - 1/\log_{10} S, 0.7)` (Vehtari et al. 2024).
 Those points are repaired in two steps:
 
-1. **Moment matching** (Paananen et al. 2021; :func:`arviz_stats.loo_moment_match`):
+1. **Moment matching** (Paananen et al. 2021; :func:`arviz_stats.loo_moment_match`
+   with the functions of :mod:`bayes_ketamine.inference.moment_match`, compiled once
+   per model structure):
    the draws are moved in the unconstrained space by affine maps matching the mean
    and covariance of the importance-weighted draws, and the ratios recomputed; a
    point is repaired when its new :math:`\hat k` is below the threshold.
@@ -40,7 +42,9 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from bayes_ketamine.inference.batched import SAMPLE_DIMS, LogDensity
+from bayes_ketamine.inference.moment_match import moment_match_inputs
 from bayes_ketamine.inference.ppc import loo_table
+from bayes_ketamine.inference.provenance import package_versions
 
 ROW_TABLES: dict[str, tuple[str, str]] = {
     "score": ("symptoms", "timepoint"),
@@ -78,7 +82,6 @@ def study_without(model: Any, var: str, i: int) -> Any:
 def _log_density(model: Any) -> LogDensity:
     """Return the compiled log density of the full model (the fit's compile-cache entry)."""
     from bayes_ketamine.inference import batched, compile_cache
-    from bayes_ketamine.inference.provenance import package_versions
     from bayes_ketamine.inference.structure import model_structure_key
 
     key = model_structure_key(model.pymc_model, package_versions())
@@ -164,8 +167,17 @@ def repaired_loo_table(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                log_prob, log_lik_i, upars = moment_match_inputs(
+                    tree["posterior"].to_dataset(), model.pymc_model, var, package_versions()
+                )
                 matched = azs.loo_moment_match(
-                    tree, result, var_name=var, model=model.pymc_model, pointwise=True
+                    tree,
+                    result,
+                    log_prob_upars_fn=log_prob,
+                    log_lik_i_upars_fn=log_lik_i,
+                    upars=upars,
+                    var_name=var,
+                    pointwise=True,
                 )
             new_k = matched.pareto_k.values.ravel()
             k_after[bad] = new_k[bad]
