@@ -171,7 +171,8 @@ def compare(
             console.print(f"not ranked on {var}: {model}: {reason}", highlight=False)
     for var in table["observed"].values:
         sub = table.sel(observed=var).sortby("rank")
-        rich_table = Table(title=f"{criterion} comparison on {var}")
+        short = "LOO" if criterion.startswith("PSIS-LOO") else "CV"
+        rich_table = Table(title=f"{short} comparison on {var}")
         for col in ("model", "rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "diag_elpd"):
             rich_table.add_column(col, justify="left" if col in ("model", "diag_elpd") else "right")
         for i, model in enumerate(sub["model"].values):

@@ -18,7 +18,8 @@ Those points are repaired in two steps:
    :math:`\widehat{\mathrm{elpd}}_i = \log \frac1S \sum_s p(y_i \mid \theta^{(s)}_{-i})`
    with :math:`\theta^{(s)}_{-i}` the refit's draws. A refit that fails leaves the
    point ``unrepaired``, and so do all of them when more than :data:`MAX_REFITS`
-   are left.
+   are left. With more than :data:`MAX_REPAIRS` points above the threshold, none is
+   repaired.
 
 The stored ``loo`` table of each observed variable holds per point the original
 ``pareto_k``, ``repair`` (``""`` for a reliable point, ``"moment_match"``,
@@ -52,6 +53,12 @@ ROW_TABLES: dict[str, tuple[str, str]] = {
 }
 """Per observed variable: the study table of its observations and the column that,
 with ``participant_id`` and ``session``, identifies one."""
+
+MAX_REPAIRS = 20
+"""Most points above the k threshold repaired per observed variable; with more, none
+is (all stay ``unrepaired`` and the comparison says the model cannot be ranked):
+that many unreliable points signal a misfit (or draws that are not a posterior) that
+repairs would hide, at the cost of moment matching or refitting each of them."""
 
 MAX_REFITS = 10
 """Most exact refits per observed variable; with more points left after moment
@@ -162,7 +169,14 @@ def repaired_loo_table(
     elpd_i = table["elpd_i"].values.astype(float).copy()
     k_after = np.full(k.shape, np.nan)
     n_eff = np.full(k.shape, np.nan)
-    if bad.size:
+    if bad.size > MAX_REPAIRS:
+        repair[bad] = "unrepaired"
+        warnings.warn(
+            f"{var}: {bad.size} points have Pareto k > {good_k:.2f}, more than {MAX_REPAIRS}; "
+            "none is repaired (the model likely misfits them)",
+            stacklevel=2,
+        )
+    elif bad.size:
         repair[bad] = "unrepaired"
         try:
             with warnings.catch_warnings():
