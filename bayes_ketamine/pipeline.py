@@ -226,7 +226,8 @@ def criteria_agreement(loo: xr.Dataset, cv: xr.Dataset) -> dict[str, dict]:
     Returns
     -------
     dict
-        Per observed variable: ``agree`` (the same model ranks first), the best
+        Per observed variable: ``agree`` (the same model ranks first; ``None``
+        when a criterion can rank no model), the best
         model, the order and the elpd differences with their SEs under each
         criterion, and ``why``: a sentence on the agreement or the reason for the
         disagreement. Two criteria "disagree" only in their first choice; when that
@@ -246,6 +247,17 @@ def criteria_agreement(loo: xr.Dataset, cv: xr.Dataset) -> dict[str, dict]:
                 "elpd_diff": {m: float(ranked["elpd_diff"].sel(model=m)) for m in models},
                 "dse": {m: float(ranked["dse"].sel(model=m)) for m in models},
             }
+        if not summary["loo"]["order"] or not summary["cv"]["order"]:
+            reasons = json.loads(loo.attrs.get("unranked_json", "{}")).get(var, {})
+            out[var] = {
+                "agree": None,
+                "loo_best": (summary["loo"]["order"] or ["-"])[0],
+                "cv_best": (summary["cv"]["order"] or ["-"])[0],
+                "why": "PSIS-LOO cannot rank the models: "
+                + "; ".join(f"{m}: {r}" for m, r in reasons.items()),
+                **summary,
+            }
+            continue
         loo_best, cv_best = summary["loo"]["order"][0], summary["cv"]["order"][0]
         agree = loo_best == cv_best
         if agree:
@@ -367,7 +379,7 @@ def agreement_table(result: AnalysisResult) -> Table | None:
                 var,
                 entry["loo_best"],
                 entry["cv_best"],
-                "yes" if entry["agree"] else "[yellow]no[/]",
+                {True: "yes", False: "[yellow]no[/]", None: "-"}[entry["agree"]],
                 entry["why"],
             )
     return table

@@ -222,3 +222,13 @@ def test_criteria_agreement_states_agreement_and_why_not():
         loo, _table({"none": -80.0, "partial": -70.5, "complete": -70.0}, 2.0)
     )["score"]
     assert not close["agree"] and "not decisively" in close["why"] and "CV (0.5" in close["why"]
+
+
+def test_criteria_agreement_says_when_loo_cannot_rank():
+    from bayes_ketamine.pipeline import criteria_agreement
+
+    loo = _table({"none": -300.0, "partial": -290.0}, dse=2.0)
+    loo["rank"][:] = np.nan
+    loo.attrs["unranked_json"] = '{"score": {"none": "3 point(s) not repaired"}}'
+    entry = criteria_agreement(loo, _table({"none": -80.0, "partial": -70.0}, 2.0))["score"]
+    assert entry["agree"] is None and "none: 3 point(s) not repaired" in entry["why"]

@@ -209,21 +209,19 @@ def compare(
                 having[name] = loo_elpd(e[var])
             else:
                 having[name] = e[var]
+        if len(having) + len(skipped) < 2:
+            continue
         if skipped:
             unranked[var] = skipped
-        if len(having) >= 2:
-            tables[var] = azs.compare(having, round_to="none")
+        tables[var] = azs.compare(having, round_to="none") if len(having) >= 2 else None
     if not tables:
-        raise ValueError(
-            "no observed variable has two models that can be ranked"
-            + (f" (unranked: {json.dumps(unranked)})" if unranked else "")
-        )
+        raise ValueError("no observed variable is shared by two of the inputs")
     shape = (len(names), len(tables))
     data = {col: np.full(shape, np.nan) for col in _NUMERIC}
     data.update({col: np.full(shape, "", dtype=object) for col in _TEXT})
     for j, frame in enumerate(tables.values()):
         for i, name in enumerate(names):
-            if name in frame.index:
+            if frame is not None and name in frame.index:
                 for col in (*_NUMERIC, *_TEXT):
                     if col in frame.columns:
                         data[col][i, j] = frame.loc[name, col]
