@@ -151,7 +151,8 @@ def test_cv_on_a_loopback_cluster_resumes_and_survives_a_killed_worker(
     assert killed not in {xr.open_dataset(p).attrs["pid"] for p in stored}
     client.wait_for_workers(2, timeout=60)
 
-    # resume: only the deleted fold is computed again, the others are read back
+    # resume, through the scheduler's address (as `cv --scheduler ADDR`): only the
+    # deleted fold is computed again, the others are read back
     mtimes = {p: p.stat().st_mtime_ns for p in stored[1:]}
     stored[0].unlink()
     again = cross_validate(
@@ -161,7 +162,7 @@ def test_cv_on_a_loopback_cluster_resumes_and_survives_a_killed_worker(
         out_dir=tmp_path,
         settings=TINY,
         replicates=4,
-        client=client,
+        scheduler=client.scheduler.address,
         progress=False,
     )
     assert again.computed == 1
