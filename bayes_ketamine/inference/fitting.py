@@ -276,7 +276,10 @@ def _add_checks(
     tree["prior_sensitivity"] = prior_sensitivity(tree, model.key_effects, model.observed_vars)
     labels = model.observation_labels()
     tree["ppc_statistics"] = xr.DataTree.from_dict(ppc_statistics(tree, labels))
-    results = {var: azs.loo(tree, pointwise=True, var_name=var) for var in model.observed_vars}
+    with warnings.catch_warnings():
+        # high-k points are repaired next; any that cannot be are warned about there
+        warnings.filterwarnings("ignore", "Estimated shape parameter of Pareto", UserWarning)
+        results = {var: azs.loo(tree, pointwise=True, var_name=var) for var in model.observed_vars}
     refit = _refit(settings, versions)
     tree["loo"] = xr.DataTree.from_dict(
         {
