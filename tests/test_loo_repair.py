@@ -147,3 +147,29 @@ def test_comparison_uses_repairs_and_names_the_models_it_cannot_rank(outlier_fit
         float(stored["elpd_i"].sum())
     )
     assert float(stored["elpd_i"].sum()) != pytest.approx(float(stored["elpd_i_psis"].sum()))
+
+
+def test_moment_matching_of_another_study_of_the_design_compiles_nothing(outlier_fit, monkeypatch):
+    import pymc as pm
+    from test_inference_compile_once import counting_compilations
+
+    from bayes_ketamine.data.simulate import simulate_study
+    from bayes_ketamine.inference.moment_match import moment_match_inputs
+    from bayes_ketamine.inference.provenance import package_versions
+    from bayes_ketamine.models import build_model
+
+    result, model = outlier_fit
+    versions = package_versions()
+    moment_match_inputs(result.tree["posterior"].to_dataset(), model.pymc_model, "score", versions)
+    other = build_model("symptoms_partial", simulate_study(6, 8)[0])
+    names = [rv.name for rv in other.pymc_model.free_RVs]
+    draws = pm.sample_prior_predictive(30, model=other.pymc_model, var_names=names, random_seed=1)[
+        "prior"
+    ]
+    with counting_compilations(monkeypatch) as counts:
+        log_prob, log_lik_i, upars = moment_match_inputs(
+            draws.to_dataset(), other.pymc_model, "score", versions
+        )
+        assert np.isfinite(log_prob(upars).values).all()
+        assert np.isfinite(log_lik_i(upars, 0).values).all()
+    assert dict(counts) == {}
