@@ -1,7 +1,11 @@
 """The full analysis: validate, fit, check, compare, figures and manuscript numbers.
 
 :func:`run_analysis` is what ``bayes-ketamine run`` (and ``make run``) does on the
-embedded default study. Each step reads what the previous one stored. Fits whose spec,
+embedded default study. Each step reads what the previous one stored. The pooling
+variants of each family are compared by two criteria: repaired PSIS-LOO (from the
+artifacts) and leave-one-participant-out CV (:func:`bayes_ketamine.calibration.cross_validate`,
+folds stored and resumed), and :func:`criteria_agreement` states whether the two
+prefer the same pooling and, where not, why. Fits whose spec,
 data and settings are unchanged are reused, and the comparisons, figures and numbers
 are redrawn only when an artifact they come from changed (``analysis_outputs.json``
 records the artifacts they were made from), so a re-run with nothing changed
@@ -16,9 +20,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
+from bayes_ketamine.calibration.cross_validation import CVResult, cross_validate
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.figures import make_figures
 from bayes_ketamine.inference import FitResult, FitSettings, compare, fit, precompile
@@ -30,6 +37,7 @@ from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.reporting import Posteriors, write_numbers
 
 POOLINGS = ("none", "partial", "complete")
+FAMILIES = ("glutamate", "symptoms")
 MANIFEST = "analysis_outputs.json"
 """File in the posteriors folder recording which artifacts the derived outputs came from."""
 
@@ -57,7 +65,10 @@ class AnalysisResult:
     fits : dict of str to FitResult
         One per model variant.
     comparisons : dict of str to pathlib.Path
-        LOO comparison tables (netCDF), one per family.
+        Comparison tables (netCDF): ``<family>`` (repaired PSIS-LOO, file
+        ``<family>_poolings.nc``), ``<family>_cv`` (CV by participant, file
+        ``<family>_poolings_cv.nc``) and ``criteria_agreement`` (JSON,
+        :func:`criteria_agreement` per family).
     figures : list of pathlib.Path
         Figure files (PNG and PDF).
     numbers : list of pathlib.Path
@@ -84,6 +95,9 @@ def run_analysis(
     settings: FitSettings | None = None,
     force: bool = False,
     progress: bool = True,
+    cross_validation: bool = True,
+    cv_settings: FitSettings | None = None,
+    workers: int = 2,
 ) -> AnalysisResult:
     """Run the full analysis of a study.
 
@@ -100,6 +114,13 @@ def run_analysis(
         Refit every model even when its artifact is up to date.
     progress : bool, default True
         Show steps and progress on the terminal.
+    cross_validation : bool, default True
+        Also cross-validate every pooling variant by participant (stored in
+        ``<posteriors_dir>/cv/``) and compare the families by it.
+    cv_settings : FitSettings, optional
+        Sampler settings of the CV folds (default: those of ``bayes-ketamine cv``).
+    workers : int, default 2
+        Worker processes of the local Dask cluster of the CV folds.
 
     Returns
     -------
@@ -133,13 +154,20 @@ def run_analysis(
                 force=force,
                 progress=progress,
             )
+    cv_results: dict[str, CVResult] = {}
+    if cross_validation:
+        console.rule("[bold]leave-one-participant-out CV of the pooling variants")
+        cv_results = _cross_validate_poolings(
+            fits, study, posteriors_dir / "cv", settings, cv_settings, workers, progress
+        )
     console.rule("[bold]compare, figures, numbers")
     inputs = {name: artifact_identity(r) for name, r in fits.items()}
+    inputs.update({f"cv:{name}": cv_identity(r) for name, r in cv_results.items()})
     manifest = posteriors_dir / MANIFEST
     outputs = _reusable_outputs(manifest, inputs)
     if outputs is None:
         with caught_warnings() as caught:
-            outputs = _derive_outputs(fits, posteriors_dir)
+            outputs = _derive_outputs(fits, cv_results, posteriors_dir)
         if caught:
             console.print(
                 f"{len(caught)} library warning(s) while comparing and drawing (first ones): "
@@ -153,7 +181,7 @@ def run_analysis(
         console.print("[green]reusing[/] comparisons, figures and numbers (artifacts unchanged)")
     return AnalysisResult(
         fits,
-        {path.stem.removesuffix("_poolings"): path for path in outputs["comparisons"]},
+        {path.stem.replace("_poolings", ""): path for path in outputs["comparisons"]},
         outputs["figures"],
         outputs["numbers"],
         time.perf_counter() - start,
@@ -169,19 +197,153 @@ def artifact_identity(result: FitResult) -> str:
     return f"{result.tree.attrs['provenance_key']}@{result.tree.attrs['created']}"
 
 
-def _derive_outputs(fits: dict[str, FitResult], posteriors_dir: Path) -> dict[str, list[Path]]:
-    """Write the LOO comparisons, figures and numbers from the artifacts.
+def cv_identity(result: CVResult) -> str:
+    """Return what identifies a CV result: the full-data key, settings and folds."""
+    attrs = result.dataset.attrs
+    return f"{attrs['full_data_provenance_key']}:{attrs['settings_json']}:{attrs['folds_json']}"
+
+
+def _cross_validate_poolings(
+    fits: dict[str, FitResult],
+    study: Study,
+    out_dir: Path,
+    settings: FitSettings,
+    cv_settings: FitSettings | None,
+    workers: int,
+    progress: bool,
+) -> dict[str, CVResult]:
+    """Cross-validate by participant every pooling variant of a family with two or more.
+
+    One local Dask cluster serves all of them, and only when some fold is not stored.
+    """
+    from bayes_ketamine.calibration.cluster import dask_client
+
+    names = [
+        f"{family}_{p}"
+        for family in FAMILIES
+        for p in POOLINGS
+        if sum(f"{family}_{q}" in fits for q in POOLINGS) > 1 and f"{family}_{p}" in fits
+    ]
+    options = {
+        "out_dir": out_dir,
+        "full_data_settings": settings,
+        "progress": progress,
+    }
+    if cv_settings is not None:
+        options["settings"] = cv_settings
+    results: dict[str, CVResult] = {}
+    with dask_client(workers) as client:
+        for name in names:
+            results[name] = cross_validate(name, study, client=client, **options)
+    return results
+
+
+def criteria_agreement(loo: xr.Dataset, cv: xr.Dataset) -> dict[str, dict]:
+    """State, per observed variable, whether repaired PSIS-LOO and CV prefer one model.
+
+    Parameters
+    ----------
+    loo, cv : xarray.Dataset
+        Tables of :func:`bayes_ketamine.inference.compare` of the same models by
+        PSIS-LOO and by cross-validation by participant.
+
+    Returns
+    -------
+    dict
+        Per observed variable: ``agree`` (the same model ranks first; ``None``
+        when a criterion can rank no model), the best
+        model, the order and the elpd differences with their SEs under each
+        criterion, and ``why``: a sentence on the agreement or the reason for the
+        disagreement. Two criteria "disagree" only in their first choice; when that
+        choice is within two standard errors of the runner-up under either
+        criterion, the disagreement is called not decisive.
+    """
+    out = {}
+    for var in sorted(set(loo["observed"].values) & set(cv["observed"].values)):
+        summary = {}
+        for label, table in (("loo", loo), ("cv", cv)):
+            sub = table.sel(observed=var)
+            ranked = sub.where(np.isfinite(sub["rank"]), drop=True).sortby("rank")
+            models = [str(m) for m in ranked["model"].values]
+            summary[label] = {
+                "order": models,
+                "elpd": {m: float(ranked["elpd"].sel(model=m)) for m in models},
+                "elpd_diff": {m: float(ranked["elpd_diff"].sel(model=m)) for m in models},
+                "dse": {m: float(ranked["dse"].sel(model=m)) for m in models},
+            }
+        if not summary["loo"]["order"] or not summary["cv"]["order"]:
+            reasons = json.loads(loo.attrs.get("unranked_json", "{}")).get(var, {})
+            out[var] = {
+                "agree": None,
+                "loo_best": (summary["loo"]["order"] or ["-"])[0],
+                "cv_best": (summary["cv"]["order"] or ["-"])[0],
+                "why": "PSIS-LOO cannot rank the models: "
+                + "; ".join(f"{m}: {r}" for m, r in reasons.items()),
+                **summary,
+            }
+            continue
+        loo_best, cv_best = summary["loo"]["order"][0], summary["cv"]["order"][0]
+        agree = loo_best == cv_best
+        if agree:
+            why = (
+                f"both prefer {loo_best}: it predicts both new ratings of the participants "
+                "in the data and new participants best"
+            )
+        else:
+            close = []
+            for label, name in (("loo", "PSIS-LOO"), ("cv", "CV")):
+                runner = summary[label]["order"][1] if len(summary[label]["order"]) > 1 else None
+                if runner is None:
+                    continue
+                diff = abs(summary[label]["elpd_diff"][runner])
+                dse = summary[label]["dse"][runner]
+                if diff < 2 * dse:
+                    close.append(f"{name} ({diff:.1f} ± {dse:.1f})")
+            if close:
+                why = (
+                    f"PSIS-LOO prefers {loo_best}, CV {cv_best}, but not decisively: the first "
+                    f"choice is within 2 SE of the runner-up under {' and '.join(close)}"
+                )
+            else:
+                why = (
+                    f"PSIS-LOO prefers {loo_best}, CV {cv_best}: LOO scores new ratings of "
+                    "participants already in the data, where participant-level terms fitted "
+                    "to them help; CV scores new participants, whose levels come from the "
+                    "population distribution, which rewards the pooling that generalises"
+                )
+        out[var] = {"agree": agree, "loo_best": loo_best, "cv_best": cv_best, "why": why, **summary}
+    return out
+
+
+def _derive_outputs(
+    fits: dict[str, FitResult], cv_results: dict[str, CVResult], posteriors_dir: Path
+) -> dict[str, list[Path]]:
+    """Write the comparisons (LOO, CV, their agreement), figures and numbers.
 
     Comparisons, figures and numbers are drawn from the trees the fits already hold
     in memory, so no artifact is read from disk again for them.
     """
     comparisons = []
-    for family in ("glutamate", "symptoms"):
-        results = [fits[f"{family}_{p}"] for p in POOLINGS if f"{family}_{p}" in fits]
-        if len(results) > 1:
-            out = posteriors_dir / "comparisons" / f"{family}_poolings.nc"
-            compare([r.path for r in results], out=out, trees=[r.tree for r in results])
-            comparisons.append(out)
+    agreement = {}
+    folder = posteriors_dir / "comparisons"
+    for family in FAMILIES:
+        names = [f"{family}_{p}" for p in POOLINGS if f"{family}_{p}" in fits]
+        if len(names) < 2:
+            continue
+        results = [fits[n] for n in names]
+        out = folder / f"{family}_poolings.nc"
+        loo = compare([r.path for r in results], out=out, trees=[r.tree for r in results])
+        comparisons.append(out)
+        if all(n in cv_results for n in names):
+            out_cv = folder / f"{family}_poolings_cv.nc"
+            cv = compare([cv_results[n].path for n in names], out=out_cv)
+            comparisons.append(out_cv)
+            agreement[family] = criteria_agreement(loo, cv)
+    if agreement:
+        path = folder / "criteria_agreement.json"
+        text = json.dumps(agreement, indent=1)
+        atomic_write(path, lambda tmp: tmp.write_text(text))
+        comparisons.append(path)
     posteriors = Posteriors(posteriors_dir, trees={r.path.stem: r.tree for r in fits.values()})
     return {
         "comparisons": comparisons,
@@ -219,4 +381,29 @@ def summary_table(result: AnalysisResult) -> Table:
             "yes" if fit_result.reused else "no",
             str(fit_result.path),
         )
+    return table
+
+
+def agreement_table(result: AnalysisResult) -> Table | None:
+    """Return a rich table of whether repaired PSIS-LOO and CV agree, per family.
+
+    ``None`` when the run did not cross-validate.
+    """
+    path = result.comparisons.get("criteria_agreement")
+    if path is None:
+        return None
+    agreement = json.loads(path.read_text())
+    table = Table(title="Pooling: repaired PSIS-LOO vs leave-one-participant-out CV")
+    for column in ("family", "observed", "LOO prefers", "CV prefers", "agree", "why"):
+        table.add_column(column, overflow="fold")
+    for family, per_var in agreement.items():
+        for var, entry in per_var.items():
+            table.add_row(
+                family,
+                var,
+                entry["loo_best"],
+                entry["cv_best"],
+                {True: "yes", False: "[yellow]no[/]", None: "-"}[entry["agree"]],
+                entry["why"],
+            )
     return table

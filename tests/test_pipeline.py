@@ -49,7 +49,7 @@ def test_variants_follow_what_the_study_measures():
 
 def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     study = default_study()
-    first = run_analysis(study, tmp_path, settings=SETTINGS, progress=False)
+    first = run_analysis(study, tmp_path, settings=SETTINGS, progress=False, cross_validation=False)
     assert sampler_calls == analysis_variants(study)
     assert set(first.comparisons) == {"glutamate", "symptoms"}
     assert all(p.is_file() for p in first.comparisons.values())
@@ -58,12 +58,16 @@ def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     assert json.loads((tmp_path / "numbers" / "numbers.json").read_text())["simulated"] is True
     stamps = {p: p.stat().st_mtime_ns for p in first.figures}
 
-    second = run_analysis(study, tmp_path, settings=SETTINGS, progress=False)
+    second = run_analysis(
+        study, tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+    )
     assert sampler_calls == analysis_variants(study)  # nothing refitted
     assert all(r.reused for r in second.fits.values())
     assert {p: p.stat().st_mtime_ns for p in second.figures} == stamps  # nothing redrawn
 
-    third = run_analysis(study, tmp_path, settings=SETTINGS, force=True, progress=False)
+    third = run_analysis(
+        study, tmp_path, settings=SETTINGS, force=True, progress=False, cross_validation=False
+    )
     assert len(sampler_calls) == 2 * len(analysis_variants(study))
     assert any(p.stat().st_mtime_ns != stamps[p] for p in third.figures)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
@@ -83,7 +87,9 @@ def test_comparisons_figures_and_numbers_reuse_the_fitted_trees(
 
     monkeypatch.setattr(artifacts, "load_posterior", counting_load)
     monkeypatch.setattr(comparison, "load_posterior", counting_load)
-    result = run_analysis(default_study(), tmp_path, settings=SETTINGS, progress=False)
+    result = run_analysis(
+        default_study(), tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+    )
     assert result.figures and result.numbers and result.comparisons
     assert not loads, loads
 
@@ -91,7 +97,20 @@ def test_comparisons_figures_and_numbers_reuse_the_fitted_trees(
 def test_run_command_on_nimh_fits_the_symptom_family(tmp_path, sampler_calls, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(
-        app, ["run", "--study", "nimh", "--draws", "40", "--tune", "10", "--chains", "2", "--quiet"]
+        app,
+        [
+            "run",
+            "--study",
+            "nimh",
+            "--draws",
+            "40",
+            "--tune",
+            "10",
+            "--chains",
+            "2",
+            "--no-cv",
+            "--quiet",
+        ],
     )
     assert sampler_calls == ["symptoms_none", "symptoms_partial", "symptoms_complete"]
     assert (tmp_path / "posteriors" / "nimh" / "symptoms_partial.nc").is_file()

@@ -1,4 +1,6 @@
-"""Simulation-based calibration and design analysis (power / assurance) on Dask.
+"""Calibration, design analysis and cross-validation by participant, on Dask.
+
+Simulation-based calibration, power / assurance and leave-one-participant-out CV.
 
 Both fit a model many times, so the doctests skip the calls:
 
@@ -9,6 +11,7 @@ Both fit a model many times, so the doctests skip the calls:
 See ``docs/calibration.md``.
 """
 
+from bayes_ketamine.calibration.cross_validation import CVResult, assign_folds, cross_validate
 from bayes_ketamine.calibration.power import PowerResult, run_power
 from bayes_ketamine.calibration.sbc import (
     SBCResult,
@@ -20,11 +23,14 @@ from bayes_ketamine.calibration.sbc import (
 from bayes_ketamine.calibration.worker import ModelDesign, SamplerSettings, sbc_rank
 
 __all__ = [
+    "CVResult",
     "ModelDesign",
     "PowerResult",
     "SBCResult",
     "SamplerSettings",
     "run_power",
+    "assign_folds",
+    "cross_validate",
     "run_sbc",
     "sbc_rank",
     "summarise_sbc",

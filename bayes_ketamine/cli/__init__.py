@@ -15,7 +15,8 @@ data_commands.register(app)
 fit_commands.register(app)
 report_commands.register(app)
 
-from bayes_ketamine.cli import calibration_commands  # noqa: E402
+from bayes_ketamine.cli import calibration_commands, cv_command  # noqa: E402
 
 calibration_commands.register(app)
+cv_command.register(app)
 run_command.register(app)

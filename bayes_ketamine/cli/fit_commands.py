@@ -7,6 +7,7 @@ cannot run (missing or invalid spec, study or artifact, bad option, missing extr
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from pathlib import Path
@@ -184,13 +185,16 @@ def _effects_table(report: FitReport) -> Table:
 
 
 def compare(
-    artifacts: Annotated[list[Path], typer.Argument(help="Two or more fitted artifacts.")],
+    artifacts: Annotated[
+        list[Path],
+        typer.Argument(help="Two or more fitted artifacts, or two or more CV results (cv.nc)."),
+    ],
     out: Annotated[Path | None, typer.Option(help="Also write the table as netCDF.")] = None,
 ) -> None:
-    """Compare artifacts of one study by PSIS-LOO on each shared observed variable.
+    """Compare artifacts by repaired PSIS-LOO, or CV results by their CV, per observed variable.
 
-    Artifacts fitted to different study data are refused: LOO compares models on the
-    same observations.
+    Inputs fitted to different study data are refused: the criteria compare models on
+    the same observations.
     """
     from bayes_ketamine.inference import ArtifactError
     from bayes_ketamine.inference import compare as compare_artifacts
@@ -200,9 +204,15 @@ def compare(
         table = compare_artifacts(artifacts, out=out)
     except (ArtifactError, ValueError) as err:
         raise fail(err) from err
+    criterion = table.attrs["criterion"]
+    console.print(f"criterion: {criterion}", highlight=False)
+    for var, models in json.loads(table.attrs["unranked_json"]).items():
+        for model, reason in models.items():
+            console.print(f"not ranked on {var}: {model}: {reason}", highlight=False)
     for var in table["observed"].values:
         sub = table.sel(observed=var).sortby("rank")
-        rich_table = Table(title=f"LOO comparison on {var}")
+        short = "LOO" if criterion.startswith("PSIS-LOO") else "CV"
+        rich_table = Table(title=f"{short} comparison on {var}")
         for col in ("model", "rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "diag_elpd"):
             rich_table.add_column(col, justify="left" if col in ("model", "diag_elpd") else "right")
         for i, model in enumerate(sub["model"].values):

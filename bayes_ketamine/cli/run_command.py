@@ -29,6 +29,9 @@ def run(
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
     force: Annotated[bool, typer.Option(help="Refit every model.")] = False,
+    cv: Annotated[
+        bool, typer.Option(help="Also compare the poolings by leave-one-participant-out CV.")
+    ] = True,
     quiet: Annotated[bool, typer.Option(help="Only the final summary.")] = False,
 ) -> None:
     """Run the full analysis: validate, fit, check, compare, figures and numbers.
@@ -51,7 +54,9 @@ def run(
     label = "[bold red]SIMULATED DATA[/]" if data.simulated else "observed data"
     console.print(f"[bold]{data.name}[/] ({label}): valid, {len(data.participants)} participants")
     try:
-        result = run_analysis(data, out, settings=settings, force=force, progress=not quiet)
+        result = run_analysis(
+            data, out, settings=settings, force=force, progress=not quiet, cross_validation=cv
+        )
     except (ValueError, SpecError, ArtifactError) as err:
         raise fail(err) from err
     _print_summary(console, result, out)
@@ -60,9 +65,12 @@ def run(
 
 
 def _print_summary(console: Console, result: AnalysisResult, out: Path) -> None:
-    from bayes_ketamine.pipeline import summary_table
+    from bayes_ketamine.pipeline import agreement_table, summary_table
 
     console.print(summary_table(result))
+    agreement = agreement_table(result)
+    if agreement is not None:
+        console.print(agreement)
     numbers_json = next(p for p in result.numbers if p.suffix == ".json")
     numbers = json.loads(numbers_json.read_text())
     table = Table(title="Headline numbers (posterior mean [95 % interval], P(hypothesis))")

@@ -26,7 +26,8 @@ Table columns (``dtype`` after loading)
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +210,54 @@ class Study:
             Small tables (pandas DataFrames); ``str()`` of it is a plain-text report.
         """
         return summarise(self)
+
+    def select_participants(self, participant_ids: Iterable[str], name: str) -> Study:
+        """Return the study of only the given participants (for cross-validation folds).
+
+        Parameters
+        ----------
+        participant_ids : iterable of str
+            Participants to keep; they keep the study's coordinate order.
+        name : str
+            Name of the new study (e.g. ``"<study> without sim-003"``).
+
+        Returns
+        -------
+        Study
+            Same conditions, metadata, simulated flag and source; every table
+            restricted to the participants' rows.
+
+        Raises
+        ------
+        ValueError
+            If an identifier is not a participant of the study, or none is given.
+
+        Examples
+        --------
+        >>> from bayes_ketamine.data import default_study
+        >>> study = default_study()
+        >>> study.select_participants(["sim-002", "sim-001"], "two").participant_ids
+        ['sim-001', 'sim-002']
+        """
+        keep = list(dict.fromkeys(participant_ids))
+        unknown = sorted(set(keep) - set(self.participant_ids))
+        if unknown:
+            raise ValueError(f"{self.name}: no participant(s) {', '.join(unknown)}")
+        if not keep:
+            raise ValueError(f"{self.name}: no participant selected")
+
+        def rows(table: pd.DataFrame | None) -> pd.DataFrame | None:
+            if table is None:
+                return None
+            return table[table["participant_id"].isin(keep)].reset_index(drop=True)
+
+        return replace(
+            self,
+            name=name,
+            participants=rows(self.participants),
+            fmrs=rows(self.fmrs),
+            symptoms=rows(self.symptoms),
+        )
 
     def content_hash(self) -> str:
         """Return a SHA-256 hash of the study's tables and design coding.

@@ -17,18 +17,22 @@ and the versions of the compiling packages. An entry that cannot be read (trunca
 written by other package versions) is rebuilt and replaced. Set
 ``BAYES_KETAMINE_COMPILE_CACHE=0`` to bypass the cache. The folder is kept under
 :data:`MAX_BYTES` by deleting the least recently used entries after each store; it
-can be deleted at any time. Entries are pickles, trusted as pytensor's and numba's
-own on-disk caches are: the folder belongs to the user running the fits.
+can be deleted at any time. Inside :func:`kept_in_memory` (a long-lived worker
+process fitting many folds of one design), loaded entries are also kept in the
+process, so only the first use of a key pays for unpickling and linking. Entries
+are pickles, trusted as pytensor's and numba's own on-disk caches are: the folder
+belongs to the user running the fits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -38,6 +42,28 @@ ENV_SWITCH = "BAYES_KETAMINE_COMPILE_CACHE"
 MAX_BYTES = 512 * 2**20
 """Size the entries may take together; the least recently used go first (about 4 MB
 per model graph for the joint model on the default study)."""
+
+
+_IN_MEMORY: dict[str, object] = {}
+"""Entries loaded inside :func:`kept_in_memory`, by key (this process only)."""
+
+_KEEP = [False]
+
+
+@contextlib.contextmanager
+def kept_in_memory() -> Iterator[dict[str, object]]:
+    """Within the block, :func:`cached` also keeps what it loads in this process.
+
+    The entries stay after the block (the next block uses them); the yielded dict is
+    that store, by key. Only for callers that bind their own data before every use
+    of a loaded function, as every user of this cache does.
+    """
+    before = _KEEP[0]
+    _KEEP[0] = True
+    try:
+        yield _IN_MEMORY
+    finally:
+        _KEEP[0] = before
 
 
 def cache_dir() -> Path:
@@ -90,6 +116,14 @@ def cached[T](key: str, build: Callable[[], T]) -> T:
     object
         The stored or freshly built value.
     """
+    if _KEEP[0]:
+        if key not in _IN_MEMORY:
+            _KEEP[0] = False
+            try:
+                _IN_MEMORY[key] = cached(key, build)
+            finally:
+                _KEEP[0] = True
+        return _IN_MEMORY[key]  # type: ignore[return-value]
     if not enabled():
         return build()
     path = cache_dir() / f"{key}.pkl"

@@ -2,7 +2,8 @@
 
 :func:`fit` runs, in order: build the model, prior predictive simulation, NUTS,
 posterior predictive simulation, pointwise log-likelihood and log-prior, the checks
-(diagnostics, prior sensitivity, PPC statistics, LOO, LOO-PIT), then writes
+(diagnostics, prior sensitivity, PPC statistics, LOO with its high-k points
+repaired, LOO-PIT), then writes
 ``<out_dir>/<model name>.nc`` atomically. An artifact whose provenance key matches is
 returned instead of refitting (see :mod:`bayes_ketamine.inference.provenance`).
 
@@ -44,8 +45,9 @@ from bayes_ketamine.inference.artifact import (
 from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker, borrowed_worker
+from bayes_ketamine.inference.loo_repair import Refit, repaired_loo_table
 from bayes_ketamine.inference.mediation import mediation_sensitivity
-from bayes_ketamine.inference.ppc import loo_pit_values, loo_table, ppc_statistics
+from bayes_ketamine.inference.ppc import loo_pit_values, ppc_statistics
 from bayes_ketamine.inference.precompile import cache_keys
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
 from bayes_ketamine.inference.provenance import package_versions, provenance_attrs, provenance_key
@@ -236,23 +238,50 @@ def _sample_all(
     return tree
 
 
+def _refit(settings: FitSettings, versions: dict[str, str]) -> Refit:
+    """Return the exact-refit function of LOO repairs: the fit's sampler and settings.
+
+    With nutpie the refit's model (a study of the same design without one observation)
+    loads the compiled functions of its structure instead of compiling.
+    """
+
+    def refit(model: CrossoverModel) -> xr.Dataset:
+        if _in_background(settings):
+            key = cache_keys(model_structure_key(model.pymc_model, versions)).nutpie
+            tree = start_nutpie(model.pymc_model, settings, False, key).result()
+        else:
+            tree = sample_posterior(model, settings, False)
+        return tree["posterior"].to_dataset()
+
+    return refit
+
+
 def _add_checks(
     tree: xr.DataTree,
     model: CrossoverModel,
     settings: FitSettings,
     worker: DiagnosticsWorker | None,
+    versions: dict[str, str],
 ) -> None:
     """Compute the stored checks and add them to ``tree`` as groups.
 
     The per-parameter diagnostics come from ``worker`` (computing them while this
-    process does the other checks) when there is one.
+    process does the other checks) when there is one. The LOO tables have their
+    high-k points repaired (:mod:`bayes_ketamine.inference.loo_repair`).
     """
     tree["prior_sensitivity"] = prior_sensitivity(tree, model.key_effects, model.observed_vars)
     labels = model.observation_labels()
     tree["ppc_statistics"] = xr.DataTree.from_dict(ppc_statistics(tree, labels))
-    results = {var: azs.loo(tree, pointwise=True, var_name=var) for var in model.observed_vars}
+    with warnings.catch_warnings():
+        # high-k points are repaired next; any that cannot be are warned about there
+        warnings.filterwarnings("ignore", "Estimated shape parameter of Pareto", UserWarning)
+        results = {var: azs.loo(tree, pointwise=True, var_name=var) for var in model.observed_vars}
+    refit = _refit(settings, versions)
     tree["loo"] = xr.DataTree.from_dict(
-        {var: loo_table(tree, var, labels.get(var), results[var]) for var in model.observed_vars}
+        {
+            var: repaired_loo_table(tree, model, var, results[var], refit, labels.get(var))
+            for var in model.observed_vars
+        }
     )
     tree["loo_pit"] = loo_pit_values(tree, model.observed_vars, results)
     table = worker.result(tree["posterior"].to_dataset()) if worker is not None else None
@@ -323,8 +352,10 @@ def fit(
                     model = build_model(spec, study)
             graph_key = model_structure_key(model.pymc_model, versions)
             tree = _sample_all(model, settings, graph_key, steps, progress, worker)
-            with steps.step("checks: diagnostics, sensitivity, PPC, LOO, LOO-PIT", "checks"):
-                _add_checks(tree, model, settings, worker)
+            with steps.step(
+                "checks: diagnostics, sensitivity, PPC, LOO (high k repaired), LOO-PIT", "checks"
+            ):
+                _add_checks(tree, model, settings, worker, versions)
         tree.attrs = provenance_attrs(spec, study, settings)
         tree.attrs["verdict"] = tree["diagnostics"].attrs["verdict"]
         tree.attrs["timings_json"] = json.dumps(steps.seconds)
