@@ -83,6 +83,10 @@ CASES: list[tuple[list[str], str]] = [
         "power: --n-per-sex takes whole numbers of at least 2 separated by commas, e.g. "
         "10,20,40; got 'abc'",
     ),
+    # cv
+    (["cv", "missing"], MISSING_SPEC),
+    (["cv", SPEC, "--study", "missing"], "study folder not found: missing"),
+    (["cv", SPEC, "--draws", "0"], "cv: draws must be a positive integer, got 0"),
     (["frobnicate"], "No such command 'frobnicate'; see `bayes-ketamine --help`"),
 ]
 

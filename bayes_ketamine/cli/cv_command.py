@@ -16,10 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bayes_ketamine.cli.studies import STUDY_HELP, open_study
+from bayes_ketamine.cli.errors import fail
+from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
 from bayes_ketamine.inference.settings import FitSettings
-
-EXIT_UNUSABLE = 2
 
 
 def cv_command(
@@ -51,12 +50,15 @@ def cv_command(
     from bayes_ketamine.data import StudyValidationError
     from bayes_ketamine.models.spec import SpecError
 
-    console = Console(stderr=True)
     try:
         settings = FitSettings(draws=draws, tune=tune, chains=chains, cores=1, seed=seed)
+    except ValueError as err:
+        raise fail(f"cv: {err}") from err
+    data = study_or_exit(study)
+    try:
         result = cross_validate(
             spec,
-            open_study(study),
+            data,
             folds=folds,
             workers=workers,
             scheduler=scheduler,
@@ -73,8 +75,7 @@ def cv_command(
         ValueError,
         OSError,
     ) as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from err
+        raise fail(err) from err
     ds = result.dataset
     simulated = " (SIMULATED DATA)" if ds.attrs["simulated"] else ""
     table = Table(title=f"{ds.attrs['criterion']}: {ds.attrs['model_name']}{simulated}")
