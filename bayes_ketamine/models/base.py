@@ -7,7 +7,10 @@ prior hyperparameter; naming a prior the family does not have is a :class:`SpecE
 
 from __future__ import annotations
 
+import functools
+import itertools
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -15,12 +18,17 @@ import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
+from bayes_ketamine.data.reading import MISSING_TOKENS
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.models.spec import ModelSpec, SpecError
 
 
 class CrossoverModel(ABC):
     """A PyMC model of a two-period crossover study, built from a spec and a study.
+
+    The condition effects are specific to the levels of a participant factor (sex by
+    default; see :meth:`factor_effect`); optional participant covariates act through
+    :meth:`covariate_term`.
 
     Every array that comes from the study (indices, indicators, covariates, observed
     values, the scale's bounds) enters the graph as ``pm.Data`` and every study size as
@@ -44,13 +52,24 @@ class CrossoverModel(ABC):
         Names of the observed random variables (one per likelihood).
     key_effects : tuple of str
         Names of the derived quantities that answer the study's question; reported in
-        summaries, sensitivity checks and figures.
+        summaries, sensitivity checks and figures. ``KEY_EFFECTS`` with, for a pooling
+        factor other than sex, ``glx_sex_difference`` replaced by the contrasts
+        between levels (``<effect>_contrast`` of each effect in ``CONTRASTED``).
     """
 
     family: ClassVar[str]
     DEFAULT_PRIORS: ClassVar[dict[str, dict[str, float]]]
     observed_vars: ClassVar[tuple[str, ...]]
-    key_effects: ClassVar[tuple[str, ...]]
+    KEY_EFFECTS: ClassVar[tuple[str, ...]]
+    CONTRASTED: ClassVar[tuple[str, ...]]
+
+    @property
+    def key_effects(self) -> tuple[str, ...]:
+        """The key effects of this model (see the class docstring)."""
+        if self.by_sex:
+            return self.KEY_EFFECTS
+        kept = tuple(name for name in self.KEY_EFFECTS if name != "glx_sex_difference")
+        return kept + tuple(f"{name}_contrast" for name in self.CONTRASTED)
 
     def __init__(self, spec: ModelSpec, study: Study) -> None:
         if spec.family != self.family:
@@ -61,9 +80,25 @@ class CrossoverModel(ABC):
         self.pymc_model = self.build()
 
     @classmethod
+    def default_priors(cls, spec: ModelSpec) -> dict[str, dict[str, float]]:
+        """Return the family's default priors for the spec's pooling factor.
+
+        ``DEFAULT_PRIORS`` names each between-level SD prior ``<effect>_sex_sd``; for
+        another pooling factor ``f`` the same prior is named ``<effect>_f_sd``.
+        """
+        suffix = "_sex_sd"
+        factor = spec.pooling_factor
+        return {
+            (name[: -len(suffix)] + f"_{factor}_sd" if name.endswith(suffix) else name): dict(
+                hyper
+            )
+            for name, hyper in cls.DEFAULT_PRIORS.items()
+        }
+
+    @classmethod
     def _merge_priors(cls, spec: ModelSpec) -> dict[str, dict[str, float]]:
         where = str(spec.source) if spec.source else spec.name
-        merged = {name: dict(hyper) for name, hyper in cls.DEFAULT_PRIORS.items()}
+        merged = cls.default_priors(spec)
         for name, hyper in spec.priors.items():
             if name not in merged:
                 raise SpecError(
@@ -102,64 +137,160 @@ class CrossoverModel(ABC):
 
     # -- helpers shared by the families -------------------------------------------
 
+    @property
+    def factor(self) -> str:
+        """The participant factor the condition effects are pooled by (a dim name)."""
+        return self.spec.pooling_factor
+
+    @property
+    def by_sex(self) -> bool:
+        """Whether the pooling factor is sex (the default, with its legacy outputs)."""
+        return self.factor == "sex"
+
     def coords(self) -> dict[str, list]:
-        """Return the coords shared by all families."""
-        return {
+        """Return the coords shared by all families.
+
+        Besides participants, sessions and conditions: the levels of the pooling
+        factor (dim named after it) and, for a factor other than sex, the pairs of
+        levels its contrasts are reported for (dim ``<factor>_pair``, labels
+        ``"b - a"``), and the covariates of the spec (dims ``glx_covariate`` and
+        ``symptom_covariate``).
+        """
+        coords: dict[str, list] = {
             "participant": self.study.participant_ids,
-            "sex": list(SEXES),
+            self.factor: list(self.levels),
             "session": [1, 2],
             "condition": list(self.study.conditions),
         }
+        if not self.by_sex:
+            coords[f"{self.factor}_pair"] = [f"{b} - {a}" for a, b in self.level_pairs()]
+        if self.spec.glx_covariates:
+            coords["glx_covariate"] = list(self.spec.glx_covariates)
+        if self.spec.symptom_covariates:
+            coords["symptom_covariate"] = list(self.spec.symptom_covariates)
+        return coords
+
+    @functools.cached_property
+    def levels(self) -> tuple[str, ...]:
+        """Return the levels of the pooling factor in coordinate order.
+
+        Sex always has the levels ``SEXES``; another factor has the sorted labels of
+        its ``participants.csv`` column.
+
+        Raises
+        ------
+        SpecError
+            If the column is absent, numeric, has a missing value (naming the line) or
+            has fewer than two levels.
+        """
+        if self.by_sex:
+            return SEXES
+        return factor_levels(self.study, self.factor, spec=self.spec)
+
+    def level_pairs(self) -> list[tuple[str, str]]:
+        """Return every pair ``(a, b)`` of levels, ``a`` before ``b``."""
+        return list(itertools.combinations(self.levels, 2))
 
     def add_design_data(self) -> None:
-        """Store each participant's sex index (into ``SEXES``) as data."""
-        pm.Data("participant_sex", self.sex_index(), dims="participant")
+        """Store the design data every family shares.
 
-    @staticmethod
-    def participant_sex() -> pt.TensorVariable:
-        """Return the data of each participant's sex index, in the current model."""
-        return pm.modelcontext(None)["participant_sex"]
+        Each participant's level of the pooling factor (``participant_<factor>``, an
+        index into :attr:`levels`) and, for a factor other than sex, the indices of the
+        two levels of each contrast (``<factor>_pair_first`` and ``_second``).
+        """
+        pm.Data(f"participant_{self.factor}", self.level_index(), dims="participant")
+        if not self.by_sex:
+            pairs = np.array(
+                [[self.levels.index(a), self.levels.index(b)] for a, b in self.level_pairs()]
+            )
+            dim = f"{self.factor}_pair"
+            pm.Data(f"{self.factor}_pair_first", pairs[:, 0], dims=dim)
+            pm.Data(f"{self.factor}_pair_second", pairs[:, 1], dims=dim)
 
-    def sex_index(self) -> np.ndarray:
-        """Return each participant's sex as an index into ``SEXES``."""
-        return self.study.participants["sex"].map({s: i for i, s in enumerate(SEXES)}).to_numpy()
+    def participant_level(self) -> pt.TensorVariable:
+        """Return the data of each participant's level index, in the current model."""
+        return pm.modelcontext(None)[f"participant_{self.factor}"]
+
+    def level_index(self) -> np.ndarray:
+        """Return each participant's level of the pooling factor as an index."""
+        column = self.study.participants[self.factor]
+        return column.map({s: i for i, s in enumerate(self.levels)}).to_numpy(dtype=int)
+
+    def level_contrasts(self, name: str, effect: pt.TensorVariable) -> None:
+        """Add ``{name}_contrast``: ``effect[b] - effect[a]`` for every pair of levels.
+
+        Only for a factor other than sex (whose outputs stay as they were); ``effect``
+        has the factor as its last dim and no other dim.
+        """
+        if self.by_sex:
+            return
+        model = pm.modelcontext(None)
+        first = model[f"{self.factor}_pair_first"]
+        second = model[f"{self.factor}_pair_second"]
+        pm.Deterministic(
+            f"{name}_contrast", effect[second] - effect[first], dims=f"{self.factor}_pair"
+        )
+
+    def covariate_term(self, prefix: str, names: tuple[str, ...]) -> pt.TensorVariable | None:
+        r"""Return each participant's covariate term :math:`\sum_k \gamma_k z_{ik}`.
+
+        The covariates (``names``, numeric columns of ``participants.csv``) are
+        standardised over the study's participants (mean 0, SD 1; see
+        :func:`covariate_matrix`) and enter as data ``{prefix}_covariates`` (dims
+        participant, ``{prefix}_covariate``); the coefficients
+        ``{prefix}_covariate_effect`` (per SD of the covariate) have the prior of that
+        name. Returns ``None`` when there are no covariates (the graph is then as
+        without this option).
+        """
+        if not names:
+            return None
+        values = covariate_matrix(self.study, names, missing=self.spec.covariate_missing)
+        dims = ("participant", f"{prefix}_covariate")
+        data = pm.Data(f"{prefix}_covariates", values, dims=dims)
+        coef = pm.Normal(
+            f"{prefix}_covariate_effect", **self.priors[f"{prefix}_covariate_effect"], dims=dims[1]
+        )
+        return pt.dot(data, coef)
 
     def participant_index(self, table: pd.DataFrame) -> np.ndarray:
         """Return the participant index of each row of ``table``."""
         order = {pid: i for i, pid in enumerate(self.study.participant_ids)}
         return table["participant_id"].map(order).to_numpy(dtype=int)
 
-    def sex_effect(self, name: str, prior: str, dims: str | tuple[str, ...] = "sex"):
-        """Return a per-sex effect pooled as the spec says.
+    def factor_effect(self, name: str, prior: str, outer: tuple[str, ...] = ()):
+        """Return an effect per level of the pooling factor, pooled as the spec says.
 
-        With ``pooling = "none"`` each sex has its own effect with the prior
-        ``Normal(mu, sigma)``. With ``"complete"`` one effect is shared by both sexes.
-        With ``"partial"`` (non-centred)::
+        With ``pooling = "none"`` each level has its own effect with the prior
+        ``Normal(mu, sigma)``. With ``"complete"`` one effect is shared by all levels.
+        With ``"partial"`` (non-centred), over the ``K`` levels ``k``::
 
-            effect[sex] = mean + sd * z[sex],   z ~ Normal(0, 1)
-            mean ~ Normal(mu, sigma),          sd ~ HalfNormal(sd_sigma)
+            effect[k] = mean + sd * z[k],   z ~ Normal(0, 1)
+            mean ~ Normal(mu, sigma),      sd ~ HalfNormal(sd_sigma)
 
-        The hyperprior ``sd_sigma`` is taken from the prior ``{prior}_sex_sd``. With only
-        two groups the data barely inform a between-group SD, so its prior is a
-        half-normal on the scale of a plausible sex difference rather than a
-        vague one: it regularises towards pooling while letting a sex difference of
-        that size through.
+        The hyperprior ``sd_sigma`` is the prior ``{prior}_{factor}_sd`` (for sex
+        ``{prior}_sex_sd``). Its scale does not change with ``K``: the prior of any
+        contrast between two levels, ``sd * (z[k] - z[l])``, is then the same whatever
+        the number of levels, so adding sites or groups claims neither larger nor
+        smaller differences between any two of them. With two levels the data barely
+        inform the SD, so the half-normal is on the scale of a plausible difference
+        rather than a vague one: it regularises towards pooling while letting a
+        difference of that size through; with more levels the ``K - 1`` contrasts
+        inform it increasingly.
 
         Parameters
         ----------
         name : str
-            Name of the resulting Deterministic (dims ``sex``).
+            Name of the resulting Deterministic (dims ``(*outer, factor)``).
         prior : str
             Name of the prior in ``self.priors`` for the mean effect.
-        dims : str or tuple of str
-            Dims of the effect, the last one ``"sex"``.
+        outer : tuple of str
+            Dims before the factor's (e.g. ``("post_timepoint",)``).
 
         Returns
         -------
         pytensor.tensor.TensorVariable
         """
-        dims = (dims,) if isinstance(dims, str) else tuple(dims)
-        outer = dims[:-1]
+        dims = (*outer, self.factor)
         p = self.priors[prior]
         pooling = self.spec.pooling
         if pooling == "none":
@@ -167,13 +298,146 @@ class CrossoverModel(ABC):
         mean = pm.Normal(f"{name}_mean", mu=p["mu"], sigma=p["sigma"], dims=outer or None)
         mean_b = mean[..., None] if outer else mean
         if pooling == "complete":
-            return pm.Deterministic(name, mean_b * pt.ones(len(SEXES)), dims=dims)
+            # Sex always has two levels (its graph is unchanged from the sex-only
+            # models); another factor's number of levels is a study size.
+            n_levels = len(SEXES) if self.by_sex else pm.modelcontext(None).dim_lengths[self.factor]
+            return pm.Deterministic(name, mean_b * pt.ones(n_levels), dims=dims)
         sd = pm.HalfNormal(
-            f"{name}_sex_sd", sigma=self.priors[f"{prior}_sex_sd"]["sigma"], dims=outer or None
+            f"{name}_{self.factor}_sd",
+            sigma=self.priors[f"{prior}_{self.factor}_sd"]["sigma"],
+            dims=outer or None,
         )
         sd_b = sd[..., None] if outer else sd
-        z = pm.Normal(f"{name}_sex_z", 0.0, 1.0, dims=dims)
+        z = pm.Normal(f"{name}_{self.factor}_z", 0.0, 1.0, dims=dims)
         return pm.Deterministic(name, mean_b + sd_b * z, dims=dims)
+
+
+def participants_file(study: Study) -> str:
+    """Return the name of the study's participants table for error messages."""
+    if study.source is not None:
+        for suffix in (".csv", ".tsv"):
+            if (Path(study.source) / f"participants{suffix}").is_file():
+                return str(Path(study.source) / f"participants{suffix}")
+    return "participants.csv"
+
+
+def _line(row: int) -> int:
+    """Return the file line of table row ``row`` (the header is line 1)."""
+    return int(row) + 2
+
+
+def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, ...]:
+    """Return the sorted levels of a categorical participant column used for pooling.
+
+    Parameters
+    ----------
+    study : Study
+        The validated study.
+    column : str
+        Column of ``participants.csv``.
+    spec : ModelSpec
+        The spec asking for it (named in the errors).
+
+    Returns
+    -------
+    tuple of str
+        At least two levels.
+
+    Raises
+    ------
+    SpecError
+        Naming the file, line and column: the column is absent or numeric, a value is
+        missing, or it has fewer than two levels.
+    """
+    file = participants_file(study)
+    people = study.participants
+    asked = f"spec {spec.name!r} pools by {column!r}"
+    if column not in people.columns:
+        raise SpecError(
+            f"{file}, column {column!r}: no such column ({asked}); columns are "
+            f"{', '.join(people.columns)}"
+        )
+    values = people[column]
+    if pd.api.types.is_numeric_dtype(values):
+        raise SpecError(f"{file}, column {column!r}: is numeric; {asked} needs categories")
+    missing = values.isna() | values.astype(str).isin(MISSING_TOKENS)
+    if missing.any():
+        lines = ", ".join(str(_line(i)) for i in values.index[missing])
+        raise SpecError(f"{file}, line(s) {lines}, column {column!r}: missing level ({asked})")
+    levels = tuple(sorted(values.astype(str).unique()))
+    if len(levels) < 2:
+        raise SpecError(
+            f"{file}, column {column!r}: has the single level {levels[0]!r}; {asked}, "
+            "which needs at least 2 levels"
+        )
+    return levels
+
+
+def covariate_matrix(
+    study: Study, names: tuple[str, ...], *, missing: str = "error"
+) -> np.ndarray:
+    r"""Return the standardised participant covariates, one column per name.
+
+    Each column is parsed as numbers and standardised over the study's participants,
+    :math:`z_{ik} = (x_{ik} - \bar x_k) / s_k` with the sample SD :math:`s_k`, so a
+    coefficient is the effect of one SD of the covariate and the model's other terms
+    keep their meaning at the sample's mean covariate. With ``missing="mean"`` a
+    missing value becomes 0 (the sample mean of the observed values); this keeps every
+    participant but pulls the coefficient towards 0 when many values are missing.
+
+    Parameters
+    ----------
+    study : Study
+        The validated study.
+    names : tuple of str
+        Columns of ``participants.csv``.
+    missing : {"error", "mean"}
+        What a missing value is.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (participant, covariate).
+
+    Raises
+    ------
+    SpecError
+        Listing every problem, each naming the file, line and column: an absent
+        column, a non-numeric value, a missing value (``missing="error"``) or a
+        column with no variation.
+    """
+    file = participants_file(study)
+    people = study.participants
+    problems: list[str] = []
+    columns = []
+    for name in names:
+        if name not in people.columns:
+            problems.append(
+                f"{file}, column {name!r}: covariate is not a column; columns are "
+                f"{', '.join(people.columns)}"
+            )
+            continue
+        raw = people[name]
+        parsed = pd.to_numeric(raw, errors="coerce").astype(float)
+        absent = raw.isna() | raw.astype(str).isin(MISSING_TOKENS)
+        for row in raw.index[parsed.isna() & ~absent]:
+            problems.append(
+                f"{file}, line {_line(row)}, column {name!r}: covariate value "
+                f"{raw[row]!r} is not a number"
+            )
+        for row in raw.index[absent & (missing == "error")]:
+            problems.append(
+                f"{file}, line {_line(row)}, column {name!r}: covariate value is missing "
+                "(set covariates.missing = \"mean\" in the spec to use the sample mean)"
+            )
+        observed = parsed[~absent]
+        if observed.notna().all() and observed.std() > 0:
+            columns.append(((parsed - observed.mean()) / observed.std()).fillna(0.0))
+        elif observed.notna().all():
+            problems.append(f"{file}, column {name!r}: covariate has no variation")
+    if problems:
+        raise SpecError("; ".join(problems))
+    return np.column_stack([c.to_numpy(dtype=float) for c in columns])
 
 
 def response_profile(time_min: np.ndarray, tau_min: float) -> np.ndarray:

@@ -18,10 +18,12 @@ GLX_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "glx_response_sd": {"alpha": 2.0, "beta": 0.4},
     "glx_condition_effect": {"mu": 0.0, "sigma": 5.0},
     "glx_condition_effect_sex_sd": {"sigma": 4.0},
+    "glx_covariate_effect": {"mu": 0.0, "sigma": 3.0},
     "glx_noise_pct": {"sigma": 10.0},
     "glx_noise_nu": {"alpha": 2.0, "beta": 0.1},
 }
-"""Default priors of the glutamate component; percent scales unless named ``log``."""
+"""Default priors of the glutamate component; percent scales unless named ``log``.
+``glx_covariate_effect`` is per SD of a covariate (used only with covariates)."""
 
 
 def session_active(model: CrossoverModel) -> np.ndarray:
@@ -71,14 +73,18 @@ def add_glutamate_component(
             \quad\text{or}\quad t_\nu(\mu_{isb}, \sigma_{isb}) \\
         \mu_{isb} &= \beta_0 + \alpha_i + \pi\,[s = 2]
             + \tfrac{A_{is}}{100} f(t_b) \\
-        A_{is} &= R + a_{\mathrm{sex}(i)}\,x_{is} + \tau_A z_{is} \\
+        A_{is} &= R + a_{g(i)}\,x_{is} + \gamma^\top w_i + \tau_A z_{is} \\
         f(t) &= [t > 0]\,(1 - e^{-t/\tau})
 
     :math:`A_{is}` is the session's ketamine response amplitude in percent Glx change
     (``glx_session_response``), :math:`R` the mean response under the reference
     condition (``glx_response``), :math:`x_{is}` the active-condition indicator and
-    :math:`a_{\mathrm{sex}}` the active condition's effect on the response
-    (``glx_condition_effect``, pooled by sex as the spec says). Participant baselines
+    :math:`a_{g}` the active condition's effect on the response
+    (``glx_condition_effect``) for level :math:`g(i)` of the pooling factor (sex by
+    default), pooled as the spec says. :math:`w_i` are participant :math:`i`'s
+    standardised covariates (``covariates.glutamate`` of the spec; none by default)
+    and :math:`\gamma` their effects in percent per SD (``glx_covariate_effect``,
+    prior Normal(0, 3)). Participant baselines
     :math:`\alpha_i \sim \mathcal{N}(0, \tau_\alpha)` are centred (ten blocks per
     participant inform them well) and constrained to sum to zero
     (``ZeroSumNormal``), so that :math:`\beta_0` is the sample's mean baseline and
@@ -119,16 +125,22 @@ def add_glutamate_component(
     period = pm.Normal("glx_period_effect_pct", **pr["glx_period_effect_pct"])
 
     response = pm.Normal("glx_response", **pr["glx_response"])
-    a_sex = model.sex_effect("glx_condition_effect", "glx_condition_effect")
+    a_level = model.factor_effect("glx_condition_effect", "glx_condition_effect")
+    covariates = model.covariate_term("glx", spec.glx_covariates)
     response_sd = pm.Gamma("glx_response_sd", **pr["glx_response_sd"])
     response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=("participant", "session"))
+    person = a_level[model.participant_level()][:, None] * active_d
+    if covariates is not None:
+        person = person + covariates[:, None]
     amplitude = pm.Deterministic(
         "glx_session_response",
-        response + a_sex[model.participant_sex()][:, None] * active_d + response_sd * response_z,
+        response + person + response_sd * response_z,
         dims=("participant", "session"),
     )
-    pm.Deterministic("glx_condition_effect_pooled", a_sex.mean())
-    pm.Deterministic("glx_sex_difference", a_sex[1] - a_sex[0])
+    pm.Deterministic("glx_condition_effect_pooled", a_level.mean())
+    if model.by_sex:
+        pm.Deterministic("glx_sex_difference", a_level[1] - a_level[0])
+    model.level_contrasts("glx_condition_effect", a_level)
 
     mu = (
         beta0
@@ -157,15 +169,19 @@ def add_glutamate_component(
 
 
 def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
-    """Return the labels of each fMRS observation (participant, session, sex, ...)."""
+    """Return the labels of each fMRS observation (participant, session, sex, ...).
+
+    The level of the pooling factor is a column named after it (``sex`` by default).
+    """
     fmrs = model.study.fmrs
-    sex = model.study.participants.set_index("participant_id")["sex"]
+    people = model.study.participants.set_index("participant_id")
     return pd.DataFrame(
         {
             "participant_id": fmrs["participant_id"].to_numpy(),
             "session": fmrs["session"].to_numpy(dtype=int),
             "condition": fmrs["condition"].to_numpy(),
-            "sex": fmrs["participant_id"].map(sex).to_numpy(),
+            "sex": fmrs["participant_id"].map(people["sex"]).to_numpy(),
+            model.factor: fmrs["participant_id"].map(people[model.factor]).to_numpy(),
             "block": fmrs["block"].to_numpy(dtype=int),
             "time_min": fmrs["time_min"].to_numpy(dtype=float),
         }
@@ -173,20 +189,22 @@ def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
 
 
 class GlutamateModel(CrossoverModel):
-    r"""Glutamate dynamics: Glx/tNAA per fMRS block, pooled by sex.
+    r"""Glutamate dynamics: Glx/tNAA per fMRS block, pooled by sex or another factor.
 
     The likelihood and priors are those of :func:`add_glutamate_component`, whose
     docstring gives the mathematics. Key effects: ``glx_response`` (R, percent),
-    ``glx_condition_effect`` (:math:`a_{\mathrm{sex}}`, percent points),
-    ``glx_condition_effect_pooled`` (their mean over the two sexes) and
-    ``glx_sex_difference`` (:math:`a_M - a_F`). Default priors are ``DEFAULT_PRIORS``;
-    a spec overrides any hyperparameter.
+    ``glx_condition_effect`` (:math:`a_g` per level of the pooling factor, percent
+    points), ``glx_condition_effect_pooled`` (their mean over the levels) and, by sex,
+    ``glx_sex_difference`` (:math:`a_M - a_F`) or, by another factor,
+    ``glx_condition_effect_contrast`` (:math:`a_b - a_a` for every pair of levels).
+    Default priors are ``DEFAULT_PRIORS``; a spec overrides any hyperparameter.
     """
 
     family = "glutamate"
     DEFAULT_PRIORS = GLX_DEFAULT_PRIORS
     observed_vars = ("log_glx",)
-    key_effects = (
+    CONTRASTED = ("glx_condition_effect",)
+    KEY_EFFECTS = (
         "glx_response",
         "glx_condition_effect",
         "glx_condition_effect_pooled",
