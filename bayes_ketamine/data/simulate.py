@@ -26,10 +26,28 @@ The generative model (every magnitude is a field of :class:`SimulationParameters
   (no fMRS, no ratings); then ``round(m * missing_score_fraction)`` of the ``m``
   remaining ratings have their score removed (rows kept, score missing).
 
+Options beyond the GO-MARK design (off by default):
+
+* Sites: with ``sites`` non-empty, participant ``i`` gets the site
+  ``sites[i % K]`` (``K`` sites, balanced), the assignment shuffled; it is the
+  ``site`` column of ``participants.csv``.
+* Effects by another factor: ``effects_by = "site"`` keys ``glx_condition_effect_pct``
+  and ``direct_effect`` by site instead of sex (``sex[i]`` above becomes
+  ``site[i]``).
+* Covariates: each entry ``name: (mean, sd)`` of ``covariates`` draws a normal
+  participant covariate, reported to one decimal as a column of
+  ``participants.csv``. With ``w[i,k]`` the reported value standardised over the
+  study's participants (mean 0, sample SD 1, as the models do),
+  ``A[i,s] += sum_k glx_covariate_effect_pct[k] * w[i,k]`` and the MADRS change
+  gains ``sum_k symptom_covariate_effect[k] * w[i,k]``; the coefficients are the
+  truths the models estimate.
+
 Random draws come from ``numpy.random.default_rng(seed)`` in this order: sex,
 sequence, ``alpha``, ``z``, Glx noise, CRLB, ``p``, MADRS noise, dropout, missing
 scores; dropout and missing scores are drawn last, so they thin a study without
-changing its other values.
+changing its other values. The options draw from a second generator,
+``default_rng([seed, 1])`` (sites, then covariates), so a study without them is
+exactly what it was before they existed.
 """
 
 from __future__ import annotations
@@ -105,6 +123,16 @@ class SimulationParameters:
         Fraction of participants who lose their whole session 2.
     missing_score_fraction : float
         Fraction of the remaining ratings whose score is missing.
+    sites : tuple of str
+        Site labels; empty for a single-site study without a ``site`` column.
+    effects_by : {"sex", "site"}
+        The factor whose levels key ``glx_condition_effect_pct`` and ``direct_effect``.
+    covariates : dict
+        Participant covariates, ``{name: (mean, sd)}`` of a normal distribution.
+    glx_covariate_effect_pct : dict
+        Effect on the Glx amplitude per sample SD of each covariate, percent.
+    symptom_covariate_effect : dict
+        Effect on the MADRS change per sample SD of each covariate, points.
     """
 
     male_fraction: float = 0.5
@@ -133,27 +161,63 @@ class SimulationParameters:
     madrs_max: int = 60
     dropout_fraction: float = 0.0
     missing_score_fraction: float = 0.0
+    sites: tuple[str, ...] = ()
+    effects_by: str = "sex"
+    covariates: dict[str, tuple[float, float]] = field(default_factory=dict)
+    glx_covariate_effect_pct: dict[str, float] = field(default_factory=dict)
+    symptom_covariate_effect: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as TOML-ready values (tuples as lists).
+
+        The design options (:data:`OPTION_FIELDS`) are left out at their defaults, so
+        a study simulated without them records exactly what it did before they
+        existed.
 
         Returns
         -------
         dict
             Field name to value.
         """
-        return {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(self).items()
-        }
+        values = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in OPTION_FIELDS and value == _default(f):
+                continue
+            if isinstance(value, dict):
+                value = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+            values[f.name] = list(value) if isinstance(value, tuple) else value
+        return values
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The levels of the factor the condition effects are keyed by."""
+        return SEXES if self.effects_by == "sex" else self.sites
+
+
+OPTION_FIELDS = (
+    "sites",
+    "effects_by",
+    "covariates",
+    "glx_covariate_effect_pct",
+    "symptom_covariate_effect",
+)
+"""Fields of :class:`SimulationParameters` for designs beyond GO-MARK's."""
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
 
 
 @dataclass(frozen=True)
 class SimulationTruth:
     """The true values behind a simulated study, named as the model variables.
 
-    Per-sex values are dicts ``{"F": ..., "M": ...}``; ``*_pooled`` values are the
-    means over the two sexes. Glx quantities are in percent, symptom quantities in
+    Per-level values are dicts by level of the factor the effects are keyed by
+    (``{"F": ..., "M": ...}`` by default, or by site); ``*_pooled`` values are the
+    means over the levels. Glx quantities are in percent, symptom quantities in
     MADRS points.
 
     Parameters
@@ -182,6 +246,8 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     glx_amplitude : numpy.ndarray
         Realised amplitudes ``A`` (participant, session 1..2), percent; NaN for
         sessions lost to dropout.
+    glx_covariate_effect, symptom_covariate_effect : dict
+        Covariate effects per sample SD (empty without covariates).
     """
 
     glx_response: float
@@ -199,6 +265,8 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     ketamine_symptom_change: float
     participant_ids: tuple[str, ...]
     glx_amplitude: np.ndarray = field(compare=False)
+    glx_covariate_effect: dict[str, float] = field(default_factory=dict)
+    symptom_covariate_effect: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_parameters(
@@ -220,11 +288,12 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         SimulationTruth
             The truth.
         """
-        a = {sex: float(params.glx_condition_effect_pct[sex]) for sex in SEXES}
+        levels = params.levels
+        a = {level: float(params.glx_condition_effect_pct[level]) for level in levels}
         b = float(params.effect_b)
-        direct = {sex: float(params.direct_effect[sex]) for sex in SEXES}
-        indirect = {sex: a[sex] * b for sex in SEXES}
-        total = {sex: direct[sex] + indirect[sex] for sex in SEXES}
+        direct = {level: float(params.direct_effect[level]) for level in levels}
+        indirect = {level: a[level] * b for level in levels}
+        total = {level: direct[level] + indirect[level] for level in levels}
         return cls(
             glx_response=float(params.glx_response_pct),
             glx_condition_effect=a,
@@ -241,6 +310,8 @@ total_effect_pooled, symptom_condition_effect_pooled : float
             ketamine_symptom_change=float(params.ketamine_madrs_change),
             participant_ids=tuple(participant_ids),
             glx_amplitude=np.asarray(amplitude, dtype=float),
+            glx_covariate_effect=dict(params.glx_covariate_effect_pct),
+            symptom_covariate_effect=dict(params.symptom_covariate_effect),
         )
 
     @classmethod
@@ -271,13 +342,16 @@ total_effect_pooled, symptom_condition_effect_pooled : float
             Field name to value.
         """
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name in ("glx_covariate_effect", "symptom_covariate_effect"):
+            if not values[name]:  # absent without covariates, as before the option
+                del values[name]
         values["participant_ids"] = list(self.participant_ids)
         values["glx_amplitude"] = self.glx_amplitude.tolist()
         return values
 
 
-def _mean(by_sex: dict[str, float]) -> float:
-    return float(np.mean([by_sex[sex] for sex in SEXES]))
+def _mean(by_level: dict[str, float]) -> float:
+    return float(np.mean(list(by_level.values())))
 
 
 def simulate_study(
@@ -334,10 +408,24 @@ def simulate_study(
     naltrexone = (condition == active).astype(float)
     later = np.array([0.0, 1.0])
 
+    options = np.random.default_rng([seed, 1])
+    site = options.permutation(np.resize(np.array(params.sites, dtype=object), n))
+    covariates = {
+        name: np.round(options.normal(mean, sd, n), 1)
+        for name, (mean, sd) in params.covariates.items()
+    }
+    standardised = {name: (x - x.mean()) / x.std(ddof=1) for name, x in covariates.items()}
+    level = site if params.effects_by == "site" else sex
+
+    def covariate_sum(effects: dict[str, float]) -> np.ndarray:
+        return sum((effects[k] * standardised[k] for k in effects), np.zeros(n))
+
     alpha = rng.normal(0.0, params.glx_participant_sd_pct / 100, n)
     z = rng.normal(0.0, 1.0, (n, 2))
-    a = np.array([params.glx_condition_effect_pct[s] for s in sex])
+    a = np.array([params.glx_condition_effect_pct[g] for g in level])
     amplitude = params.glx_response_pct + a[:, None] * naltrexone + params.glx_response_sd_pct * z
+    if params.glx_covariate_effect_pct:
+        amplitude = amplitude + covariate_sum(params.glx_covariate_effect_pct)[:, None]
     times = np.asarray(params.block_times_min, dtype=float)
     profile = np.where(times <= 0, 0.0, 1.0 - np.exp(-np.clip(times, 0, None) / params.tau_min))
     noise = rng.normal(0.0, params.glx_noise_pct / 100, (n, 2, times.size))
@@ -352,12 +440,14 @@ def simulate_study(
 
     person = rng.normal(0.0, params.madrs_participant_sd, n)
     rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, 2, 2))
-    direct = np.array([params.direct_effect[s] for s in sex])
+    direct = np.array([params.direct_effect[g] for g in level])
     change = (
         params.ketamine_madrs_change
         + direct[:, None] * naltrexone
         + params.effect_b * (amplitude - params.glx_response_pct)
     )
+    if params.symptom_covariate_effect:
+        change = change + covariate_sum(params.symptom_covariate_effect)[:, None]
     post = np.array([0.0, 1.0])
     madrs = (
         params.madrs_baseline_mean
@@ -375,6 +465,10 @@ def simulate_study(
     kept = [(i, s) for i in range(n) for s in (0, 1) if not (s == 1 and dropped[i])]
 
     participants = pd.DataFrame({"participant_id": ids, "sex": sex, "sequence": sequence})
+    if params.sites:
+        participants["site"] = site
+    for name, values in covariates.items():
+        participants[name] = values
     fmrs = pd.DataFrame(
         [
             {
@@ -445,6 +539,20 @@ def _check(params: SimulationParameters, n_participants: int) -> None:
         value = getattr(params, name)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    if params.effects_by not in ("sex", "site"):
+        raise ValueError(f"effects_by must be 'sex' or 'site', got {params.effects_by!r}")
+    if params.effects_by == "site" and len(set(params.sites)) < 2:
+        raise ValueError("effects_by = 'site' needs at least two distinct sites")
+    levels = ", ".join(repr(level) for level in params.levels)
     for name in ("glx_condition_effect_pct", "direct_effect"):
-        if set(getattr(params, name)) != set(SEXES):
-            raise ValueError(f"{name} must have exactly the keys 'F' and 'M'")
+        if set(getattr(params, name)) != set(params.levels):
+            raise ValueError(f"{name} must have exactly the keys {levels}")
+    for name in ("glx_covariate_effect_pct", "symptom_covariate_effect"):
+        unknown = set(getattr(params, name)) - set(params.covariates)
+        if unknown:
+            raise ValueError(f"{name} names covariates not in covariates: {sorted(unknown)}")
+    reserved = {"participant_id", "sex", "sequence", "site"}
+    if reserved & set(params.covariates):
+        raise ValueError(f"covariate names must not be one of {sorted(reserved)}")
+    if params.covariates and n_participants < 3:
+        raise ValueError("covariates need at least 3 participants to be standardised")
