@@ -89,9 +89,7 @@ class CrossoverModel(ABC):
         suffix = "_sex_sd"
         factor = spec.pooling_factor
         return {
-            (name[: -len(suffix)] + f"_{factor}_sd" if name.endswith(suffix) else name): dict(
-                hyper
-            )
+            (name[: -len(suffix)] + f"_{factor}_sd" if name.endswith(suffix) else name): dict(hyper)
             for name, hyper in cls.DEFAULT_PRIORS.items()
         }
 
@@ -373,9 +371,7 @@ def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, .
     return levels
 
 
-def covariate_matrix(
-    study: Study, names: tuple[str, ...], *, missing: str = "error"
-) -> np.ndarray:
+def covariate_matrix(study: Study, names: tuple[str, ...], *, missing: str = "error") -> np.ndarray:
     r"""Return the standardised participant covariates, one column per name.
 
     Each column is parsed as numbers and standardised over the study's participants,
@@ -428,7 +424,7 @@ def covariate_matrix(
         for row in raw.index[absent & (missing == "error")]:
             problems.append(
                 f"{file}, line {_line(row)}, column {name!r}: covariate value is missing "
-                "(set covariates.missing = \"mean\" in the spec to use the sample mean)"
+                '(set covariates.missing = "mean" in the spec to use the sample mean)'
             )
         observed = parsed[~absent]
         if observed.notna().all() and observed.std() > 0:

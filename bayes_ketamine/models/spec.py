@@ -253,7 +253,7 @@ def _pooling(table: Any, where: str) -> tuple[str, str]:
     if len(table) != 1:
         raise SpecError(
             f"{where}: 'pooling' must have exactly one key, the participant factor "
-            f"(e.g. sex = \"partial\"), got {', '.join(sorted(table)) or 'none'}"
+            f'(e.g. sex = "partial"), got {", ".join(sorted(table)) or "none"}'
         )
     ((factor, pooling),) = table.items()
     if not factor.isidentifier() or factor in RESERVED_DIMS:
