@@ -12,6 +12,8 @@ from bayes_ketamine.data.errors import Problem
 METADATA_FILE = "study.toml"
 DEFAULT_METABOLITE = "Glx/tNAA"
 DEFAULT_SYMPTOMS: dict[str, Any] = {"scale": "MADRS", "min": 0, "max": 60}
+DEFAULT_PERIODS = 2
+"""Periods of the crossover when ``study.toml`` does not say (the two-period design)."""
 
 
 def read_metadata(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -48,7 +50,8 @@ def check_metadata(
 
     Required: ``name`` (text) and ``conditions`` (two distinct labels, reference first,
     without ``-`` since sequences join labels with it). Optional: ``simulated``
-    (default ``false``), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
+    (default ``false``), ``periods`` (number of crossover periods, an integer of at
+    least 2, default 2), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
     studies with fMRS) and ``[symptoms] scale`` / ``min`` / ``max`` (default MADRS,
     0, 60). Other keys are kept unchanged.
 
@@ -83,6 +86,11 @@ def check_metadata(
         problem("conditions", "required key is missing")
     elif not _conditions_ok(conditions, problem):
         del meta["conditions"]
+
+    periods = meta.get("periods", DEFAULT_PERIODS)
+    if isinstance(periods, bool) or not isinstance(periods, int) or periods < 2:
+        problem("periods", f"must be an integer of at least 2, got {periods!r}")
+        meta.pop("periods")
 
     simulated = meta.setdefault("simulated", False)
     if not isinstance(simulated, bool):

@@ -35,8 +35,8 @@ class StudySummary:
         Participants counted by sequence (rows, ``"(not given)"`` when blank) and sex
         (columns ``F``, ``M``), with a ``total`` row and column.
     periods : pandas.DataFrame
-        Columns ``periods`` (2, 1, 0) and ``participants``: how many participants have
-        data in two, one or no sessions.
+        Columns ``periods`` (the study's number of periods down to 0) and
+        ``participants``: how many participants have data in that many sessions.
     measurements : pandas.DataFrame
         One row per table (``participants``, ``fmrs``, ``symptoms``) with ``rows``,
         ``participants`` and ``missing`` (missing required values: missing scores in
@@ -88,10 +88,11 @@ def summarise(study: Study) -> StudySummary:
 
     per_person = study.sessions().groupby("participant_id")["session"].nunique()
     per_person = per_person.reindex(study.participant_ids, fill_value=0)
+    counts = list(range(study.periods, -1, -1))
     periods = pd.DataFrame(
         {
-            "periods": [2, 1, 0],
-            "participants": [int((per_person == k).sum()) for k in (2, 1, 0)],
+            "periods": counts,
+            "participants": [int((per_person == k).sum()) for k in counts],
         }
     )
 
