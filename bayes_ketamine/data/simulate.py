@@ -34,6 +34,17 @@ Options beyond the GO-MARK design (off by default):
 * Effects by another factor: ``effects_by = "site"`` keys ``glx_condition_effect_pct``
   and ``direct_effect`` by site instead of sex (``sex[i]`` above becomes
   ``site[i]``).
+* Periods and sequences: ``sequences`` lists the sequences (conditions in period
+  order joined by ``-``, all of one length ``P``), e.g.
+  ``("placebo-naltrexone-naltrexone", "naltrexone-placebo-placebo")`` for a
+  three-period design; the default is the two-period ``placebo-naltrexone`` /
+  ``naltrexone-placebo``. Participants are spread over the sequences as evenly as
+  possible (the first sequences get one more), then shuffled. Every period after the
+  first gets the period shifts above (``period_glx_pct``, ``period_madrs``); dropout
+  loses every session after the first. ``study.toml`` then has ``periods = P``.
+* Carry-over: in a session that follows a naltrexone session, ``A[i,s]`` gains
+  ``carryover_glx_pct`` and the MADRS change ``carryover_madrs`` (besides the part
+  of the Glx carry-over that reaches the MADRS through ``effect_b``).
 * Covariates: each entry ``name: (mean, sd)`` of ``covariates`` draws a normal
   participant covariate, reported to one decimal as a column of
   ``participants.csv``. With ``w[i,k]`` the reported value standardised over the
@@ -123,6 +134,12 @@ class SimulationParameters:
         Fraction of participants who lose their whole session 2.
     missing_score_fraction : float
         Fraction of the remaining ratings whose score is missing.
+    sequences : tuple of str
+        Sequences of the design; empty for the two-period AB/BA counterbalance.
+    carryover_glx_pct : float
+        Shift of the Glx amplitude in a session after a naltrexone session, percent.
+    carryover_madrs : float
+        Shift of the MADRS change in a session after a naltrexone session, points.
     sites : tuple of str
         Site labels; empty for a single-site study without a ``site`` column.
     effects_by : {"sex", "site"}
@@ -161,6 +178,9 @@ class SimulationParameters:
     madrs_max: int = 60
     dropout_fraction: float = 0.0
     missing_score_fraction: float = 0.0
+    sequences: tuple[str, ...] = ()
+    carryover_glx_pct: float = 0.0
+    carryover_madrs: float = 0.0
     sites: tuple[str, ...] = ()
     effects_by: str = "sex"
     covariates: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -194,8 +214,17 @@ class SimulationParameters:
         """The levels of the factor the condition effects are keyed by."""
         return SEXES if self.effects_by == "sex" else self.sites
 
+    @property
+    def design(self) -> tuple[str, ...]:
+        """The sequences participants are spread over."""
+        reference, active = CONDITIONS
+        return self.sequences or (f"{reference}-{active}", f"{active}-{reference}")
+
 
 OPTION_FIELDS = (
+    "sequences",
+    "carryover_glx_pct",
+    "carryover_madrs",
     "sites",
     "effects_by",
     "covariates",
@@ -244,10 +273,17 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     participant_ids : tuple of str
         Row labels of ``glx_amplitude``.
     glx_amplitude : numpy.ndarray
-        Realised amplitudes ``A`` (participant, session 1..2), percent; NaN for
+        Realised amplitudes ``A`` (participant, session 1..P), percent; NaN for
         sessions lost to dropout.
     glx_covariate_effect, symptom_covariate_effect : dict
         Covariate effects per sample SD (empty without covariates).
+    glx_carryover : float
+        Carry-over of naltrexone into the next session's Glx amplitude, percent.
+    symptom_carryover : float
+        Its total carry-over into the MADRS change, ``carryover_madrs + effect_b *
+        carryover_glx_pct``: what a symptom-only model estimates.
+    direct_carryover : float
+        ``carryover_madrs``, the joint model's symptom carry-over.
     """
 
     glx_response: float
@@ -267,6 +303,9 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     glx_amplitude: np.ndarray = field(compare=False)
     glx_covariate_effect: dict[str, float] = field(default_factory=dict)
     symptom_covariate_effect: dict[str, float] = field(default_factory=dict)
+    glx_carryover: float = 0.0
+    symptom_carryover: float = 0.0
+    direct_carryover: float = 0.0
 
     @classmethod
     def from_parameters(
@@ -281,7 +320,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         participant_ids : tuple of str
             Participants in row order of ``amplitude``.
         amplitude : numpy.ndarray
-            Realised amplitudes, shape (participant, 2).
+            Realised amplitudes, shape (participant, periods).
 
         Returns
         -------
@@ -312,6 +351,9 @@ total_effect_pooled, symptom_condition_effect_pooled : float
             glx_amplitude=np.asarray(amplitude, dtype=float),
             glx_covariate_effect=dict(params.glx_covariate_effect_pct),
             symptom_covariate_effect=dict(params.symptom_covariate_effect),
+            glx_carryover=float(params.carryover_glx_pct),
+            symptom_carryover=float(params.carryover_madrs + b * params.carryover_glx_pct),
+            direct_carryover=float(params.carryover_madrs),
         )
 
     @classmethod
@@ -341,13 +383,25 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         dict
             Field name to value.
         """
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for name in ("glx_covariate_effect", "symptom_covariate_effect"):
-            if not values[name]:  # absent without covariates, as before the option
-                del values[name]
+        values = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in TRUTH_OPTION_FIELDS and value == _default(f):
+                continue  # absent without the option, as before it existed
+            values[f.name] = value
         values["participant_ids"] = list(self.participant_ids)
         values["glx_amplitude"] = self.glx_amplitude.tolist()
         return values
+
+
+TRUTH_OPTION_FIELDS = (
+    "glx_covariate_effect",
+    "symptom_covariate_effect",
+    "glx_carryover",
+    "symptom_carryover",
+    "direct_carryover",
+)
+"""Fields of :class:`SimulationTruth` that only the design options give values."""
 
 
 def _mean(by_level: dict[str, float]) -> float:
@@ -401,12 +455,16 @@ def simulate_study(
     n = n_participants
     n_male = round(n * params.male_fraction)
     sex = rng.permutation(np.array(["M"] * n_male + ["F"] * (n - n_male)))
-    reference, active = CONDITIONS
-    orders = [f"{reference}-{active}"] * (n - n // 2) + [f"{active}-{reference}"] * (n // 2)
+    _, active = CONDITIONS
+    design = params.design
+    orders = [seq for k, seq in enumerate(design) for _ in range(k, n, len(design))]
     sequence = rng.permutation(np.array(orders))
-    condition = np.array([seq.split("-") for seq in sequence]).reshape(n, 2)
+    n_periods = len(design[0].split("-"))
+    condition = np.array([seq.split("-") for seq in sequence]).reshape(n, n_periods)
     naltrexone = (condition == active).astype(float)
-    later = np.array([0.0, 1.0])
+    later = (np.arange(n_periods) >= 1).astype(float)
+    after_active = np.zeros_like(naltrexone)
+    after_active[:, 1:] = naltrexone[:, :-1]
 
     options = np.random.default_rng([seed, 1])
     site = options.permutation(np.resize(np.array(params.sites, dtype=object), n))
@@ -421,14 +479,16 @@ def simulate_study(
         return sum((effects[k] * standardised[k] for k in effects), np.zeros(n))
 
     alpha = rng.normal(0.0, params.glx_participant_sd_pct / 100, n)
-    z = rng.normal(0.0, 1.0, (n, 2))
+    z = rng.normal(0.0, 1.0, (n, n_periods))
     a = np.array([params.glx_condition_effect_pct[g] for g in level])
     amplitude = params.glx_response_pct + a[:, None] * naltrexone + params.glx_response_sd_pct * z
     if params.glx_covariate_effect_pct:
         amplitude = amplitude + covariate_sum(params.glx_covariate_effect_pct)[:, None]
+    if params.carryover_glx_pct:
+        amplitude = amplitude + params.carryover_glx_pct * after_active
     times = np.asarray(params.block_times_min, dtype=float)
     profile = np.where(times <= 0, 0.0, 1.0 - np.exp(-np.clip(times, 0, None) / params.tau_min))
-    noise = rng.normal(0.0, params.glx_noise_pct / 100, (n, 2, times.size))
+    noise = rng.normal(0.0, params.glx_noise_pct / 100, (n, n_periods, times.size))
     log_glx = (
         np.log(params.glx_baseline)
         + alpha[:, None, None]
@@ -436,10 +496,10 @@ def simulate_study(
         + amplitude[:, :, None] / 100 * profile[None, None, :]
         + noise
     )
-    crlb = rng.uniform(*params.crlb_range_pct, (n, 2, times.size))
+    crlb = rng.uniform(*params.crlb_range_pct, (n, n_periods, times.size))
 
     person = rng.normal(0.0, params.madrs_participant_sd, n)
-    rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, 2, 2))
+    rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, n_periods, 2))
     direct = np.array([params.direct_effect[g] for g in level])
     change = (
         params.ketamine_madrs_change
@@ -448,6 +508,8 @@ def simulate_study(
     )
     if params.symptom_covariate_effect:
         change = change + covariate_sum(params.symptom_covariate_effect)[:, None]
+    if params.carryover_madrs:
+        change = change + params.carryover_madrs * after_active
     post = np.array([0.0, 1.0])
     madrs = (
         params.madrs_baseline_mean
@@ -462,7 +524,7 @@ def simulate_study(
     dropped[rng.choice(n, round(n * params.dropout_fraction), replace=False)] = True
     width = max(3, len(str(n)))
     ids = [f"sim-{i + 1:0{width}d}" for i in range(n)]
-    kept = [(i, s) for i in range(n) for s in (0, 1) if not (s == 1 and dropped[i])]
+    kept = [(i, s) for i in range(n) for s in range(n_periods) if not (s >= 1 and dropped[i])]
 
     participants = pd.DataFrame({"participant_id": ids, "sex": sex, "sequence": sequence})
     if params.sites:
@@ -505,12 +567,13 @@ def simulate_study(
     symptoms.loc[missing, "score"] = pd.NA
 
     amplitude_seen = amplitude.copy()
-    amplitude_seen[dropped, 1] = np.nan
+    amplitude_seen[dropped, 1:] = np.nan
     truth = SimulationTruth.from_parameters(params, tuple(ids), amplitude_seen)
     metadata = {
         "name": f"Simulated GO-MARK-like crossover (seed {seed})",
         "simulated": True,
         "conditions": list(CONDITIONS),
+        **({"periods": n_periods} if n_periods != 2 else {}),
         "description": SIMULATED_DESCRIPTION,
         "fmrs": {"metabolite": "Glx/tNAA"},
         "symptoms": {"scale": "MADRS", "min": params.madrs_min, "max": params.madrs_max},
@@ -539,6 +602,9 @@ def _check(params: SimulationParameters, n_participants: int) -> None:
         value = getattr(params, name)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    lengths = {len(seq.split("-")) for seq in params.design}
+    if len(lengths) != 1 or min(lengths) < 2:
+        raise ValueError(f"sequences must all list the same number (>= 2) of periods: {lengths}")
     if params.effects_by not in ("sex", "site"):
         raise ValueError(f"effects_by must be 'sex' or 'site', got {params.effects_by!r}")
     if params.effects_by == "site" and len(set(params.sites)) < 2:

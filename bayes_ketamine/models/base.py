@@ -54,7 +54,8 @@ class CrossoverModel(ABC):
         Names of the derived quantities that answer the study's question; reported in
         summaries, sensitivity checks and figures. ``KEY_EFFECTS`` with, for a pooling
         factor other than sex, ``glx_sex_difference`` replaced by the contrasts
-        between levels (``<effect>_contrast`` of each effect in ``CONTRASTED``).
+        between levels (``<effect>_contrast`` of each effect in ``CONTRASTED``), and
+        the ``CARRYOVER`` terms when the spec asks for carry-over.
     """
 
     family: ClassVar[str]
@@ -62,14 +63,16 @@ class CrossoverModel(ABC):
     observed_vars: ClassVar[tuple[str, ...]]
     KEY_EFFECTS: ClassVar[tuple[str, ...]]
     CONTRASTED: ClassVar[tuple[str, ...]]
+    CARRYOVER: ClassVar[tuple[str, ...]]
 
     @property
     def key_effects(self) -> tuple[str, ...]:
         """The key effects of this model (see the class docstring)."""
+        carryover = self.CARRYOVER if self.spec.carryover else ()
         if self.by_sex:
-            return self.KEY_EFFECTS
+            return self.KEY_EFFECTS + carryover
         kept = tuple(name for name in self.KEY_EFFECTS if name != "glx_sex_difference")
-        return kept + tuple(f"{name}_contrast" for name in self.CONTRASTED)
+        return kept + tuple(f"{name}_contrast" for name in self.CONTRASTED) + carryover
 
     def __init__(self, spec: ModelSpec, study: Study) -> None:
         if spec.family != self.family:
@@ -77,6 +80,8 @@ class CrossoverModel(ABC):
         self.spec = spec
         self.study = study
         self.priors = self._merge_priors(spec)
+        if spec.carryover:
+            check_carryover_identifiable(self)
         self.pymc_model = self.build()
 
     @classmethod
@@ -151,15 +156,18 @@ class CrossoverModel(ABC):
         Besides participants, sessions and conditions: the levels of the pooling
         factor (dim named after it) and, for a factor other than sex, the pairs of
         levels its contrasts are reported for (dim ``<factor>_pair``, labels
-        ``"b - a"``), and the covariates of the spec (dims ``glx_covariate`` and
-        ``symptom_covariate``).
+        ``"b - a"``), the covariates of the spec (dims ``glx_covariate`` and
+        ``symptom_covariate``) and, with more than two periods, the sessions after
+        the first (dim ``later_session``, one period effect each).
         """
         coords: dict[str, list] = {
             "participant": self.study.participant_ids,
             self.factor: list(self.levels),
-            "session": [1, 2],
+            "session": list(range(1, self.study.periods + 1)),
             "condition": list(self.study.conditions),
         }
+        if self.study.periods > 2:
+            coords["later_session"] = list(range(2, self.study.periods + 1))
         if not self.by_sex:
             coords[f"{self.factor}_pair"] = [f"{b} - {a}" for a, b in self.level_pairs()]
         if self.spec.glx_covariates:
@@ -228,6 +236,60 @@ class CrossoverModel(ABC):
         pm.Deterministic(
             f"{name}_contrast", effect[second] - effect[first], dims=f"{self.factor}_pair"
         )
+
+    def session_active(self) -> np.ndarray:
+        """Return the (participant, session) matrix of the active-condition indicator.
+
+        Sessions a participant did not attend take their condition from the declared
+        ``sequence`` when there is one and are 0 otherwise; their latent quantities
+        are then drawn from the prior and inform nothing.
+        """
+        study = self.study
+        pids = study.participant_ids
+        active = np.zeros((len(pids), study.periods))
+        seq = study.participants.set_index("participant_id")["sequence"]
+        for i, pid in enumerate(pids):
+            declared = seq.get(pid)
+            if isinstance(declared, str) and declared:
+                for s, cond in enumerate(declared.split("-")[: study.periods]):
+                    active[i, s] = float(cond == study.active_condition)
+        for row in study.sessions().itertuples(index=False):
+            i = pids.index(row.participant_id)
+            active[i, row.session - 1] = float(row.condition == study.active_condition)
+        return active
+
+    def session_data(self) -> dict[str, pt.TensorVariable]:
+        """Return the session design data, adding it to the current model once.
+
+        ``session_active`` (:meth:`session_active`, dims participant, session) and,
+        with carry-over, ``session_after_active``: the active indicator of the
+        previous session (0 in the first), :math:`x_{i,s-1}`.
+        """
+        model = pm.modelcontext(None)
+        dims = ("participant", "session")
+        if "session_active" not in model.named_vars:
+            active = self.session_active()
+            pm.Data("session_active", active, dims=dims)
+            if self.spec.carryover:
+                pm.Data("session_after_active", after_active(active), dims=dims)
+        names = ["session_active"] + (["session_after_active"] if self.spec.carryover else [])
+        return {name: model[name] for name in names}
+
+    def period_effect(self, name: str) -> pt.TensorVariable:
+        """Return the period effects: a scalar for two periods, else one per later period.
+
+        With two periods the effect of period 2 is a scalar (as in the two-period
+        models); with ``P > 2`` periods it has dim ``later_session`` (periods 2..P),
+        each with the prior ``name``. Period 1 is the reference.
+        """
+        dims = "later_session" if self.study.periods > 2 else None
+        return pm.Normal(name, **self.priors[name], dims=dims)
+
+    def period_term(self, period: pt.TensorVariable, session: pt.TensorVariable):
+        """Return the period effect of each observation's session (0 in period 1)."""
+        if self.study.periods == 2:
+            return period * pt.eq(session, 2)
+        return pt.concatenate([pt.zeros(1), period])[session - 1]
 
     def covariate_term(self, prefix: str, names: tuple[str, ...]) -> pt.TensorVariable | None:
         r"""Return each participant's covariate term :math:`\sum_k \gamma_k z_{ik}`.
@@ -308,6 +370,61 @@ class CrossoverModel(ABC):
         sd_b = sd[..., None] if outer else sd
         z = pm.Normal(f"{name}_{self.factor}_z", 0.0, 1.0, dims=dims)
         return pm.Deterministic(name, mean_b + sd_b * z, dims=dims)
+
+
+def after_active(active: np.ndarray) -> np.ndarray:
+    """Return the previous session's active indicator (0 in the first session)."""
+    previous = np.zeros_like(active)
+    previous[:, 1:] = active[:, :-1]
+    return previous
+
+
+CARRYOVER_ALIASED = (
+    "in the two-period two-sequence design (AB/BA) first-order carry-over is aliased "
+    "with the condition-by-period interaction and the sequence effect (Senn 2002, "
+    "Cross-over Trials in Clinical Research, ch. 3; Jones & Kenward 2014, Design and "
+    "Analysis of Cross-Over Trials, ch. 2); it is identifiable within participants "
+    "with three or more periods and sequences such as ABB/BAA or ABAB/BABA "
+    "(study.toml 'periods' and the participants' 'sequence')"
+)
+
+
+def check_carryover_identifiable(model: CrossoverModel) -> None:
+    r"""Raise unless the study's design identifies carry-over within participants.
+
+    For every observed session the design row is (period indicators of periods
+    2..P, active indicator :math:`x_{is}`, previous-session indicator
+    :math:`x_{i,s-1}`). Participant levels absorb everything constant within a
+    participant, so the rows are centred within participants; carry-over is
+    identifiable when the centred matrix has full column rank, i.e. the carry-over
+    column is not a combination of the period and condition columns. In the AB/BA
+    design it is (carry-over = (period - condition) / 2 within participants).
+
+    Raises
+    ------
+    SpecError
+        Naming the spec, the study and why.
+    """
+    study = model.study
+    sessions = study.sessions()
+    index = {pid: i for i, pid in enumerate(study.participant_ids)}
+    rows = sessions["participant_id"].map(index).to_numpy(dtype=int)
+    cols = sessions["session"].to_numpy(dtype=int) - 1
+    active = model.session_active()
+    design = np.column_stack(
+        [
+            *(cols == p for p in range(1, study.periods)),
+            active[rows, cols],
+            after_active(active)[rows, cols],
+        ]
+    ).astype(float)
+    centred = design - pd.DataFrame(design).groupby(rows).transform("mean").to_numpy()
+    if np.linalg.matrix_rank(centred) < design.shape[1]:
+        raise SpecError(
+            f"spec {model.spec.name!r} asks for carry-over (design.carryover = true) but "
+            f"the design of study {study.name!r} cannot identify it: within participants "
+            f"it is a combination of the period and condition effects; {CARRYOVER_ALIASED}"
+        )
 
 
 def participants_file(study: Study) -> str:

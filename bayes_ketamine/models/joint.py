@@ -68,6 +68,7 @@ class JointModel(CrossoverModel):
     DEFAULT_PRIORS = JOINT_DEFAULT_PRIORS
     observed_vars = ("log_glx", "score")
     CONTRASTED = ("glx_condition_effect", "indirect_effect", "direct_effect", "total_effect")
+    CARRYOVER = ("glx_carryover_pct", "symptom_carryover")
     KEY_EFFECTS = (
         "glx_condition_effect",
         "effect_b",

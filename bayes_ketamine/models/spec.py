@@ -17,6 +17,9 @@ default priors, which are data (see each family's ``DEFAULT_PRIORS``). Example::
     symptoms = ["age"]            # act on the symptom change after the infusion
     missing = "error"             # or "mean": a missing value becomes the sample mean
 
+    [design]
+    carryover = false             # first-order carry-over of the active condition
+
     [likelihood]
     glx_noise = "normal"          # or "student_t"
     measurement_error = false     # add each block's CRLB to the noise
@@ -52,12 +55,14 @@ _TOP_KEYS = {
     "description",
     "pooling",
     "covariates",
+    "design",
     "likelihood",
     "profile",
     "priors",
 }
 _SECTION_KEYS = {
     "covariates": {"glutamate", "symptoms", "missing"},
+    "design": {"carryover"},
     "likelihood": {"glx_noise", "measurement_error"},
     "profile": {"tau_min"},
 }
@@ -88,6 +93,9 @@ class ModelSpec:
     covariate_missing : {"error", "mean"}
         What a missing covariate value is: an error, or the sample mean (0 after
         standardisation).
+    carryover : bool
+        Whether the model has a first-order carry-over term of the active condition
+        into the next period (only where the study's design identifies it).
     glx_noise : {"normal", "student_t"}
         Observation noise of log Glx.
     measurement_error : bool
@@ -110,6 +118,7 @@ class ModelSpec:
     glx_covariates: tuple[str, ...] = ()
     symptom_covariates: tuple[str, ...] = ()
     covariate_missing: str = "error"
+    carryover: bool = False
     glx_noise: str = "normal"
     measurement_error: bool = False
     tau_min: float = 10.0
@@ -131,6 +140,8 @@ class ModelSpec:
                 "symptoms": list(self.symptom_covariates),
                 "missing": self.covariate_missing,
             }
+        if self.carryover:
+            raw["design"] = {"carryover": True}
         return raw | {
             "likelihood": {
                 "glx_noise": self.glx_noise,
@@ -209,6 +220,9 @@ def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec
     _check_choice(pooling, POOLINGS, f"pooling.{factor}", source)
     glx_covariates, symptom_covariates, missing = _covariates(raw.get("covariates", {}), where)
     _check_choice(missing, COVARIATE_MISSING, "covariates.missing", source)
+    carryover = raw.get("design", {}).get("carryover", False)
+    if not isinstance(carryover, bool):
+        raise SpecError(f"{where}: key 'design.carryover' must be true or false")
     likelihood = raw.get("likelihood", {})
     glx_noise = likelihood.get("glx_noise", "normal")
     _check_choice(glx_noise, GLX_NOISES, "likelihood.glx_noise", source)
@@ -237,6 +251,7 @@ def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec
         glx_covariates=glx_covariates,
         symptom_covariates=symptom_covariates,
         covariate_missing=missing,
+        carryover=carryover,
         glx_noise=glx_noise,
         measurement_error=measurement_error,
         tau_min=float(tau),

@@ -18,10 +18,12 @@ SYMPTOM_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "symptom_condition_effect": {"mu": 0.0, "sigma": 5.0},
     "symptom_condition_effect_sex_sd": {"sigma": 3.0},
     "symptom_covariate_effect": {"mu": 0.0, "sigma": 3.0},
+    "symptom_carryover": {"mu": 0.0, "sigma": 5.0},
     "symptom_noise": {"sigma": 5.0},
 }
 """Default priors of the symptom component, in scale points (MADRS points).
-``symptom_covariate_effect`` is per SD of a covariate (used only with covariates)."""
+``symptom_covariate_effect`` is per SD of a covariate (used only with covariates);
+``symptom_carryover`` is the carry-over (used only with ``design.carryover``)."""
 
 
 def post_timepoints(model: CrossoverModel) -> list[str]:
@@ -69,9 +71,9 @@ def add_symptom_component(
     .. math::
 
         y_{ist} &\sim \mathrm{Censored}\big(\mathcal{N}(\mu_{ist}, \sigma), L, U\big) \\
-        \mu_{ist} &= m_0 + p_i + \pi\,[s = 2]
-            + [t\ \text{post}]\,\big(d_t + c_{t,g(i)}\,x_{is} + \delta^\top v_i
-            + b\,(A_{is} - R)\big)
+        \mu_{ist} &= m_0 + p_i + \pi_s
+            + [t\ \text{post}]\,\big(d_t + c_{t,g(i)}\,x_{is} + \lambda\,x_{i,s-1}
+            + \delta^\top v_i + b\,(A_{is} - R)\big)
 
     Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` sum to zero
     (``ZeroSumNormal``), so that :math:`m_0` is not correlated with every
@@ -90,7 +92,12 @@ def add_symptom_component(
     and :math:`x_{is}` the active-condition indicator. :math:`v_i` are participant
     :math:`i`'s standardised covariates (``covariates.symptoms`` of the spec; none by
     default) and :math:`\delta` their effects on the change after the infusion, in
-    points per SD (``symptom_covariate_effect``, prior Normal(0, 3)). The term :math:`b(A_{is} - R)`
+    points per SD (``symptom_covariate_effect``, prior Normal(0, 3)). :math:`\pi_s`
+    is the period effect (``symptom_period_effect``, :math:`\pi_1 = 0`). With
+    ``design.carryover``, :math:`\lambda` (``symptom_carryover``, prior Normal(0, 5)
+    points) is the shift of the change after the infusion in a session that follows
+    an active session (:math:`x_{i,s-1} = 1`); in the joint model it is the part not
+    carried by the glutamate response. Without the option there is no such term. The term :math:`b(A_{is} - R)`
     exists only in the joint model, where :math:`A_{is}` is the session's glutamate
     response and :math:`R` its mean under the reference condition; there
     :math:`c` is the direct effect.
@@ -139,7 +146,7 @@ def add_symptom_component(
     else:
         part_z = pm.ZeroSumNormal("symptom_participant_z", sigma=1.0, dims="participant")
         part = pm.Deterministic("symptom_participant_offset", part_sd * part_z, dims="participant")
-    period = pm.Normal("symptom_period_effect", **pr["symptom_period_effect"])
+    period = model.period_effect("symptom_period_effect")
     change = pm.Normal(
         "symptom_change_reference", **pr["symptom_change_reference"], dims="post_timepoint"
     )
@@ -155,11 +162,15 @@ def add_symptom_component(
     covariates = model.covariate_term("symptom", model.spec.symptom_covariates)
     if covariates is not None:
         shift = shift + covariates[part_idx]
+    if model.spec.carryover:
+        carry = pm.Normal("symptom_carryover", **pr["symptom_carryover"])
+        after = model.session_data()["session_after_active"]
+        shift = shift + carry * after[part_idx, session - 1]
     if glx_link is not None:
         amplitude, reference = glx_link
         slope = pm.Normal("effect_b", **pr["effect_b"])
         shift = shift + slope * (amplitude[part_idx, session - 1] - reference)
-    mu = base + part[part_idx] + period * pt.eq(session, 2) + is_post * shift
+    mu = base + part[part_idx] + model.period_term(period, session) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
     observed = pm.Data("score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs")
     pm.Censored(
@@ -207,6 +218,7 @@ class SymptomModel(CrossoverModel):
     DEFAULT_PRIORS = SYMPTOM_DEFAULT_PRIORS
     observed_vars = ("score",)
     CONTRASTED = ("symptom_condition_effect",)
+    CARRYOVER = ("symptom_carryover",)
     KEY_EFFECTS = (
         "symptom_change_reference",
         "symptom_condition_effect",
