@@ -384,3 +384,43 @@ def test_malformed_quoting(tmp_path):
     found = problems(make_study(tmp_path, participants_csv=participants))
     problem = find(found, "participants.csv", 5, None)
     assert problem.message.startswith("malformed row")
+
+
+THREE = TOML + "periods = 3\n"
+
+
+def test_three_periods_allow_session_three_and_repeated_conditions(tmp_path):
+    participants = edit_line(PARTICIPANTS, 2, "placebo-naltrexone", "placebo-naltrexone-naltrexone")
+    symptoms = SYMPTOMS + "p1,3,naltrexone,pre,-1,26\np1,3,naltrexone,24h,24,20\n"
+    study = load_study(
+        make_study(tmp_path, study_toml=THREE, participants_csv=participants, symptoms_csv=symptoms)
+    )
+    assert study.periods == 3
+    assert study.summary().periods["periods"].tolist() == [3, 2, 1, 0]
+    assert study.to_xarray().sizes["session"] == 3
+
+
+def test_sequence_longer_than_the_periods(tmp_path):
+    participants = edit_line(PARTICIPANTS, 2, "placebo-naltrexone", "placebo-naltrexone-placebo")
+    found = problems(make_study(tmp_path, participants_csv=participants))
+    message = find(found, "participants.csv", 2, "sequence").message
+    assert "lists 3 periods but the study has 2" in message
+
+
+def test_sequence_with_a_single_condition(tmp_path):
+    participants = edit_line(PARTICIPANTS, 4, "F,,", "F,placebo-placebo-placebo,")
+    found = problems(make_study(tmp_path, study_toml=THREE, participants_csv=participants))
+    assert "same condition" in find(found, "participants.csv", 4, "sequence").message
+
+
+def test_session_beyond_the_periods_and_sequence(tmp_path):
+    symptoms = SYMPTOMS + "p1,4,naltrexone,pre,-1,26\np2,3,placebo,pre,-1,26\n"
+    found = problems(make_study(tmp_path, study_toml=THREE, symptoms_csv=symptoms))
+    assert find(found, "symptoms.csv", 12, "session").message == "session must be 1 to 3 (got 4)"
+    message = find(found, "participants.csv", 3, "sequence").message
+    assert "lists 2 period(s) but participant 'p2' has data in session 3" in message
+
+
+def test_bad_periods(tmp_path):
+    found = problems(make_study(tmp_path, study_toml=TOML + "periods = 1\n"))
+    assert "at least 2" in find(found, "study.toml", None, "periods").message

@@ -241,3 +241,87 @@ def test_simulator_rejects_effects_not_keyed_by_the_levels():
             seed=0,
             params=SimulationParameters(sites=("A", "B"), effects_by="site"),
         )
+
+
+# -- periods and carry-over ---------------------------------------------------------
+
+THREE_PERIODS = ("placebo-naltrexone-naltrexone", "naltrexone-placebo-placebo")
+
+
+def three_period_study(seed: int = 1, n: int = 20, **extra):
+    params = SimulationParameters(
+        sequences=THREE_PERIODS, carryover_glx_pct=-2.0, carryover_madrs=1.0, **extra
+    )
+    return simulate_study(seed=seed, n_participants=n, params=params)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_three_periods_with_carryover_has_its_terms(family):
+    study, _ = three_period_study()
+    model = build_model(ModelSpec(name="x", family=family, carryover=True), study)
+    pm_model = model.pymc_model
+    dims = pm_model.named_vars_to_dims
+    assert pm_model.coords["session"] == (1, 2, 3)
+    assert pm_model.coords["later_session"] == (2, 3)
+    after = pm_model["session_after_active"].get_value()
+    active = pm_model["session_active"].get_value()
+    np.testing.assert_array_equal(after[:, 1:], active[:, :-1])
+    assert not after[:, 0].any()
+    expected = {"glutamate": ("glx_carryover_pct",), "symptoms": ("symptom_carryover",)}
+    names = expected.get(family, ("glx_carryover_pct", "symptom_carryover"))
+    for name in names:
+        assert name in pm_model.named_vars and name in model.key_effects
+    for name in ("glx_period_effect_pct", "symptom_period_effect"):
+        if name in pm_model.named_vars:
+            assert dims[name] == ("later_session",)
+    assert np.isfinite(pm_model.point_logps()[model.observed_vars[0]])
+
+
+def test_carryover_is_off_by_default_and_two_periods_keep_a_scalar_period_effect(site_study):
+    three, _ = three_period_study()
+    model = build_model(ModelSpec(name="x", family="joint"), three)
+    assert "glx_carryover_pct" not in model.pymc_model.named_vars
+    assert "session_after_active" not in model.pymc_model.named_vars
+    two = build_model("joint_partial", site_study).pymc_model
+    assert "glx_period_effect_pct" not in two.named_vars_to_dims
+    assert "later_session" not in two.coords
+
+
+def test_carryover_on_a_two_period_two_sequence_design_is_an_error(site_study):
+    with pytest.raises(SpecError, match=r"cannot identify it.*AB/BA.*Senn.*Jones & Kenward"):
+        build_model(ModelSpec(name="x", family="symptoms", carryover=True), site_study)
+
+
+def test_carryover_check_follows_the_sequences():
+    params = SimulationParameters(
+        sequences=("placebo-naltrexone-placebo", "naltrexone-placebo-naltrexone")
+    )
+    aba, _ = simulate_study(seed=2, n_participants=12, params=params)
+    assert (
+        "symptom_carryover"
+        in build_model(
+            ModelSpec(name="x", family="symptoms", carryover=True), aba
+        ).pymc_model.named_vars
+    )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_structure_key_of_a_carryover_design_ignores_the_study(family):
+    carry = ModelSpec(name="x", family=family, carryover=True)
+    keys = {
+        key(build_model(carry, three_period_study(seed, n)[0])) for seed, n in ((1, 20), (5, 33))
+    }
+    assert len(keys) == 1
+    plain = key(build_model(ModelSpec(name="x", family=family), three_period_study()[0]))
+    assert plain not in keys
+
+
+def test_simulated_three_period_study_has_known_carryover():
+    study, truth = three_period_study(seed=3, n=9)
+    assert study.periods == 3 and study.metadata["periods"] == 3
+    assert sorted(study.symptoms["session"].unique()) == [1, 2, 3]
+    counts = study.participants["sequence"].value_counts().to_dict()
+    assert counts == {THREE_PERIODS[0]: 5, THREE_PERIODS[1]: 4}
+    assert (truth.glx_carryover, truth.direct_carryover) == (-2.0, 1.0)
+    assert truth.symptom_carryover == pytest.approx(1.0 + (-0.4) * (-2.0))
+    assert truth.glx_amplitude.shape == (9, 3)

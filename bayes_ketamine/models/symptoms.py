@@ -97,7 +97,8 @@ def add_symptom_component(
     ``design.carryover``, :math:`\lambda` (``symptom_carryover``, prior Normal(0, 5)
     points) is the shift of the change after the infusion in a session that follows
     an active session (:math:`x_{i,s-1} = 1`); in the joint model it is the part not
-    carried by the glutamate response. Without the option there is no such term. The term :math:`b(A_{is} - R)`
+    carried by the glutamate response. Without the option there is no such term.
+    The term :math:`b(A_{is} - R)`
     exists only in the joint model, where :math:`A_{is}` is the session's glutamate
     response and :math:`R` its mean under the reference condition; there
     :math:`c` is the direct effect.
