@@ -81,3 +81,16 @@ def test_validate_missing_folder(tmp_path):
     result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
     assert "not found" in result.output
+
+
+def test_validate_nimh_with_groups_timepoints_and_scale():
+    result = runner.invoke(app, ["validate", "nimh:group=all:timepoints=day2,day10:scale=HAMD"])
+    assert result.exit_code == 0, result.output
+    assert "MDD, BP, HC, HAM-D17" in result.output and "day10" in result.output
+
+
+def test_validate_nimh_unknown_option_is_one_line():
+    result = runner.invoke(app, ["validate", "nimh:grp=all"])
+    assert result.exit_code == 1
+    assert "option 'grp=all' is not one of group=..., timepoints=..., scale=..." in result.output
+    assert "Traceback" not in result.output

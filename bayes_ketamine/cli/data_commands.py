@@ -63,9 +63,6 @@ def validate(
     console = Console()
     try:
         study = open_study(study_dir)
-    except FileNotFoundError as err:
-        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from err
     except StudyValidationError as err:
         count = len(err.problems)
         console.print(
@@ -74,6 +71,9 @@ def validate(
         for problem in err.problems:
             console.print(f"  {problem}", soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(EXIT_INVALID) from err
+    except (FileNotFoundError, ValueError) as err:  # no folder; unknown study option
+        console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from err
     _render(console, study.summary())
     console.print(f"[green]valid[/green]: {study_dir}", highlight=False)
 

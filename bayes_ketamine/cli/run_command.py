@@ -39,18 +39,17 @@ def run(
     glutamate and symptom families and the joint model; on a symptom-only study (e.g.
     ``nimh``) the symptom family. Unchanged fits are reused.
     """
-    from bayes_ketamine.data import StudyValidationError
     from bayes_ketamine.pipeline import run_analysis
 
     console = Console()
     try:
         data = open_study(study)
-    except (FileNotFoundError, StudyValidationError) as err:
+    except (FileNotFoundError, ValueError) as err:  # incl. StudyValidationError
         console.print(f"[red]error:[/red] {err}", soft_wrap=True, highlight=False, markup=False)
         raise typer.Exit(EXIT_UNUSABLE) from err
     out = posteriors or Path("posteriors")
     if posteriors is None and study != "default":
-        out = out / Path(study).name
+        out = out / Path(study).name.replace(":", "_")
     label = "[bold red]SIMULATED DATA[/]" if data.simulated else "observed data"
     console.print(f"[bold]{data.name}[/] ({label}): valid, {len(data.participants)} participants")
     settings = FitSettings(draws=draws, tune=tune, chains=chains, seed=seed)
