@@ -94,7 +94,7 @@ def _render(console: Console, summary: StudySummary) -> None:
     label = "[bold red]SIMULATED DATA[/bold red]" if summary.simulated else "observed data"
     console.print(f"[bold]{summary.name}[/bold] ({label})", soft_wrap=True)
     console.print(
-        f"conditions: {summary.conditions[0]} (reference), {summary.conditions[1]}",
+        f"conditions: {summary.conditions[0]} (reference), {', '.join(summary.conditions[1:])}",
         highlight=False,
     )
     by_sex = summary.by_sex_and_sequence.reset_index()

@@ -48,7 +48,8 @@ def check_metadata(
 ) -> dict[str, Any]:
     """Check the ``study.toml`` keys and return them with defaults filled in.
 
-    Required: ``name`` (text) and ``conditions`` (two distinct labels, reference first,
+    Required: ``name`` (text) and ``conditions`` (two or more distinct labels, the
+    reference first,
     without ``-`` since sequences join labels with it). Optional: ``simulated``
     (default ``false``), ``periods`` (number of crossover periods, an integer of at
     least 2, default 2), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
@@ -67,7 +68,7 @@ def check_metadata(
     Returns
     -------
     dict
-        The metadata with defaults; ``conditions`` is a list of two labels only when
+        The metadata with defaults; ``conditions`` is a list of labels only when
         valid (otherwise the key is removed so later checks skip condition labels).
     """
     meta = copy.deepcopy(raw)
@@ -120,11 +121,11 @@ def _conditions_ok(conditions: Any, problem: Any) -> bool:
     labels_ok = isinstance(conditions, list) and all(
         isinstance(label, str) and label.strip() for label in conditions
     )
-    if not labels_ok or len(conditions) != 2:
-        problem("conditions", f"must list two condition labels, got {conditions!r}")
+    if not labels_ok or len(conditions) < 2:
+        problem("conditions", f"must list at least two condition labels, got {conditions!r}")
         return False
-    if conditions[0] == conditions[1]:
-        problem("conditions", f"the two labels must differ, got {conditions!r}")
+    if len(set(conditions)) != len(conditions):
+        problem("conditions", f"the labels must differ, got {conditions!r}")
         return False
     if any("-" in label for label in conditions):
         problem("conditions", "labels must not contain '-' (sequences join labels with it)")

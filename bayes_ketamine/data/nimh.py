@@ -154,9 +154,7 @@ def _read(folder: Path, name: str, problems: list[Problem]) -> RawTable | None:
     return None if raw is None else RawTable(name, raw.frame)
 
 
-def _build(
-    folder: Path, groups: tuple[str, ...], wanted: tuple[str, ...], scale: str
-) -> Study:
+def _build(folder: Path, groups: tuple[str, ...], wanted: tuple[str, ...], scale: str) -> Study:
     problems: list[Problem] = []
     people = _read(folder, PARTICIPANTS_FILE, problems)
     phenotype = _read(folder, PHENOTYPE_FILE, problems)

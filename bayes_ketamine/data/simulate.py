@@ -44,7 +44,15 @@ Options beyond the GO-MARK design (off by default):
   loses every session after the first. ``study.toml`` then has ``periods = P``.
 * Carry-over: in a session that follows a naltrexone session, ``A[i,s]`` gains
   ``carryover_glx_pct`` and the MADRS change ``carryover_madrs`` (besides the part
-  of the Glx carry-over that reaches the MADRS through ``effect_b``).
+  of the Glx carry-over that reaches the MADRS through ``effect_b``); with more
+  conditions, a session following any non-placebo session.
+* More conditions: each entry ``label: {level: effect}`` of
+  ``extra_glx_condition_effect_pct`` adds a condition after ``placebo`` and
+  ``naltrexone`` (e.g. ``midazolam``) whose effect on ``A[i,s]`` is
+  ``extra_glx_condition_effect_pct[label][sex_i]`` and whose direct MADRS effect is
+  ``extra_direct_effect[label][sex_i]``, exactly like naltrexone's; ``sequences`` must
+  then name the conditions (e.g. a Williams design). Carry-over follows any
+  non-placebo session.
 * Covariates: each entry ``name: (mean, sd)`` of ``covariates`` draws a normal
   participant covariate, reported to one decimal as a column of
   ``participants.csv``. With ``w[i,k]`` the reported value standardised over the
@@ -140,6 +148,9 @@ class SimulationParameters:
         Shift of the Glx amplitude in a session after a naltrexone session, percent.
     carryover_madrs : float
         Shift of the MADRS change in a session after a naltrexone session, points.
+    extra_glx_condition_effect_pct, extra_direct_effect : dict
+        Conditions beyond the two (label to ``{level: effect}``), their effects on the
+        Glx amplitude (percent) and the direct MADRS effects (points).
     sites : tuple of str
         Site labels; empty for a single-site study without a ``site`` column.
     effects_by : {"sex", "site"}
@@ -181,6 +192,8 @@ class SimulationParameters:
     sequences: tuple[str, ...] = ()
     carryover_glx_pct: float = 0.0
     carryover_madrs: float = 0.0
+    extra_glx_condition_effect_pct: dict[str, dict[str, float]] = field(default_factory=dict)
+    extra_direct_effect: dict[str, dict[str, float]] = field(default_factory=dict)
     sites: tuple[str, ...] = ()
     effects_by: str = "sex"
     covariates: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -215,6 +228,11 @@ class SimulationParameters:
         return SEXES if self.effects_by == "sex" else self.sites
 
     @property
+    def conditions(self) -> tuple[str, ...]:
+        """The condition labels, reference first."""
+        return CONDITIONS + tuple(self.extra_glx_condition_effect_pct)
+
+    @property
     def design(self) -> tuple[str, ...]:
         """The sequences participants are spread over."""
         reference, active = CONDITIONS
@@ -225,6 +243,8 @@ OPTION_FIELDS = (
     "sequences",
     "carryover_glx_pct",
     "carryover_madrs",
+    "extra_glx_condition_effect_pct",
+    "extra_direct_effect",
     "sites",
     "effects_by",
     "covariates",
@@ -277,6 +297,10 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         sessions lost to dropout.
     glx_covariate_effect, symptom_covariate_effect : dict
         Covariate effects per sample SD (empty without covariates).
+    condition_effects : dict
+        With more than two conditions: per non-reference condition, its
+        ``glx_condition_effect``, ``direct_effect``, ``indirect_effect``,
+        ``total_effect`` (by level) and their ``*_pooled`` means (empty otherwise).
     glx_carryover : float
         Carry-over of naltrexone into the next session's Glx amplitude, percent.
     symptom_carryover : float
@@ -303,6 +327,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     glx_amplitude: np.ndarray = field(compare=False)
     glx_covariate_effect: dict[str, float] = field(default_factory=dict)
     symptom_covariate_effect: dict[str, float] = field(default_factory=dict)
+    condition_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
     glx_carryover: float = 0.0
     symptom_carryover: float = 0.0
     direct_carryover: float = 0.0
@@ -351,6 +376,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
             glx_amplitude=np.asarray(amplitude, dtype=float),
             glx_covariate_effect=dict(params.glx_covariate_effect_pct),
             symptom_covariate_effect=dict(params.symptom_covariate_effect),
+            condition_effects=_condition_effects(params) if params.extra_direct_effect else {},
             glx_carryover=float(params.carryover_glx_pct),
             symptom_carryover=float(params.carryover_madrs + b * params.carryover_glx_pct),
             direct_carryover=float(params.carryover_madrs),
@@ -395,6 +421,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
 
 
 TRUTH_OPTION_FIELDS = (
+    "condition_effects",
     "glx_covariate_effect",
     "symptom_covariate_effect",
     "glx_carryover",
@@ -402,6 +429,28 @@ TRUTH_OPTION_FIELDS = (
     "direct_carryover",
 )
 """Fields of :class:`SimulationTruth` that only the design options give values."""
+
+
+def _condition_effects(params: SimulationParameters) -> dict[str, dict[str, Any]]:
+    """Return the true effects of every non-reference condition (more than two)."""
+    b = float(params.effect_b)
+    glx = {CONDITIONS[1]: params.glx_condition_effect_pct, **params.extra_glx_condition_effect_pct}
+    direct = {CONDITIONS[1]: params.direct_effect, **params.extra_direct_effect}
+    out: dict[str, dict[str, Any]] = {}
+    for condition in params.conditions[1:]:
+        a = {g: float(glx[condition][g]) for g in params.levels}
+        d = {g: float(direct[condition][g]) for g in params.levels}
+        effects = {
+            "glx_condition_effect": a,
+            "direct_effect": d,
+            "indirect_effect": {g: a[g] * b for g in a},
+            "total_effect": {g: d[g] + a[g] * b for g in a},
+        }
+        out[condition] = {
+            **effects,
+            **{f"{name}_pooled": _mean(values) for name, values in effects.items()},
+        }
+    return out
 
 
 def _mean(by_level: dict[str, float]) -> float:
@@ -455,7 +504,7 @@ def simulate_study(
     n = n_participants
     n_male = round(n * params.male_fraction)
     sex = rng.permutation(np.array(["M"] * n_male + ["F"] * (n - n_male)))
-    _, active = CONDITIONS
+    reference, active = CONDITIONS
     design = params.design
     orders = [seq for k, seq in enumerate(design) for _ in range(k, n, len(design))]
     sequence = rng.permutation(np.array(orders))
@@ -464,7 +513,7 @@ def simulate_study(
     naltrexone = (condition == active).astype(float)
     later = (np.arange(n_periods) >= 1).astype(float)
     after_active = np.zeros_like(naltrexone)
-    after_active[:, 1:] = naltrexone[:, :-1]
+    after_active[:, 1:] = (condition != reference)[:, :-1]
 
     options = np.random.default_rng([seed, 1])
     site = options.permutation(np.resize(np.array(params.sites, dtype=object), n))
@@ -482,6 +531,9 @@ def simulate_study(
     z = rng.normal(0.0, 1.0, (n, n_periods))
     a = np.array([params.glx_condition_effect_pct[g] for g in level])
     amplitude = params.glx_response_pct + a[:, None] * naltrexone + params.glx_response_sd_pct * z
+    for label, effects in params.extra_glx_condition_effect_pct.items():
+        extra = np.array([effects[g] for g in level])
+        amplitude = amplitude + extra[:, None] * (condition == label)
     if params.glx_covariate_effect_pct:
         amplitude = amplitude + covariate_sum(params.glx_covariate_effect_pct)[:, None]
     if params.carryover_glx_pct:
@@ -506,6 +558,9 @@ def simulate_study(
         + direct[:, None] * naltrexone
         + params.effect_b * (amplitude - params.glx_response_pct)
     )
+    for label, effects in params.extra_direct_effect.items():
+        extra = np.array([effects[g] for g in level])
+        change = change + extra[:, None] * (condition == label)
     if params.symptom_covariate_effect:
         change = change + covariate_sum(params.symptom_covariate_effect)[:, None]
     if params.carryover_madrs:
@@ -572,7 +627,7 @@ def simulate_study(
     metadata = {
         "name": f"Simulated GO-MARK-like crossover (seed {seed})",
         "simulated": True,
-        "conditions": list(CONDITIONS),
+        "conditions": list(params.conditions),
         **({"periods": n_periods} if n_periods != 2 else {}),
         "description": SIMULATED_DESCRIPTION,
         "fmrs": {"metabolite": "Glx/tNAA"},
@@ -605,6 +660,19 @@ def _check(params: SimulationParameters, n_participants: int) -> None:
     lengths = {len(seq.split("-")) for seq in params.design}
     if len(lengths) != 1 or min(lengths) < 2:
         raise ValueError(f"sequences must all list the same number (>= 2) of periods: {lengths}")
+    if set(params.extra_glx_condition_effect_pct) != set(params.extra_direct_effect):
+        raise ValueError(
+            "extra_glx_condition_effect_pct and extra_direct_effect must name the same conditions"
+        )
+    if params.extra_glx_condition_effect_pct and not params.sequences:
+        raise ValueError("more than two conditions need sequences naming them")
+    for name in ("extra_glx_condition_effect_pct", "extra_direct_effect"):
+        for label, effects in getattr(params, name).items():
+            if label in CONDITIONS or "-" in label or set(effects) != set(params.levels):
+                raise ValueError(
+                    f"{name}[{label!r}]: a new condition label (no '-') with effects keyed "
+                    f"by {params.levels}"
+                )
     if params.effects_by not in ("sex", "site"):
         raise ValueError(f"effects_by must be 'sex' or 'site', got {params.effects_by!r}")
     if params.effects_by == "site" and len(set(params.sites)) < 2:

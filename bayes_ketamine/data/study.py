@@ -52,7 +52,7 @@ class Study:
     simulated : bool
         ``True`` for generated data; every output derived from the study says so.
     conditions : tuple of str
-        The two condition labels, reference condition first
+        The condition labels (two or more), reference condition first
         (e.g. ``("placebo", "naltrexone")``).
     participants, fmrs, symptoms : pandas.DataFrame
         The long tables described in the module docstring; ``fmrs`` may be ``None``.
@@ -66,7 +66,7 @@ class Study:
 
     name: str
     simulated: bool
-    conditions: tuple[str, str]
+    conditions: tuple[str, ...]
     participants: pd.DataFrame
     fmrs: pd.DataFrame | None
     symptoms: pd.DataFrame
@@ -80,8 +80,13 @@ class Study:
 
     @property
     def active_condition(self) -> str:
-        """The active condition contrasted against the reference."""
+        """The (first) active condition contrasted against the reference."""
         return self.conditions[1]
+
+    @property
+    def active_conditions(self) -> tuple[str, ...]:
+        """Every condition but the reference, each contrasted against it."""
+        return self.conditions[1:]
 
     @property
     def periods(self) -> int:

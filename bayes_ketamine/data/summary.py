@@ -48,7 +48,7 @@ class StudySummary:
 
     name: str
     simulated: bool
-    conditions: tuple[str, str]
+    conditions: tuple[str, ...]
     by_sex_and_sequence: pd.DataFrame
     periods: pd.DataFrame
     measurements: pd.DataFrame
@@ -58,7 +58,7 @@ class StudySummary:
         label = "SIMULATED DATA" if self.simulated else "observed data"
         blocks = [
             f"{self.name} ({label}); conditions: {self.conditions[0]} (reference), "
-            f"{self.conditions[1]}",
+            f"{', '.join(self.conditions[1:])}",
             "Participants by sequence and sex:\n" + self.by_sex_and_sequence.to_string(),
             "Completed periods per participant:\n" + self.periods.to_string(index=False),
             "Measurements:\n" + self.measurements.to_string(index=False),

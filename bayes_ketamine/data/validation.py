@@ -93,7 +93,7 @@ def validate_tables(
     return Study(
         name=meta["name"],
         simulated=meta["simulated"],
-        conditions=(meta["conditions"][0], meta["conditions"][1]),
+        conditions=tuple(meta["conditions"]),
         participants=people.reset_index(drop=True),
         fmrs=None if fmrs_table is None else _final(fmrs_table, ("session", "block")),
         symptoms=_final(symptom_table, ("session",)),

@@ -158,7 +158,8 @@ class CrossoverModel(ABC):
         levels its contrasts are reported for (dim ``<factor>_pair``, labels
         ``"b - a"``), the covariates of the spec (dims ``glx_covariate`` and
         ``symptom_covariate``) and, with more than two periods, the sessions after
-        the first (dim ``later_session``, one period effect each).
+        the first (dim ``later_session``, one period effect each) and, with more
+        than two conditions, the non-reference ones (dim ``active_condition``).
         """
         coords: dict[str, list] = {
             "participant": self.study.participant_ids,
@@ -166,6 +167,8 @@ class CrossoverModel(ABC):
             "session": list(range(1, self.study.periods + 1)),
             "condition": list(self.study.conditions),
         }
+        if self.multi_arm:
+            coords["active_condition"] = list(self.study.active_conditions)
         if self.study.periods > 2:
             coords["later_session"] = list(range(2, self.study.periods + 1))
         if not self.by_sex:
@@ -226,7 +229,7 @@ class CrossoverModel(ABC):
         """Add ``{name}_contrast``: ``effect[b] - effect[a]`` for every pair of levels.
 
         Only for a factor other than sex (whose outputs stay as they were); ``effect``
-        has the factor as its last dim and no other dim.
+        has dims ``(*arm_dims, factor)``.
         """
         if self.by_sex:
             return
@@ -234,44 +237,92 @@ class CrossoverModel(ABC):
         first = model[f"{self.factor}_pair_first"]
         second = model[f"{self.factor}_pair_second"]
         pm.Deterministic(
-            f"{name}_contrast", effect[second] - effect[first], dims=f"{self.factor}_pair"
+            f"{name}_contrast",
+            effect[..., second] - effect[..., first],
+            dims=(*self.arm_dims, f"{self.factor}_pair"),
         )
 
-    def session_active(self) -> np.ndarray:
-        """Return the (participant, session) matrix of the active-condition indicator.
+    def pooled_and_sex_difference(self, name: str, effect: pt.TensorVariable) -> None:
+        """Add ``{name}_pooled`` (mean over levels) and, by sex, ``glx_sex_difference``.
 
-        Sessions a participant did not attend take their condition from the declared
-        ``sequence`` when there is one and are 0 otherwise; their latent quantities
-        are then drawn from the prior and inform nothing.
+        ``effect`` has dims ``(*arm_dims, factor)``; the results have ``arm_dims``.
+        ``glx_sex_difference`` (:math:`a_M - a_F`) is added for ``glx_condition_effect``
+        only, as in the two-condition models.
+        """
+        if not self.multi_arm:  # the two-condition graph, unchanged
+            pm.Deterministic(f"{name}_pooled", effect.mean())
+            if self.by_sex and name == "glx_condition_effect":
+                pm.Deterministic("glx_sex_difference", effect[1] - effect[0])
+            return
+        pm.Deterministic(f"{name}_pooled", effect.mean(axis=-1), dims=self.arm_dims)
+        if self.by_sex and name == "glx_condition_effect":
+            pm.Deterministic("glx_sex_difference", effect[:, 1] - effect[:, 0], dims=self.arm_dims)
+
+    @property
+    def multi_arm(self) -> bool:
+        """Whether the study has more than two conditions (one effect per active one)."""
+        return len(self.study.conditions) > 2
+
+    @property
+    def arm_dims(self) -> tuple[str, ...]:
+        """Dims of the active conditions.
+
+        ``("active_condition",)`` with three or more conditions; none with two, whose
+        effects keep the two-condition names and dims.
+        """
+        return ("active_condition",) if self.multi_arm else ()
+
+    def active_indicator(self, conditions: pd.Series | np.ndarray) -> np.ndarray:
+        """Return the active-condition indicator of each label.
+
+        With two conditions ``x = [label is the active condition]`` (shape ``(n,)``);
+        with more, one column per non-reference condition (shape ``(n, K - 1)``,
+        one-hot; all 0 for the reference).
+        """
+        labels = np.asarray(conditions, dtype=object)
+        if not self.multi_arm:
+            return (labels == self.study.active_condition).astype(float)
+        arms = np.array(self.study.active_conditions, dtype=object)
+        return (labels[:, None] == arms[None, :]).astype(float)
+
+    def session_active(self) -> np.ndarray:
+        """Return the active-condition indicator of each (participant, session).
+
+        Shape (participant, session), or (participant, session, active condition)
+        with more than two conditions (see :meth:`active_indicator`). Sessions a
+        participant did not attend take their condition from the declared
+        ``sequence`` when there is one and are the reference otherwise; their latent
+        quantities are then drawn from the prior and inform nothing.
         """
         study = self.study
         pids = study.participant_ids
-        active = np.zeros((len(pids), study.periods))
+        labels = np.full((len(pids), study.periods), study.reference_condition, dtype=object)
         seq = study.participants.set_index("participant_id")["sequence"]
         for i, pid in enumerate(pids):
             declared = seq.get(pid)
             if isinstance(declared, str) and declared:
                 for s, cond in enumerate(declared.split("-")[: study.periods]):
-                    active[i, s] = float(cond == study.active_condition)
+                    labels[i, s] = cond
         for row in study.sessions().itertuples(index=False):
-            i = pids.index(row.participant_id)
-            active[i, row.session - 1] = float(row.condition == study.active_condition)
-        return active
+            labels[pids.index(row.participant_id), row.session - 1] = row.condition
+        active = self.active_indicator(labels.ravel())
+        return active.reshape(*labels.shape, *active.shape[1:])
 
     def session_data(self) -> dict[str, pt.TensorVariable]:
         """Return the session design data, adding it to the current model once.
 
-        ``session_active`` (:meth:`session_active`, dims participant, session) and,
-        with carry-over, ``session_after_active``: the active indicator of the
-        previous session (0 in the first), :math:`x_{i,s-1}`.
+        ``session_active`` (:meth:`session_active`) and, with carry-over,
+        ``session_after_active`` (participant, session): whether the previous session
+        was under a non-reference condition (0 in the first), :math:`x_{i,s-1}`.
         """
         model = pm.modelcontext(None)
         dims = ("participant", "session")
         if "session_active" not in model.named_vars:
             active = self.session_active()
-            pm.Data("session_active", active, dims=dims)
+            pm.Data("session_active", active, dims=dims + self.arm_dims)
             if self.spec.carryover:
-                pm.Data("session_after_active", after_active(active), dims=dims)
+                any_active = active.sum(axis=-1) if self.multi_arm else active
+                pm.Data("session_after_active", after_active(any_active), dims=dims)
         names = ["session_active"] + (["session_after_active"] if self.spec.carryover else [])
         return {name: model[name] for name in names}
 
@@ -411,11 +462,12 @@ def check_carryover_identifiable(model: CrossoverModel) -> None:
     rows = sessions["participant_id"].map(index).to_numpy(dtype=int)
     cols = sessions["session"].to_numpy(dtype=int) - 1
     active = model.session_active()
+    any_active = active.sum(axis=-1) if model.multi_arm else active
     design = np.column_stack(
         [
             *(cols == p for p in range(1, study.periods)),
             active[rows, cols],
-            after_active(active)[rows, cols],
+            after_active(any_active)[rows, cols],
         ]
     ).astype(float)
     centred = design - pd.DataFrame(design).groupby(rows).transform("mean").to_numpy()

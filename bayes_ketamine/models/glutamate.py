@@ -112,11 +112,17 @@ def add_glutamate_component(
     period = model.period_effect("glx_period_effect_pct")
 
     response = pm.Normal("glx_response", **pr["glx_response"])
-    a_level = model.factor_effect("glx_condition_effect", "glx_condition_effect")
+    a_level = model.factor_effect(
+        "glx_condition_effect", "glx_condition_effect", outer=model.arm_dims
+    )
     covariates = model.covariate_term("glx", spec.glx_covariates)
     response_sd = pm.Gamma("glx_response_sd", **pr["glx_response_sd"])
     response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=("participant", "session"))
-    person = a_level[model.participant_level()][:, None] * active_d
+    level = model.participant_level()
+    if model.multi_arm:  # a[k, g]: one effect per active condition k
+        person = (a_level[:, level].T[:, None, :] * active_d).sum(axis=-1)
+    else:
+        person = a_level[level][:, None] * active_d
     if covariates is not None:
         person = person + covariates[:, None]
     if spec.carryover:
@@ -127,9 +133,7 @@ def add_glutamate_component(
         response + person + response_sd * response_z,
         dims=("participant", "session"),
     )
-    pm.Deterministic("glx_condition_effect_pooled", a_level.mean())
-    if model.by_sex:
-        pm.Deterministic("glx_sex_difference", a_level[1] - a_level[0])
+    model.pooled_and_sex_difference("glx_condition_effect", a_level)
     model.level_contrasts("glx_condition_effect", a_level)
 
     mu = (

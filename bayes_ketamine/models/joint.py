@@ -93,14 +93,11 @@ class JointModel(CrossoverModel):
             amplitude, response = add_glutamate_component(self)
             add_symptom_component(self, glx_link=(amplitude, response))
             a_level = model["glx_condition_effect"]
-            indirect = pm.Deterministic(
-                "indirect_effect", a_level * model["effect_b"], dims=self.factor
-            )
-            total = pm.Deterministic(
-                "total_effect", model["direct_effect"] + indirect, dims=self.factor
-            )
-            pm.Deterministic("indirect_effect_pooled", indirect.mean())
-            pm.Deterministic("total_effect_pooled", total.mean())
+            dims = (*self.arm_dims, self.factor)
+            indirect = pm.Deterministic("indirect_effect", a_level * model["effect_b"], dims=dims)
+            total = pm.Deterministic("total_effect", model["direct_effect"] + indirect, dims=dims)
+            self.pooled_and_sex_difference("indirect_effect", indirect)
+            self.pooled_and_sex_difference("total_effect", total)
             self.level_contrasts("indirect_effect", indirect)
             self.level_contrasts("total_effect", total)
         return model

@@ -135,8 +135,8 @@ def add_symptom_component(
     )
     active = pm.Data(
         "symptom_active",
-        (rows["condition"] == study.active_condition).to_numpy(dtype=float),
-        dims="symptom_obs",
+        model.active_indicator(rows["condition"]),
+        dims=("symptom_obs", *model.arm_dims),
     )
     bounds = pm.Data("symptom_bounds", np.array([low, high], dtype=float))
 
@@ -153,13 +153,18 @@ def add_symptom_component(
     )
     effect_name = "direct_effect" if glx_link is not None else "symptom_condition_effect"
     by_time = model.factor_effect(
-        f"{effect_name}_by_time", "symptom_condition_effect", outer=("post_timepoint",)
+        f"{effect_name}_by_time",
+        "symptom_condition_effect",
+        outer=("post_timepoint", *model.arm_dims),
     )
-    primary = pm.Deterministic(effect_name, by_time[0], dims=model.factor)
-    pm.Deterministic(f"{effect_name}_pooled", primary.mean())
+    primary = pm.Deterministic(effect_name, by_time[0], dims=(*model.arm_dims, model.factor))
+    model.pooled_and_sex_difference(effect_name, primary)
     model.level_contrasts(effect_name, primary)
     level = model.participant_level()[part_idx]
-    shift = change[post_idx] + by_time[post_idx, level] * active
+    if model.multi_arm:  # c[t, k, g]: one effect per active condition k
+        shift = change[post_idx] + (by_time[post_idx, :, level] * active).sum(axis=-1)
+    else:
+        shift = change[post_idx] + by_time[post_idx, level] * active
     covariates = model.covariate_term("symptom", model.spec.symptom_covariates)
     if covariates is not None:
         shift = shift + covariates[part_idx]
