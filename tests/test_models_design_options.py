@@ -11,6 +11,7 @@ import dataclasses
 
 import numpy as np
 import pandas as pd
+import pymc as pm
 import pytest
 
 from bayes_ketamine.data import SimulationParameters, import_nimh, simulate_study
@@ -334,3 +335,108 @@ def test_simulated_three_period_study_has_known_carryover():
     assert (truth.glx_carryover, truth.direct_carryover) == (-2.0, 1.0)
     assert truth.symptom_carryover == pytest.approx(1.0 + (-0.4) * (-2.0))
     assert truth.glx_amplitude.shape == (9, 3)
+
+
+# -- more conditions ------------------------------------------------------------------
+
+WILLIAMS = (
+    "placebo-naltrexone-midazolam",
+    "naltrexone-midazolam-placebo",
+    "midazolam-placebo-naltrexone",
+    "placebo-midazolam-naltrexone",
+    "naltrexone-placebo-midazolam",
+    "midazolam-naltrexone-placebo",
+)
+
+
+def three_arm_study(seed: int = 1, n: int = 24):
+    params = SimulationParameters(
+        sequences=WILLIAMS,
+        extra_glx_condition_effect_pct={"midazolam": {"F": -6.0, "M": -7.0}},
+        extra_direct_effect={"midazolam": {"F": 8.0, "M": 9.0}},
+    )
+    return simulate_study(seed=seed, n_participants=n, params=params)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_three_arms_have_one_effect_per_active_condition(family, pooling):
+    study, _ = three_arm_study()
+    model = build_model(ModelSpec(name="x", family=family, pooling=pooling), study)
+    pm_model = model.pymc_model
+    dims = pm_model.named_vars_to_dims
+    assert pm_model.coords["active_condition"] == ("naltrexone", "midazolam")
+    first = "glx_condition_effect" if family != "symptoms" else "symptom_condition_effect"
+    assert dims[first] == ("active_condition", "sex")
+    assert dims[f"{first}_pooled"] == ("active_condition",)
+    if family != "symptoms":
+        assert dims["glx_sex_difference"] == ("active_condition",)
+        assert dims["session_active"] == ("participant", "session", "active_condition")
+    if family != "glutamate":
+        assert dims["symptom_active"] == ("symptom_obs", "active_condition")
+    for name in model.key_effects:
+        assert name in pm_model.named_vars
+    assert np.isfinite(pm_model.point_logps()[model.observed_vars[0]])
+
+
+def test_three_arm_session_response_takes_each_sessions_condition_effect():
+    study, _ = three_arm_study(n=12)
+    model = build_model(ModelSpec(name="x", family="glutamate", pooling="none"), study)
+    pm_model = model.pymc_model
+    effect = np.array([[-1.0, -2.0], [-6.0, -7.0]])  # (naltrexone, midazolam) x (F, M)
+    amplitude = pm_model.compile_fn(
+        pm_model["glx_session_response"],
+        inputs=[pm_model["glx_condition_effect"], pm_model["glx_response"]]
+        + [pm_model["glx_session_z"]],
+    )(
+        {
+            "glx_condition_effect": effect,
+            "glx_response": np.array(5.0),
+            "glx_session_z": np.zeros((12, 3)),
+        }
+    )
+    sex = study.participants["sex"].map({"F": 0, "M": 1}).to_numpy()
+    arm = {"placebo": None, "naltrexone": 0, "midazolam": 1}
+    for i, sequence in enumerate(study.participants["sequence"]):
+        for s, condition in enumerate(sequence.split("-")):
+            k = arm[condition]
+            expected = 5.0 + (0.0 if k is None else effect[k, sex[i]])
+            assert amplitude[i, s] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_structure_key_of_a_three_arm_design_ignores_the_study(family):
+    spec_ = ModelSpec(name="x", family=family, carryover=True)
+    keys = {key(build_model(spec_, three_arm_study(seed, n)[0])) for seed, n in ((1, 24), (2, 30))}
+    assert len(keys) == 1
+
+
+def test_simulated_three_arm_study_has_known_truths():
+    study, truth = three_arm_study(n=12)
+    assert study.conditions == ("placebo", "naltrexone", "midazolam")
+    assert set(study.participants["sequence"]) == set(WILLIAMS)
+    midazolam = truth.condition_effects["midazolam"]
+    assert midazolam["glx_condition_effect"] == {"F": -6.0, "M": -7.0}
+    assert midazolam["total_effect_pooled"] == pytest.approx(8.5 + (-0.4) * (-6.5))
+    assert truth.condition_effects["naltrexone"]["glx_condition_effect_pooled"] == -3.0
+
+
+def test_three_arm_symptom_change_takes_each_sessions_condition_effect():
+    study, _ = three_arm_study(n=12)
+    model = build_model(ModelSpec(name="x", family="symptoms", pooling="none"), study)
+    effect = np.array([[[2.0, 3.0], [8.0, 9.0]]])  # (post timepoint, arm, sex)
+    fixed = {
+        "symptom_baseline": 30.0,
+        "symptom_participant_offset": np.zeros(12),
+        "symptom_period_effect": np.zeros(2),
+        "symptom_change_reference": np.array([-10.0]),
+        "symptom_condition_effect_by_time": effect,
+        "symptom_noise": 1e-6,
+    }
+    score = pm.draw(pm.do(model.pymc_model, fixed)["score"], random_seed=1)
+    labels = model.observation_labels()["score"]
+    sex = labels["sex"].map({"F": 0, "M": 1}).to_numpy()
+    arm = labels["condition"].map({"placebo": -1, "naltrexone": 0, "midazolam": 1}).to_numpy()
+    shift = np.where(arm < 0, 0.0, effect[0, np.maximum(arm, 0), sex])
+    expected = 30.0 + (labels["hours"] > 0).to_numpy() * (-10.0 + shift)
+    np.testing.assert_allclose(score, expected, atol=1e-4)
