@@ -424,3 +424,30 @@ def test_session_beyond_the_periods_and_sequence(tmp_path):
 def test_bad_periods(tmp_path):
     found = problems(make_study(tmp_path, study_toml=TOML + "periods = 1\n"))
     assert "at least 2" in find(found, "study.toml", None, "periods").message
+
+
+def test_three_conditions_and_an_unknown_one(tmp_path):
+    toml = 'name = "Three arms"\nconditions = ["placebo", "naltrexone", "midazolam"]\n'
+    participants = edit_line(PARTICIPANTS, 4, "F,,", "F,midazolam-placebo,")
+    symptoms = edit_line(SYMPTOMS, 10, "p3,1,placebo", "p3,1,midazolam")
+    symptoms = edit_line(symptoms, 11, "p3,1,placebo", "p3,1,midazolam")
+    study = load_study(
+        make_study(tmp_path, study_toml=toml, participants_csv=participants, symptoms_csv=symptoms)
+    )
+    assert study.conditions == ("placebo", "naltrexone", "midazolam")
+    assert study.active_conditions == ("naltrexone", "midazolam")
+    wrong = edit_line(symptoms, 10, "p3,1,midazolam", "p3,1,ketamine")
+    (tmp_path / "b").mkdir()
+    found = problems(
+        make_study(
+            tmp_path / "b", study_toml=toml, participants_csv=participants, symptoms_csv=wrong
+        )
+    )
+    message = find(found, "symptoms.csv", 10, "condition").message
+    assert "unknown condition 'ketamine'" in message and "'midazolam'" in message
+
+
+def test_a_single_condition_is_an_error(tmp_path):
+    toml = 'name = "One arm"\nconditions = ["placebo"]\n'
+    found = problems(make_study(tmp_path, study_toml=toml))
+    assert "at least two condition labels" in find(found, "study.toml", None, "conditions").message
