@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--options", nargs="+", default=list(OPTIONS), choices=list(OPTIONS))
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (4 chains)")
-    parser.add_argument("--target-accept", type=float, default=0.95)
+    parser.add_argument("--target-accept", type=float, default=0.99)  # FitSettings default
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recovery_designs.csv"))
     args = parser.parse_args()
     rows = [

@@ -16,7 +16,7 @@ import pytest
 
 from bayes_ketamine.data import SimulationParameters, import_nimh, simulate_study
 from bayes_ketamine.inference.structure import model_structure_key
-from bayes_ketamine.models import ModelSpec, SpecError, build_model, resolve_spec
+from bayes_ketamine.models import ModelSpec, SpecError, build_model, resolve_spec, spec_from_dict
 
 FAMILIES = ("glutamate", "symptoms", "joint")
 POOLINGS = ("none", "partial", "complete")
@@ -440,3 +440,19 @@ def test_three_arm_symptom_change_takes_each_sessions_condition_effect():
     shift = np.where(arm < 0, 0.0, effect[0, np.maximum(arm, 0), sex])
     expected = 30.0 + (labels["hours"] > 0).to_numpy() * (-10.0 + shift)
     np.testing.assert_allclose(score, expected, atol=1e-4)
+
+
+def test_spec_with_every_option_round_trips_through_its_dict():
+    full = ModelSpec(
+        name="x",
+        family="joint",
+        pooling="none",
+        pooling_factor="site",
+        glx_covariates=("age",),
+        symptom_covariates=("age", "severity"),
+        covariate_missing="mean",
+        carryover=True,
+    )
+    assert spec_from_dict(full.to_dict()) == full
+    assert full.content_hash() != dataclasses.replace(full, carryover=False).content_hash()
+    assert "design" not in resolve_spec("joint_partial").to_dict()
