@@ -29,7 +29,10 @@ from bayes_ketamine.models.spec import ModelSpec, SpecError
 
 
 class CrossoverModel(ABC):
-    """A PyMC model of a two-period crossover study, built from a spec and a study.
+    """A PyMC model of a crossover study, built from a spec and a study.
+
+    Two or more conditions (the first the reference) over two or more periods; with
+    two of each the graphs are those of the original two-period models.
 
     The condition effects are specific to the levels of a participant factor (sex by
     default; see :meth:`factor_effect`); optional participant covariates act through
