@@ -93,15 +93,15 @@ class ToyModel(CrossoverModel):
             "fmrs_obs": np.arange(len(fmrs)),
             "symptom_obs": np.arange(len(sym)),
         }
-        sex = self.sex_index()
+        sex = self.level_index()
         active_f = (fmrs["condition"] == self.study.active_condition).to_numpy(float)
         post_f = (fmrs["time_min"] > 0).to_numpy(float)
         active_s = (sym["condition"] == self.study.active_condition).to_numpy(float)
         post_s = (sym["hours"] > 0).to_numpy(float)
         pf, ps = self.participant_index(fmrs), self.participant_index(sym)
         with pm.Model(coords=coords) as model:
-            glx_effect = self.sex_effect("glx_condition_effect", "glx_effect")
-            sym_effect = self.sex_effect("symptom_condition_effect", "symptom_effect")
+            glx_effect = self.factor_effect("glx_condition_effect", "glx_effect")
+            sym_effect = self.factor_effect("symptom_condition_effect", "symptom_effect")
             glx_base = pm.Normal("glx_baseline", 0.0, 0.2)
             glx_resp = pm.Normal("glx_response", 0.05, 0.05)
             glx_sigma = pm.HalfNormal("glx_sigma", 0.1)

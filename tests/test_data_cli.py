@@ -81,3 +81,17 @@ def test_validate_missing_folder(tmp_path):
     result = runner.invoke(app, ["validate", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert result.stderr == f"error: study folder not found: {tmp_path / 'nowhere'}\n"
+
+
+def test_validate_nimh_with_groups_timepoints_and_scale():
+    result = runner.invoke(app, ["validate", "nimh:group=all:timepoints=day2,day10:scale=HAMD"])
+    assert result.exit_code == 0, result.output
+    assert "MDD, BP, HC, HAM-D17" in result.output and "day10" in result.output
+
+
+def test_validate_nimh_unknown_option_is_one_line():
+    result = runner.invoke(app, ["validate", "nimh:grp=all"])
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ")
+    assert "option 'grp=all' is not one of group=..., timepoints=..., scale=..." in line

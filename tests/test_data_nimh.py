@@ -160,3 +160,26 @@ def test_inconsistent_source_reported(tmp_path):
         "session_id",
     )
     assert "never received ketamine" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("scale", "column", "label", "maximum"),
+    [("HAMD", "HAM17_Total", "HAM-D17", 52), ("HAMD6", "HAMD_Bech", "HAM-D6", 22)],
+)
+def test_hamd_scales_become_the_score(scale, column, label, maximum):
+    study = import_nimh("all", ("day2", "day10"), scale=scale)
+    assert (study.symptom_scale, study.symptom_bounds) == (label, (0.0, float(maximum)))
+    sessions = {"ses-b0", "ses-d2", "ses-p2", "ses-d10", "ses-p10"}
+    expected = Counter(r[column] for r in expected_ratings(("MDD", "BP", "HC"), sessions))
+    got = Counter(
+        "n/a" if s is None or s != s else str(int(s))
+        for s in study.symptoms["score"].astype(object).where(study.symptoms["score"].notna())
+    )
+    assert got == expected
+    assert "MADRS_Total" in study.symptoms.columns and column not in study.symptoms.columns
+    assert sorted(study.participants["group"].unique()) == ["BP", "HC", "MDD"]
+
+
+def test_unknown_scale():
+    with pytest.raises(ValueError, match="unknown scale 'BDI'"):
+        import_nimh(scale="BDI")

@@ -487,3 +487,70 @@ def test_duplicate_message_shows_plain_numbers(tmp_path):
         "symptoms.csv, line 12, column 'timepoint': duplicate rating (participant_id 'p1', "
         "session 1, timepoint 'pre'); first on line 2"
     )
+
+
+THREE = TOML + "periods = 3\n"
+
+
+def test_three_periods_allow_session_three_and_repeated_conditions(tmp_path):
+    participants = edit_line(PARTICIPANTS, 2, "placebo-naltrexone", "placebo-naltrexone-naltrexone")
+    symptoms = SYMPTOMS + "p1,3,naltrexone,pre,-1,26\np1,3,naltrexone,24h,24,20\n"
+    study = load_study(
+        make_study(tmp_path, study_toml=THREE, participants_csv=participants, symptoms_csv=symptoms)
+    )
+    assert study.periods == 3
+    assert study.summary().periods["periods"].tolist() == [3, 2, 1, 0]
+    assert study.to_xarray().sizes["session"] == 3
+
+
+def test_sequence_longer_than_the_periods(tmp_path):
+    participants = edit_line(PARTICIPANTS, 2, "placebo-naltrexone", "placebo-naltrexone-placebo")
+    found = problems(make_study(tmp_path, participants_csv=participants))
+    message = find(found, "participants.csv", 2, "sequence").message
+    assert "lists 3 periods but the study has 2" in message
+
+
+def test_sequence_with_a_single_condition(tmp_path):
+    participants = edit_line(PARTICIPANTS, 4, "F,,", "F,placebo-placebo-placebo,")
+    found = problems(make_study(tmp_path, study_toml=THREE, participants_csv=participants))
+    assert "same condition" in find(found, "participants.csv", 4, "sequence").message
+
+
+def test_session_beyond_the_periods_and_sequence(tmp_path):
+    symptoms = SYMPTOMS + "p1,4,naltrexone,pre,-1,26\np2,3,placebo,pre,-1,26\n"
+    found = problems(make_study(tmp_path, study_toml=THREE, symptoms_csv=symptoms))
+    assert find(found, "symptoms.csv", 12, "session").message == "session must be 1 to 3 (got 4)"
+    message = find(found, "participants.csv", 3, "sequence").message
+    assert "lists 2 period(s) but participant 'p2' has data in session 3" in message
+
+
+def test_bad_periods(tmp_path):
+    found = problems(make_study(tmp_path, study_toml=TOML + "periods = 1\n"))
+    assert "at least 2" in find(found, "study.toml", None, "periods").message
+
+
+def test_three_conditions_and_an_unknown_one(tmp_path):
+    toml = 'name = "Three arms"\nconditions = ["placebo", "naltrexone", "midazolam"]\n'
+    participants = edit_line(PARTICIPANTS, 4, "F,,", "F,midazolam-placebo,")
+    symptoms = edit_line(SYMPTOMS, 10, "p3,1,placebo", "p3,1,midazolam")
+    symptoms = edit_line(symptoms, 11, "p3,1,placebo", "p3,1,midazolam")
+    study = load_study(
+        make_study(tmp_path, study_toml=toml, participants_csv=participants, symptoms_csv=symptoms)
+    )
+    assert study.conditions == ("placebo", "naltrexone", "midazolam")
+    assert study.active_conditions == ("naltrexone", "midazolam")
+    wrong = edit_line(symptoms, 10, "p3,1,midazolam", "p3,1,ketamine")
+    (tmp_path / "b").mkdir()
+    found = problems(
+        make_study(
+            tmp_path / "b", study_toml=toml, participants_csv=participants, symptoms_csv=wrong
+        )
+    )
+    message = find(found, "symptoms.csv", 10, "condition").message
+    assert "unknown condition 'ketamine'" in message and "'midazolam'" in message
+
+
+def test_a_single_condition_is_an_error(tmp_path):
+    toml = 'name = "One arm"\nconditions = ["placebo"]\n'
+    found = problems(make_study(tmp_path, study_toml=toml))
+    assert "at least two condition labels" in find(found, "study.toml", None, "conditions").message

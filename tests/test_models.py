@@ -51,7 +51,12 @@ def test_every_family_has_a_spec_per_pooling():
         ('name = "x"\nfamily = "joint"\ncolour = 1\n', "unknown key(s) colour"),
         ('name = "x"\nfamily = "brain"\n', "key 'family' is 'brain'"),
         ('name = "x"\nfamily = "joint"\n[pooling]\nsex = "some"\n', "key 'pooling.sex'"),
-        ('name = "x"\nfamily = "joint"\n[pooling]\nage = "none"\n', "pooling.age"),
+        ('name = "x"\nfamily = "joint"\n[pooling]\nsex = "none"\nsite = "none"\n', "exactly one"),
+        ('name = "x"\nfamily = "joint"\n[pooling]\nsite = "some"\n', "key 'pooling.site'"),
+        ('name = "x"\nfamily = "joint"\n[pooling]\nsession = "none"\n', "pooling.session"),
+        ('name = "x"\nfamily = "joint"\n[covariates]\nglutamate = "age"\n', "covariates.glut"),
+        ('name = "x"\nfamily = "joint"\n[covariates]\nmissing = "drop"\n', "covariates.miss"),
+        ('name = "x"\nfamily = "joint"\n[covariates]\nweight = ["w"]\n', "covariates.weight"),
         ('family = "joint"\n', "missing required key 'name'"),
         ('name = "x"\nfamily = "joint"\n[profile]\ntau_min = -3\n', "profile.tau_min"),
         (

@@ -66,14 +66,14 @@ def validate(
     console = Console()
     try:
         study = open_study(study_dir)
-    except FileNotFoundError as err:
-        raise fail(err) from err
     except StudyValidationError as err:
         count = len(err.problems)
         typer.echo(f"{study_dir}: {count} problem(s)", err=True)
         for problem in err.problems:
             typer.echo(f"  {problem}", err=True)
         raise typer.Exit(EXIT_UNUSABLE) from err
+    except (FileNotFoundError, ValueError) as err:  # no folder; unknown study option
+        raise fail(err) from err
     _render(console, study.summary())
     console.print(f"[green]valid[/green]: {study_dir}", highlight=False)
 
@@ -94,7 +94,7 @@ def _render(console: Console, summary: StudySummary) -> None:
     label = "[bold red]SIMULATED DATA[/bold red]" if summary.simulated else "observed data"
     console.print(f"[bold]{summary.name}[/bold] ({label})", soft_wrap=True)
     console.print(
-        f"conditions: {summary.conditions[0]} (reference), {summary.conditions[1]}",
+        f"conditions: {summary.conditions[0]} (reference), {', '.join(summary.conditions[1:])}",
         highlight=False,
     )
     by_sex = summary.by_sex_and_sequence.reset_index()

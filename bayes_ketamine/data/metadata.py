@@ -17,6 +17,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "name",
     "conditions",
     "simulated",
+    "periods",
     "fmrs",
     "symptoms",
     "description",
@@ -28,6 +29,9 @@ SECTION_KEYS: dict[str, tuple[str, ...]] = {
     "symptoms": tuple(DEFAULT_SYMPTOMS),
 }
 """The keys of the ``[fmrs]`` and ``[symptoms]`` tables; no other key is allowed there."""
+
+DEFAULT_PERIODS = 2
+"""Periods of the crossover when ``study.toml`` does not say (the two-period design)."""
 
 
 def read_metadata(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -62,9 +66,11 @@ def check_metadata(
 ) -> dict[str, Any]:
     """Check the ``study.toml`` keys and return them with defaults filled in.
 
-    Required: ``name`` (text) and ``conditions`` (two distinct labels, reference first,
+    Required: ``name`` (text) and ``conditions`` (two or more distinct labels, the
+    reference first,
     without ``-`` since sequences join labels with it). Optional: ``simulated``
-    (default ``false``), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
+    (default ``false``), ``periods`` (number of crossover periods, an integer of at
+    least 2, default 2), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
     studies with fMRS) and ``[symptoms] scale`` / ``min`` / ``max`` (default MADRS,
     0, 60). Other keys are kept unchanged.
 
@@ -80,7 +86,7 @@ def check_metadata(
     Returns
     -------
     dict
-        The metadata with defaults; ``conditions`` is a list of two labels only when
+        The metadata with defaults; ``conditions`` is a list of labels only when
         valid (otherwise the key is removed so later checks skip condition labels).
     """
     meta = copy.deepcopy(raw)
@@ -100,6 +106,11 @@ def check_metadata(
         problem("conditions", "required key is missing")
     elif not _conditions_ok(conditions, problem):
         del meta["conditions"]
+
+    periods = meta.get("periods", DEFAULT_PERIODS)
+    if isinstance(periods, bool) or not isinstance(periods, int) or periods < 2:
+        problem("periods", f"must be an integer of at least 2, got {periods!r}")
+        meta.pop("periods")
 
     simulated = meta.setdefault("simulated", False)
     if not isinstance(simulated, bool):
@@ -156,11 +167,11 @@ def _conditions_ok(conditions: Any, problem: Any) -> bool:
     labels_ok = isinstance(conditions, list) and all(
         isinstance(label, str) and label.strip() for label in conditions
     )
-    if not labels_ok or len(conditions) != 2:
-        problem("conditions", f"must list two condition labels, got {conditions!r}")
+    if not labels_ok or len(conditions) < 2:
+        problem("conditions", f"must list at least two condition labels, got {conditions!r}")
         return False
-    if conditions[0] == conditions[1]:
-        problem("conditions", f"the two labels must differ, got {conditions!r}")
+    if len(set(conditions)) != len(conditions):
+        problem("conditions", f"the labels must differ, got {conditions!r}")
         return False
     if any("-" in label for label in conditions):
         problem("conditions", "labels must not contain '-' (sequences join labels with it)")

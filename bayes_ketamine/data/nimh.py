@@ -14,9 +14,11 @@ ketamine versus one saline-placebo infusion with MADRS ratings, mapped as follow
   first infusion and -24 h marks it as pre-infusion);
 * ``ses-d2`` / ``ses-p2`` are ``day2`` (48 h) and ``ses-d10`` / ``ses-p10`` ``day10``
   (240 h) in the session with that condition; ``day10`` only when requested;
-* ``MADRS_Total`` is the score; ``n/a`` ratings are kept as missing scores, and
-  ``HAMD_Bech`` / ``HAM17_Total`` are kept as extra columns;
-* age, BMI and group are kept as extra participant columns (no model uses them);
+* the score is ``MADRS_Total`` by default, or ``HAM17_Total`` (HAM-D 17, 0-52) or
+  ``HAMD_Bech`` (the HAM-D 6 Bech melancholia subscale, 0-22) when asked for
+  (:data:`SCALES`); ``n/a`` ratings are kept as missing scores, and the other two
+  scales' columns are kept as extra columns;
+* age, BMI and group are kept as participant covariates;
 * participants who received no infusion (``infusion_1`` is ``n/a``) have no period to
   place their baseline in; they are left out and listed in
   ``metadata["import"]["excluded_participants"]``.
@@ -65,6 +67,13 @@ CREDIT = (
     f"Carlos A. Zarate; OpenNeuro ds005917, {DOI}; licence CC0; NIH protocol 04-M-0222, "
     "NCT00088699."
 )
+SCALES: dict[str, tuple[str, str, int]] = {
+    "MADRS": ("MADRS_Total", "MADRS", 60),
+    "HAMD6": ("HAMD_Bech", "HAM-D6", 22),
+    "HAMD": ("HAM17_Total", "HAM-D17", 52),
+}
+"""Scale name to (phenotype column, scale label in ``study.toml``, scale maximum)."""
+
 PARTICIPANTS_FILE = "participants.tsv"
 PHENOTYPE_FILE = "phenotype/phenotype.tsv"
 
@@ -73,6 +82,8 @@ def import_nimh(
     group: str | Iterable[str] = "MDD",
     timepoints: Iterable[str] = ("day2",),
     source: str | Path | None = None,
+    *,
+    scale: str = "MADRS",
 ) -> Study:
     """Build a validated study from the NIMH ketamine crossover tables.
 
@@ -86,6 +97,8 @@ def import_nimh(
     source : str or pathlib.Path, optional
         Folder laid out like the dataset root (``participants.tsv``,
         ``phenotype/phenotype.tsv``); the copy shipped with the package by default.
+    scale : {"MADRS", "HAMD", "HAMD6"}, optional
+        The rating scale that becomes the score (see :data:`SCALES`).
 
     Returns
     -------
@@ -95,7 +108,7 @@ def import_nimh(
     Raises
     ------
     ValueError
-        For an unknown group or timepoint.
+        For an unknown group, timepoint or scale.
     StudyValidationError
         If the tables cannot be mapped or break the data contract.
 
@@ -107,11 +120,13 @@ def import_nimh(
     """
     groups = _groups(group)
     wanted = _timepoints(timepoints)
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose from {', '.join(SCALES)}")
     if source is None:
         shipped = resources.files("bayes_ketamine") / "resources" / "nimh_ketamine_moa"
         with resources.as_file(shipped) as folder:
-            return _build(Path(folder), groups, wanted)
-    return _build(Path(source), groups, wanted)
+            return _build(Path(folder), groups, wanted, scale)
+    return _build(Path(source), groups, wanted, scale)
 
 
 def _groups(group: str | Iterable[str]) -> tuple[str, ...]:
@@ -139,7 +154,7 @@ def _read(folder: Path, name: str, problems: list[Problem]) -> RawTable | None:
     return None if raw is None else RawTable(name, raw.frame)
 
 
-def _build(folder: Path, groups: tuple[str, ...], wanted: tuple[str, ...]) -> Study:
+def _build(folder: Path, groups: tuple[str, ...], wanted: tuple[str, ...], scale: str) -> Study:
     problems: list[Problem] = []
     people = _read(folder, PARTICIPANTS_FILE, problems)
     phenotype = _read(folder, PHENOTYPE_FILE, problems)
@@ -167,8 +182,8 @@ def _build(folder: Path, groups: tuple[str, ...], wanted: tuple[str, ...]) -> St
             "group": frame["group"],
         }
     )
-    symptoms = _ratings(phenotype.frame, orders, wanted, problems)
-    metadata = _metadata(groups, wanted, excluded)
+    symptoms = _ratings(phenotype.frame, orders, wanted, problems, SCALES[scale][0])
+    metadata = _metadata(groups, wanted, excluded, scale)
     return validate_tables(
         metadata,
         text_table("participants.csv", participants),
@@ -184,6 +199,7 @@ def _ratings(
     orders: dict[str, list[str]],
     wanted: tuple[str, ...],
     problems: list[Problem],
+    score_column: str,
 ) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     rank = {pid: i for i, pid in enumerate(orders)}
@@ -210,9 +226,12 @@ def _ratings(
                 "condition": INFUSIONS[code],
                 "timepoint": timepoint,
                 "hours": TIMEPOINT_HOURS[timepoint],
-                "score": row["MADRS_Total"],
-                "HAMD_Bech": row["HAMD_Bech"],
-                "HAM17_Total": row["HAM17_Total"],
+                "score": row[score_column],
+                **{
+                    column: row[column]
+                    for column, _, _ in SCALES.values()
+                    if column != score_column
+                },
                 "_order": rank[pid],
             }
         )
@@ -222,20 +241,22 @@ def _ratings(
 
 
 def _metadata(
-    groups: tuple[str, ...], wanted: tuple[str, ...], excluded: list[str]
+    groups: tuple[str, ...], wanted: tuple[str, ...], excluded: list[str], scale: str
 ) -> dict[str, Any]:
+    _, label, maximum = SCALES[scale]
+    suffix = "" if scale == "MADRS" else f", {label}"
     return {
-        "name": f"NIMH Ketamine Mechanism of Action Study ({', '.join(groups)})",
+        "name": f"NIMH Ketamine Mechanism of Action Study ({', '.join(groups)}{suffix})",
         "simulated": False,
         "conditions": list(NIMH_CONDITIONS),
         "description": (
             "Real trial data: double-blind crossover of one ketamine (0.5 mg/kg) versus one "
-            "saline-placebo infusion; MADRS ratings at baseline and after each infusion."
+            f"saline-placebo infusion; {label} ratings at baseline and after each infusion."
         ),
         "credit": CREDIT,
         "source_doi": DOI,
         "license": "CC0",
-        "symptoms": {"scale": "MADRS", "min": 0, "max": 60},
+        "symptoms": {"scale": label, "min": 0, "max": maximum},
         "import": {
             "importer": "bayes_ketamine.data.import_nimh",
             "groups": list(groups),

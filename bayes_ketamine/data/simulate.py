@@ -26,10 +26,47 @@ The generative model (every magnitude is a field of :class:`SimulationParameters
   (no fMRS, no ratings); then ``round(m * missing_score_fraction)`` of the ``m``
   remaining ratings have their score removed (rows kept, score missing).
 
+Options beyond the GO-MARK design (off by default):
+
+* Sites: with ``sites`` non-empty, participant ``i`` gets the site
+  ``sites[i % K]`` (``K`` sites, balanced), the assignment shuffled; it is the
+  ``site`` column of ``participants.csv``.
+* Effects by another factor: ``effects_by = "site"`` keys ``glx_condition_effect_pct``
+  and ``direct_effect`` by site instead of sex (``sex[i]`` above becomes
+  ``site[i]``).
+* Periods and sequences: ``sequences`` lists the sequences (conditions in period
+  order joined by ``-``, all of one length ``P``), e.g.
+  ``("placebo-naltrexone-naltrexone", "naltrexone-placebo-placebo")`` for a
+  three-period design; the default is the two-period ``placebo-naltrexone`` /
+  ``naltrexone-placebo``. Participants are spread over the sequences as evenly as
+  possible (the first sequences get one more), then shuffled. Every period after the
+  first gets the period shifts above (``period_glx_pct``, ``period_madrs``); dropout
+  loses every session after the first. ``study.toml`` then has ``periods = P``.
+* Carry-over: in a session that follows a naltrexone session, ``A[i,s]`` gains
+  ``carryover_glx_pct`` and the MADRS change ``carryover_madrs`` (besides the part
+  of the Glx carry-over that reaches the MADRS through ``effect_b``); with more
+  conditions, a session following any non-placebo session.
+* More conditions: each entry ``label: {level: effect}`` of
+  ``extra_glx_condition_effect_pct`` adds a condition after ``placebo`` and
+  ``naltrexone`` (e.g. ``midazolam``) whose effect on ``A[i,s]`` is
+  ``extra_glx_condition_effect_pct[label][sex_i]`` and whose direct MADRS effect is
+  ``extra_direct_effect[label][sex_i]``, exactly like naltrexone's; ``sequences`` must
+  then name the conditions (e.g. a Williams design). Carry-over follows any
+  non-placebo session.
+* Covariates: each entry ``name: (mean, sd)`` of ``covariates`` draws a normal
+  participant covariate, reported to one decimal as a column of
+  ``participants.csv``. With ``w[i,k]`` the reported value standardised over the
+  study's participants (mean 0, sample SD 1, as the models do),
+  ``A[i,s] += sum_k glx_covariate_effect_pct[k] * w[i,k]`` and the MADRS change
+  gains ``sum_k symptom_covariate_effect[k] * w[i,k]``; the coefficients are the
+  truths the models estimate.
+
 Random draws come from ``numpy.random.default_rng(seed)`` in this order: sex,
 sequence, ``alpha``, ``z``, Glx noise, CRLB, ``p``, MADRS noise, dropout, missing
 scores; dropout and missing scores are drawn last, so they thin a study without
-changing its other values.
+changing its other values. The options draw from a second generator,
+``default_rng([seed, 1])`` (sites, then covariates), so a study without them is
+exactly what it was before they existed.
 """
 
 from __future__ import annotations
@@ -105,6 +142,25 @@ class SimulationParameters:
         Fraction of participants who lose their whole session 2.
     missing_score_fraction : float
         Fraction of the remaining ratings whose score is missing.
+    sequences : tuple of str
+        Sequences of the design; empty for the two-period AB/BA counterbalance.
+    carryover_glx_pct : float
+        Shift of the Glx amplitude in a session after a naltrexone session, percent.
+    carryover_madrs : float
+        Shift of the MADRS change in a session after a naltrexone session, points.
+    extra_glx_condition_effect_pct, extra_direct_effect : dict
+        Conditions beyond the two (label to ``{level: effect}``), their effects on the
+        Glx amplitude (percent) and the direct MADRS effects (points).
+    sites : tuple of str
+        Site labels; empty for a single-site study without a ``site`` column.
+    effects_by : {"sex", "site"}
+        The factor whose levels key ``glx_condition_effect_pct`` and ``direct_effect``.
+    covariates : dict
+        Participant covariates, ``{name: (mean, sd)}`` of a normal distribution.
+    glx_covariate_effect_pct : dict
+        Effect on the Glx amplitude per sample SD of each covariate, percent.
+    symptom_covariate_effect : dict
+        Effect on the MADRS change per sample SD of each covariate, points.
     """
 
     male_fraction: float = 0.5
@@ -133,27 +189,84 @@ class SimulationParameters:
     madrs_max: int = 60
     dropout_fraction: float = 0.0
     missing_score_fraction: float = 0.0
+    sequences: tuple[str, ...] = ()
+    carryover_glx_pct: float = 0.0
+    carryover_madrs: float = 0.0
+    extra_glx_condition_effect_pct: dict[str, dict[str, float]] = field(default_factory=dict)
+    extra_direct_effect: dict[str, dict[str, float]] = field(default_factory=dict)
+    sites: tuple[str, ...] = ()
+    effects_by: str = "sex"
+    covariates: dict[str, tuple[float, float]] = field(default_factory=dict)
+    glx_covariate_effect_pct: dict[str, float] = field(default_factory=dict)
+    symptom_covariate_effect: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as TOML-ready values (tuples as lists).
+
+        The design options (:data:`OPTION_FIELDS`) are left out at their defaults, so
+        a study simulated without them records exactly what it did before they
+        existed.
 
         Returns
         -------
         dict
             Field name to value.
         """
-        return {
-            key: list(value) if isinstance(value, tuple) else value
-            for key, value in dataclasses.asdict(self).items()
-        }
+        values = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in OPTION_FIELDS and value == _default(f):
+                continue
+            if isinstance(value, dict):
+                value = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+            values[f.name] = list(value) if isinstance(value, tuple) else value
+        return values
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The levels of the factor the condition effects are keyed by."""
+        return SEXES if self.effects_by == "sex" else self.sites
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """The condition labels, reference first."""
+        return CONDITIONS + tuple(self.extra_glx_condition_effect_pct)
+
+    @property
+    def design(self) -> tuple[str, ...]:
+        """The sequences participants are spread over."""
+        reference, active = CONDITIONS
+        return self.sequences or (f"{reference}-{active}", f"{active}-{reference}")
+
+
+OPTION_FIELDS = (
+    "sequences",
+    "carryover_glx_pct",
+    "carryover_madrs",
+    "extra_glx_condition_effect_pct",
+    "extra_direct_effect",
+    "sites",
+    "effects_by",
+    "covariates",
+    "glx_covariate_effect_pct",
+    "symptom_covariate_effect",
+)
+"""Fields of :class:`SimulationParameters` for designs beyond GO-MARK's."""
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
 
 
 @dataclass(frozen=True)
 class SimulationTruth:
     """The true values behind a simulated study, named as the model variables.
 
-    Per-sex values are dicts ``{"F": ..., "M": ...}``; ``*_pooled`` values are the
-    means over the two sexes. Glx quantities are in percent, symptom quantities in
+    Per-level values are dicts by level of the factor the effects are keyed by
+    (``{"F": ..., "M": ...}`` by default, or by site); ``*_pooled`` values are the
+    means over the levels. Glx quantities are in percent, symptom quantities in
     MADRS points.
 
     Parameters
@@ -180,8 +293,21 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     participant_ids : tuple of str
         Row labels of ``glx_amplitude``.
     glx_amplitude : numpy.ndarray
-        Realised amplitudes ``A`` (participant, session 1..2), percent; NaN for
+        Realised amplitudes ``A`` (participant, session 1..P), percent; NaN for
         sessions lost to dropout.
+    glx_covariate_effect, symptom_covariate_effect : dict
+        Covariate effects per sample SD (empty without covariates).
+    condition_effects : dict
+        With more than two conditions: per non-reference condition, its
+        ``glx_condition_effect``, ``direct_effect``, ``indirect_effect``,
+        ``total_effect`` (by level) and their ``*_pooled`` means (empty otherwise).
+    glx_carryover : float
+        Carry-over of naltrexone into the next session's Glx amplitude, percent.
+    symptom_carryover : float
+        Its total carry-over into the MADRS change, ``carryover_madrs + effect_b *
+        carryover_glx_pct``: what a symptom-only model estimates.
+    direct_carryover : float
+        ``carryover_madrs``, the joint model's symptom carry-over.
     """
 
     glx_response: float
@@ -199,6 +325,12 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     ketamine_symptom_change: float
     participant_ids: tuple[str, ...]
     glx_amplitude: np.ndarray = field(compare=False)
+    glx_covariate_effect: dict[str, float] = field(default_factory=dict)
+    symptom_covariate_effect: dict[str, float] = field(default_factory=dict)
+    condition_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    glx_carryover: float = 0.0
+    symptom_carryover: float = 0.0
+    direct_carryover: float = 0.0
 
     @classmethod
     def from_parameters(
@@ -213,18 +345,19 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         participant_ids : tuple of str
             Participants in row order of ``amplitude``.
         amplitude : numpy.ndarray
-            Realised amplitudes, shape (participant, 2).
+            Realised amplitudes, shape (participant, periods).
 
         Returns
         -------
         SimulationTruth
             The truth.
         """
-        a = {sex: float(params.glx_condition_effect_pct[sex]) for sex in SEXES}
+        levels = params.levels
+        a = {level: float(params.glx_condition_effect_pct[level]) for level in levels}
         b = float(params.effect_b)
-        direct = {sex: float(params.direct_effect[sex]) for sex in SEXES}
-        indirect = {sex: a[sex] * b for sex in SEXES}
-        total = {sex: direct[sex] + indirect[sex] for sex in SEXES}
+        direct = {level: float(params.direct_effect[level]) for level in levels}
+        indirect = {level: a[level] * b for level in levels}
+        total = {level: direct[level] + indirect[level] for level in levels}
         return cls(
             glx_response=float(params.glx_response_pct),
             glx_condition_effect=a,
@@ -241,6 +374,12 @@ total_effect_pooled, symptom_condition_effect_pooled : float
             ketamine_symptom_change=float(params.ketamine_madrs_change),
             participant_ids=tuple(participant_ids),
             glx_amplitude=np.asarray(amplitude, dtype=float),
+            glx_covariate_effect=dict(params.glx_covariate_effect_pct),
+            symptom_covariate_effect=dict(params.symptom_covariate_effect),
+            condition_effects=_condition_effects(params) if params.extra_direct_effect else {},
+            glx_carryover=float(params.carryover_glx_pct),
+            symptom_carryover=float(params.carryover_madrs + b * params.carryover_glx_pct),
+            direct_carryover=float(params.carryover_madrs),
         )
 
     @classmethod
@@ -270,14 +409,52 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         dict
             Field name to value.
         """
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in TRUTH_OPTION_FIELDS and value == _default(f):
+                continue  # absent without the option, as before it existed
+            values[f.name] = value
         values["participant_ids"] = list(self.participant_ids)
         values["glx_amplitude"] = self.glx_amplitude.tolist()
         return values
 
 
-def _mean(by_sex: dict[str, float]) -> float:
-    return float(np.mean([by_sex[sex] for sex in SEXES]))
+TRUTH_OPTION_FIELDS = (
+    "condition_effects",
+    "glx_covariate_effect",
+    "symptom_covariate_effect",
+    "glx_carryover",
+    "symptom_carryover",
+    "direct_carryover",
+)
+"""Fields of :class:`SimulationTruth` that only the design options give values."""
+
+
+def _condition_effects(params: SimulationParameters) -> dict[str, dict[str, Any]]:
+    """Return the true effects of every non-reference condition (more than two)."""
+    b = float(params.effect_b)
+    glx = {CONDITIONS[1]: params.glx_condition_effect_pct, **params.extra_glx_condition_effect_pct}
+    direct = {CONDITIONS[1]: params.direct_effect, **params.extra_direct_effect}
+    out: dict[str, dict[str, Any]] = {}
+    for condition in params.conditions[1:]:
+        a = {g: float(glx[condition][g]) for g in params.levels}
+        d = {g: float(direct[condition][g]) for g in params.levels}
+        effects = {
+            "glx_condition_effect": a,
+            "direct_effect": d,
+            "indirect_effect": {g: a[g] * b for g in a},
+            "total_effect": {g: d[g] + a[g] * b for g in a},
+        }
+        out[condition] = {
+            **effects,
+            **{f"{name}_pooled": _mean(values) for name, values in effects.items()},
+        }
+    return out
+
+
+def _mean(by_level: dict[str, float]) -> float:
+    return float(np.mean(list(by_level.values())))
 
 
 def simulate_study(
@@ -328,19 +505,42 @@ def simulate_study(
     n_male = round(n * params.male_fraction)
     sex = rng.permutation(np.array(["M"] * n_male + ["F"] * (n - n_male)))
     reference, active = CONDITIONS
-    orders = [f"{reference}-{active}"] * (n - n // 2) + [f"{active}-{reference}"] * (n // 2)
+    design = params.design
+    orders = [seq for k, seq in enumerate(design) for _ in range(k, n, len(design))]
     sequence = rng.permutation(np.array(orders))
-    condition = np.array([seq.split("-") for seq in sequence]).reshape(n, 2)
+    n_periods = len(design[0].split("-"))
+    condition = np.array([seq.split("-") for seq in sequence]).reshape(n, n_periods)
     naltrexone = (condition == active).astype(float)
-    later = np.array([0.0, 1.0])
+    later = (np.arange(n_periods) >= 1).astype(float)
+    after_active = np.zeros_like(naltrexone)
+    after_active[:, 1:] = (condition != reference)[:, :-1]
+
+    options = np.random.default_rng([seed, 1])
+    site = options.permutation(np.resize(np.array(params.sites, dtype=object), n))
+    covariates = {
+        name: np.round(options.normal(mean, sd, n), 1)
+        for name, (mean, sd) in params.covariates.items()
+    }
+    standardised = {name: (x - x.mean()) / x.std(ddof=1) for name, x in covariates.items()}
+    level = site if params.effects_by == "site" else sex
+
+    def covariate_sum(effects: dict[str, float]) -> np.ndarray:
+        return sum((effects[k] * standardised[k] for k in effects), np.zeros(n))
 
     alpha = rng.normal(0.0, params.glx_participant_sd_pct / 100, n)
-    z = rng.normal(0.0, 1.0, (n, 2))
-    a = np.array([params.glx_condition_effect_pct[s] for s in sex])
+    z = rng.normal(0.0, 1.0, (n, n_periods))
+    a = np.array([params.glx_condition_effect_pct[g] for g in level])
     amplitude = params.glx_response_pct + a[:, None] * naltrexone + params.glx_response_sd_pct * z
+    for label, effects in params.extra_glx_condition_effect_pct.items():
+        extra = np.array([effects[g] for g in level])
+        amplitude = amplitude + extra[:, None] * (condition == label)
+    if params.glx_covariate_effect_pct:
+        amplitude = amplitude + covariate_sum(params.glx_covariate_effect_pct)[:, None]
+    if params.carryover_glx_pct:
+        amplitude = amplitude + params.carryover_glx_pct * after_active
     times = np.asarray(params.block_times_min, dtype=float)
     profile = np.where(times <= 0, 0.0, 1.0 - np.exp(-np.clip(times, 0, None) / params.tau_min))
-    noise = rng.normal(0.0, params.glx_noise_pct / 100, (n, 2, times.size))
+    noise = rng.normal(0.0, params.glx_noise_pct / 100, (n, n_periods, times.size))
     log_glx = (
         np.log(params.glx_baseline)
         + alpha[:, None, None]
@@ -348,16 +548,23 @@ def simulate_study(
         + amplitude[:, :, None] / 100 * profile[None, None, :]
         + noise
     )
-    crlb = rng.uniform(*params.crlb_range_pct, (n, 2, times.size))
+    crlb = rng.uniform(*params.crlb_range_pct, (n, n_periods, times.size))
 
     person = rng.normal(0.0, params.madrs_participant_sd, n)
-    rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, 2, 2))
-    direct = np.array([params.direct_effect[s] for s in sex])
+    rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, n_periods, 2))
+    direct = np.array([params.direct_effect[g] for g in level])
     change = (
         params.ketamine_madrs_change
         + direct[:, None] * naltrexone
         + params.effect_b * (amplitude - params.glx_response_pct)
     )
+    for label, effects in params.extra_direct_effect.items():
+        extra = np.array([effects[g] for g in level])
+        change = change + extra[:, None] * (condition == label)
+    if params.symptom_covariate_effect:
+        change = change + covariate_sum(params.symptom_covariate_effect)[:, None]
+    if params.carryover_madrs:
+        change = change + params.carryover_madrs * after_active
     post = np.array([0.0, 1.0])
     madrs = (
         params.madrs_baseline_mean
@@ -372,9 +579,13 @@ def simulate_study(
     dropped[rng.choice(n, round(n * params.dropout_fraction), replace=False)] = True
     width = max(3, len(str(n)))
     ids = [f"sim-{i + 1:0{width}d}" for i in range(n)]
-    kept = [(i, s) for i in range(n) for s in (0, 1) if not (s == 1 and dropped[i])]
+    kept = [(i, s) for i in range(n) for s in range(n_periods) if not (s >= 1 and dropped[i])]
 
     participants = pd.DataFrame({"participant_id": ids, "sex": sex, "sequence": sequence})
+    if params.sites:
+        participants["site"] = site
+    for name, values in covariates.items():
+        participants[name] = values
     fmrs = pd.DataFrame(
         [
             {
@@ -411,12 +622,13 @@ def simulate_study(
     symptoms.loc[missing, "score"] = pd.NA
 
     amplitude_seen = amplitude.copy()
-    amplitude_seen[dropped, 1] = np.nan
+    amplitude_seen[dropped, 1:] = np.nan
     truth = SimulationTruth.from_parameters(params, tuple(ids), amplitude_seen)
     metadata = {
         "name": f"Simulated GO-MARK-like crossover (seed {seed})",
         "simulated": True,
-        "conditions": list(CONDITIONS),
+        "conditions": list(params.conditions),
+        **({"periods": n_periods} if n_periods != 2 else {}),
         "description": SIMULATED_DESCRIPTION,
         "fmrs": {"metabolite": "Glx/tNAA"},
         "symptoms": {"scale": "MADRS", "min": params.madrs_min, "max": params.madrs_max},
@@ -445,6 +657,36 @@ def _check(params: SimulationParameters, n_participants: int) -> None:
         value = getattr(params, name)
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    lengths = {len(seq.split("-")) for seq in params.design}
+    if len(lengths) != 1 or min(lengths) < 2:
+        raise ValueError(f"sequences must all list the same number (>= 2) of periods: {lengths}")
+    if set(params.extra_glx_condition_effect_pct) != set(params.extra_direct_effect):
+        raise ValueError(
+            "extra_glx_condition_effect_pct and extra_direct_effect must name the same conditions"
+        )
+    if params.extra_glx_condition_effect_pct and not params.sequences:
+        raise ValueError("more than two conditions need sequences naming them")
+    for name in ("extra_glx_condition_effect_pct", "extra_direct_effect"):
+        for label, effects in getattr(params, name).items():
+            if label in CONDITIONS or "-" in label or set(effects) != set(params.levels):
+                raise ValueError(
+                    f"{name}[{label!r}]: a new condition label (no '-') with effects keyed "
+                    f"by {params.levels}"
+                )
+    if params.effects_by not in ("sex", "site"):
+        raise ValueError(f"effects_by must be 'sex' or 'site', got {params.effects_by!r}")
+    if params.effects_by == "site" and len(set(params.sites)) < 2:
+        raise ValueError("effects_by = 'site' needs at least two distinct sites")
+    levels = ", ".join(repr(level) for level in params.levels)
     for name in ("glx_condition_effect_pct", "direct_effect"):
-        if set(getattr(params, name)) != set(SEXES):
-            raise ValueError(f"{name} must have exactly the keys 'F' and 'M'")
+        if set(getattr(params, name)) != set(params.levels):
+            raise ValueError(f"{name} must have exactly the keys {levels}")
+    for name in ("glx_covariate_effect_pct", "symptom_covariate_effect"):
+        unknown = set(getattr(params, name)) - set(params.covariates)
+        if unknown:
+            raise ValueError(f"{name} names covariates not in covariates: {sorted(unknown)}")
+    reserved = {"participant_id", "sex", "sequence", "site"}
+    if reserved & set(params.covariates):
+        raise ValueError(f"covariate names must not be one of {sorted(reserved)}")
+    if params.covariates and n_participants < 3:
+        raise ValueError("covariates need at least 3 participants to be standardised")

@@ -14,7 +14,7 @@ Table columns (``dtype`` after loading)
     where not given; conditions in period order joined by ``-``), optional ``age``
     (float), and any extra columns as read (text; kept, not used by the models).
 ``fmrs`` (``None`` for symptom-only studies)
-    ``participant_id`` (str), ``session`` (int, 1 or 2), ``condition`` (str),
+    ``participant_id`` (str), ``session`` (int, 1 to ``periods``), ``condition`` (str),
     ``block`` (int), ``time_min`` (float), ``glx`` (float > 0), ``crlb_pct`` (float,
     NaN where not given), extra columns kept.
 ``symptoms``
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from bayes_ketamine.data.metadata import DEFAULT_PERIODS
 from bayes_ketamine.data.summary import StudySummary, summarise
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ SEXES: tuple[str, str] = ("F", "M")
 
 @dataclass(frozen=True)
 class Study:
-    """A validated two-period crossover study.
+    """A validated crossover study (two periods unless ``study.toml`` says more).
 
     Parameters
     ----------
@@ -54,7 +55,7 @@ class Study:
     simulated : bool
         ``True`` for generated data; every output derived from the study says so.
     conditions : tuple of str
-        The two condition labels, reference condition first
+        The condition labels (two or more), reference condition first
         (e.g. ``("placebo", "naltrexone")``).
     participants, fmrs, symptoms : pandas.DataFrame
         The long tables described in the module docstring; ``fmrs`` may be ``None``.
@@ -68,7 +69,7 @@ class Study:
 
     name: str
     simulated: bool
-    conditions: tuple[str, str]
+    conditions: tuple[str, ...]
     participants: pd.DataFrame
     fmrs: pd.DataFrame | None
     symptoms: pd.DataFrame
@@ -82,8 +83,18 @@ class Study:
 
     @property
     def active_condition(self) -> str:
-        """The active condition contrasted against the reference."""
+        """The (first) active condition contrasted against the reference."""
         return self.conditions[1]
+
+    @property
+    def active_conditions(self) -> tuple[str, ...]:
+        """Every condition but the reference, each contrasted against it."""
+        return self.conditions[1:]
+
+    @property
+    def periods(self) -> int:
+        """Number of crossover periods (``periods`` of ``study.toml``, default 2)."""
+        return int(self.metadata.get("periods", DEFAULT_PERIODS))
 
     @property
     def participant_ids(self) -> list[str]:
@@ -141,7 +152,7 @@ class Study:
     def to_xarray(self) -> xr.Dataset:
         """Return the study as an xarray Dataset with named dimensions.
 
-        Dimensions are ``participant``, ``session`` (1, 2), ``timepoint`` and, where the
+        Dimensions are ``participant``, ``session`` (1 to ``periods``), ``timepoint`` and, where the
         study has fMRS, ``block``. Missing cells are NaN; nothing is dropped.
 
         Returns
@@ -152,7 +163,7 @@ class Study:
             ``time_min`` (participant, session, block).
         """
         pids = self.participant_ids
-        sessions = [1, 2]
+        sessions = list(range(1, self.periods + 1))
         coords: dict[str, Any] = {"participant": pids, "session": sessions}
         sex = self.participants.set_index("participant_id")["sex"].reindex(pids)
         cond = (
@@ -164,7 +175,7 @@ class Study:
             "sex": ("participant", sex.to_numpy(dtype=object)),
             "condition": (
                 ("participant", "session"),
-                cond.to_numpy(dtype=object).reshape(len(pids), 2),
+                cond.to_numpy(dtype=object).reshape(len(pids), len(sessions)),
             ),
         }
         timepoints = self.timepoints()["timepoint"].tolist()
@@ -177,7 +188,7 @@ class Study:
         )
         data_vars["score"] = (
             ("participant", "session", "timepoint"),
-            score.reshape(len(pids), 2, len(timepoints)),
+            score.reshape(len(pids), len(sessions), len(timepoints)),
         )
         if self.has_fmrs:
             blocks = sorted(self.fmrs["block"].unique().tolist())
@@ -188,7 +199,7 @@ class Study:
                 values = indexed[var].reindex(index).to_numpy(dtype=float)
                 data_vars[var] = (
                     ("participant", "session", "block"),
-                    values.reshape(len(pids), 2, len(blocks)),
+                    values.reshape(len(pids), len(sessions), len(blocks)),
                 )
         import xarray as xr  # only here: reading a study stays free of xarray's import
 

@@ -35,8 +35,8 @@ class StudySummary:
         Participants counted by sequence (rows, ``"(not given)"`` when blank) and sex
         (columns ``F``, ``M``), with a ``total`` row and column.
     periods : pandas.DataFrame
-        Columns ``periods`` (2, 1, 0) and ``participants``: how many participants have
-        data in two, one or no sessions.
+        Columns ``periods`` (the study's number of periods down to 0) and
+        ``participants``: how many participants have data in that many sessions.
     measurements : pandas.DataFrame
         One row per table (``participants``, ``fmrs``, ``symptoms``) with ``rows``,
         ``participants`` and ``missing`` (missing required values: missing scores in
@@ -48,7 +48,7 @@ class StudySummary:
 
     name: str
     simulated: bool
-    conditions: tuple[str, str]
+    conditions: tuple[str, ...]
     by_sex_and_sequence: pd.DataFrame
     periods: pd.DataFrame
     measurements: pd.DataFrame
@@ -58,7 +58,7 @@ class StudySummary:
         label = "SIMULATED DATA" if self.simulated else "observed data"
         blocks = [
             f"{self.name} ({label}); conditions: {self.conditions[0]} (reference), "
-            f"{self.conditions[1]}",
+            f"{', '.join(self.conditions[1:])}",
             "Participants by sequence and sex:\n" + self.by_sex_and_sequence.to_string(),
             "Completed periods per participant:\n" + self.periods.to_string(index=False),
             "Measurements:\n" + self.measurements.to_string(index=False),
@@ -88,10 +88,11 @@ def summarise(study: Study) -> StudySummary:
 
     per_person = study.sessions().groupby("participant_id")["session"].nunique()
     per_person = per_person.reindex(study.participant_ids, fill_value=0)
+    counts = list(range(study.periods, -1, -1))
     periods = pd.DataFrame(
         {
-            "periods": [2, 1, 0],
-            "participants": [int((per_person == k).sum()) for k in (2, 1, 0)],
+            "periods": counts,
+            "participants": [int((per_person == k).sum()) for k in counts],
         }
     )
 

@@ -17,14 +17,13 @@ import numpy as np
 import pandas as pd
 
 from bayes_ketamine.data.errors import Problem, StudyValidationError
-from bayes_ketamine.data.metadata import DEFAULT_SYMPTOMS, check_metadata
+from bayes_ketamine.data.metadata import DEFAULT_PERIODS, DEFAULT_SYMPTOMS, check_metadata
 from bayes_ketamine.data.reading import MISSING_TOKENS, RawTable
 from bayes_ketamine.data.study import SEXES, Study
 
 PARTICIPANT_COLUMNS = ("participant_id", "sex")
 FMRS_COLUMNS = ("participant_id", "session", "condition", "block", "time_min", "glx")
 SYMPTOM_COLUMNS = ("participant_id", "session", "condition", "timepoint", "hours", "score")
-SESSIONS = (1, 2)
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "participants": ("sequence", "age"),
     "fmrs": ("crlb_pct",),
@@ -76,30 +75,33 @@ def validate_tables(
     if metadata is not None:
         meta = check_metadata(metadata, found, has_fmrs=fmrs is not None)
     conditions = tuple(meta["conditions"]) if meta and "conditions" in meta else None
+    periods = int(meta.get("periods", DEFAULT_PERIODS)) if meta else DEFAULT_PERIODS
     people = fmrs_table = symptom_table = None
     if participants is not None:
-        people = _participants(_Cells(participants, found, PARTICIPANT_COLUMNS), conditions)
+        people = _participants(
+            _Cells(participants, found, PARTICIPANT_COLUMNS), conditions, periods
+        )
     known = set(people["participant_id"].dropna()) if people is not None else None
+    design = (conditions, periods, known, participants)
     if fmrs is not None:
-        fmrs_table = _fmrs(_Cells(fmrs, found, FMRS_COLUMNS), conditions, known, participants)
+        fmrs_table = _fmrs(_Cells(fmrs, found, FMRS_COLUMNS), *design)
     if symptoms is not None:
         spec = meta["symptoms"] if meta is not None else DEFAULT_SYMPTOMS
-        cells = _Cells(symptoms, found, SYMPTOM_COLUMNS)
-        symptom_table = _symptoms(cells, conditions, known, participants, spec)
+        symptom_table = _symptoms(_Cells(symptoms, found, SYMPTOM_COLUMNS), *design, spec)
     measured = [
         (table, raw.file)
         for table, raw in ((fmrs_table, fmrs), (symptom_table, symptoms))
         if table is not None and raw is not None
     ]
     if people is not None and participants is not None:
-        _check_sessions(people, participants.file, measured, found)
+        _check_sessions(people, participants.file, measured, found, periods)
     if found or meta is None or people is None or symptom_table is None:
         found = found or [Problem("study", None, None, "required tables could not be read")]
         raise StudyValidationError(_ordered(found), where)
     return Study(
         name=meta["name"],
         simulated=meta["simulated"],
-        conditions=(meta["conditions"][0], meta["conditions"][1]),
+        conditions=tuple(meta["conditions"]),
         participants=people.reset_index(drop=True),
         fmrs=None if fmrs_table is None else _final(fmrs_table, ("session", "block")),
         symptoms=_final(symptom_table, ("session",)),
@@ -285,7 +287,9 @@ def _extras(cells: _Cells, typed: pd.DataFrame, known: tuple[str, ...]) -> pd.Da
     return pd.concat([typed, cells.frame[extra]], axis=1)
 
 
-def _participants(cells: _Cells, conditions: tuple[str, ...] | None) -> pd.DataFrame | None:
+def _participants(
+    cells: _Cells, conditions: tuple[str, ...] | None, periods: int
+) -> pd.DataFrame | None:
     if not cells.usable():
         return None
     typed = pd.DataFrame(index=cells.frame.index)
@@ -293,7 +297,7 @@ def _participants(cells: _Cells, conditions: tuple[str, ...] | None) -> pd.DataF
     typed["sex"] = cells.choice(cells.text("sex"), "sex", SEXES, "sex")
     if "sequence" in cells.frame.columns:
         typed["sequence"] = cells.text("sequence", required=False)
-        _check_sequences(cells, typed["sequence"], conditions)
+        _check_sequences(cells, typed["sequence"], conditions, periods)
     else:
         typed["sequence"] = pd.Series(np.nan, index=typed.index, dtype="str")
     if "age" in cells.frame.columns:
@@ -303,10 +307,17 @@ def _participants(cells: _Cells, conditions: tuple[str, ...] | None) -> pd.DataF
 
 
 def _check_sequences(
-    cells: _Cells, sequences: pd.Series, conditions: tuple[str, ...] | None
+    cells: _Cells, sequences: pd.Series, conditions: tuple[str, ...] | None, periods: int
 ) -> None:
+    """Check declared sequences: known conditions, at most ``periods`` of them.
+
+    In the two-period design each condition appears at most once; with more periods
+    a condition may repeat (e.g. ``A-B-B``) but a full sequence must contain at
+    least two conditions, or it has no within-participant contrast.
+    """
     if conditions is None:
         return
+    example = "-".join((conditions * periods)[:periods])
     for line, sequence in sequences.dropna().items():
         parts = sequence.split("-")
         unknown = [part for part in parts if part not in conditions]
@@ -316,15 +327,28 @@ def _check_sequences(
                 "sequence",
                 f"sequence {sequence!r} names unknown condition(s) "
                 f"{', '.join(repr(u) for u in unknown)}; conditions are "
-                f"{conditions[0]!r} and {conditions[1]!r} joined by '-'",
+                f"{', '.join(repr(c) for c in conditions)} joined by '-'",
             )
-        elif len(parts) > 2 or len(set(parts)) != len(parts):
+        elif len(parts) > periods:
+            cells.add(
+                line,
+                "sequence",
+                f"sequence {sequence!r} lists {len(parts)} periods but the study has "
+                f"{periods} (study.toml 'periods')",
+            )
+        elif periods == 2 and len(set(parts)) != len(parts):
             cells.add(
                 line,
                 "sequence",
                 f"sequence {sequence!r} must list each condition at most once, "
-                "in period order (e.g. "
-                f"'{conditions[0]}-{conditions[1]}')",
+                f"in period order (e.g. '{example}')",
+            )
+        elif len(parts) == periods and len(set(parts)) < 2:
+            cells.add(
+                line,
+                "sequence",
+                f"sequence {sequence!r} gives every period the same condition; a crossover "
+                f"sequence needs at least two (e.g. '{example}')",
             )
 
 
@@ -332,6 +356,7 @@ def _design_columns(
     cells: _Cells,
     typed: pd.DataFrame,
     conditions: tuple[str, ...] | None,
+    periods: int,
     known: set[str] | None,
     participants: RawTable | None,
 ) -> None:
@@ -339,9 +364,10 @@ def _design_columns(
     other = participants.file if participants is not None else "participants"
     cells.known_participants(typed["participant_id"], known, other)
     session = cells.integer("session")
+    allowed = "1 or 2" if periods == 2 else f"1 to {periods}"
     for line, value in session.dropna().items():
-        if value not in SESSIONS:
-            cells.add(line, "session", f"session must be 1 or 2 (got {value})")
+        if not 1 <= value <= periods:
+            cells.add(line, "session", f"session must be {allowed} (got {value})")
     typed["session"] = session
     typed["condition"] = cells.choice(cells.text("condition"), "condition", conditions, "condition")
 
@@ -349,13 +375,14 @@ def _design_columns(
 def _fmrs(
     cells: _Cells,
     conditions: tuple[str, ...] | None,
+    periods: int,
     known: set[str] | None,
     participants: RawTable | None,
 ) -> pd.DataFrame | None:
     if not cells.usable():
         return None
     typed = pd.DataFrame(index=cells.frame.index)
-    _design_columns(cells, typed, conditions, known, participants)
+    _design_columns(cells, typed, conditions, periods, known, participants)
     typed["block"] = cells.integer("block")
     typed["time_min"] = cells.number("time_min")
     typed["glx"] = cells.number("glx", positive=True)
@@ -370,6 +397,7 @@ def _fmrs(
 def _symptoms(
     cells: _Cells,
     conditions: tuple[str, ...] | None,
+    periods: int,
     known: set[str] | None,
     participants: RawTable | None,
     spec: dict[str, Any],
@@ -378,7 +406,7 @@ def _symptoms(
         return None
     scale = spec["scale"]
     typed = pd.DataFrame(index=cells.frame.index)
-    _design_columns(cells, typed, conditions, known, participants)
+    _design_columns(cells, typed, conditions, periods, known, participants)
     typed["timepoint"] = cells.text("timepoint")
     typed["hours"] = cells.number("hours")
     if "scale" in cells.frame.columns:
@@ -409,8 +437,13 @@ def _check_sessions(
     participants_file: str,
     measured: list[tuple[pd.DataFrame, str]],
     problems: list[Problem],
+    periods: int,
 ) -> None:
-    """Check condition consistency within sessions, across sessions and with sequences."""
+    """Check condition consistency within sessions, across sessions and with sequences.
+
+    In the two-period design a participant's two sessions must differ in condition;
+    with more periods conditions may repeat, as the declared sequence says.
+    """
     first: dict[tuple[str, int], tuple[str, str, int]] = {}
     for table, file in measured:
         rows = table[["participant_id", "session", "condition"]].dropna()
@@ -433,7 +466,7 @@ def _check_sessions(
                 )
     for (pid, session), (condition, file, line) in first.items():
         other = first.get((pid, 1))
-        if session == 2 and other is not None and other[0] == condition:
+        if periods == 2 and session == 2 and other is not None and other[0] == condition:
             problems.append(
                 Problem(
                     file,
@@ -447,19 +480,19 @@ def _check_sessions(
     for line, (pid, sequence) in zip(
         sequences.index, sequences.itertuples(index=False), strict=True
     ):
-        periods = sequence.split("-")
-        for session in SESSIONS:
+        listed = sequence.split("-")
+        for session in range(1, periods + 1):
             if (pid, session) not in first:
                 continue
             condition = first[(pid, session)][0]
-            if session > len(periods):
+            if session > len(listed):
                 message = (
-                    f"sequence {sequence!r} lists {len(periods)} period(s) but participant "
+                    f"sequence {sequence!r} lists {len(listed)} period(s) but participant "
                     f"{pid!r} has data in session {session}"
                 )
-            elif periods[session - 1] != condition:
+            elif listed[session - 1] != condition:
                 message = (
-                    f"sequence {sequence!r} puts {periods[session - 1]!r} in session "
+                    f"sequence {sequence!r} puts {listed[session - 1]!r} in session "
                     f"{session} but that session's rows say {condition!r}"
                 )
             else:

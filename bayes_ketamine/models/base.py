@@ -7,6 +7,8 @@ prior hyperparameter; naming a prior the family does not have is a :class:`SpecE
 
 from __future__ import annotations
 
+import functools
+import itertools
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
@@ -16,11 +18,25 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_ketamine.data.study import SEXES, Study
+from bayes_ketamine.models.design import (
+    CARRYOVER_ALIASED,
+    after_active,
+    carryover_identifiable,
+    covariate_matrix,
+    factor_levels,
+)
 from bayes_ketamine.models.spec import ModelSpec, SpecError
 
 
 class CrossoverModel(ABC):
-    """A PyMC model of a two-period crossover study, built from a spec and a study.
+    """A PyMC model of a crossover study, built from a spec and a study.
+
+    Two or more conditions (the first the reference) over two or more periods; with
+    two of each the graphs are those of the original two-period models.
+
+    The condition effects are specific to the levels of a participant factor (sex by
+    default; see :meth:`factor_effect`); optional participant covariates act through
+    :meth:`covariate_term`.
 
     Every array that comes from the study (indices, indicators, covariates, observed
     values, the scale's bounds) enters the graph as ``pm.Data`` and every study size as
@@ -44,13 +60,27 @@ class CrossoverModel(ABC):
         Names of the observed random variables (one per likelihood).
     key_effects : tuple of str
         Names of the derived quantities that answer the study's question; reported in
-        summaries, sensitivity checks and figures.
+        summaries, sensitivity checks and figures. ``KEY_EFFECTS`` with, for a pooling
+        factor other than sex, ``glx_sex_difference`` replaced by the contrasts
+        between levels (``<effect>_contrast`` of each effect in ``CONTRASTED``), and
+        the ``CARRYOVER`` terms when the spec asks for carry-over.
     """
 
     family: ClassVar[str]
     DEFAULT_PRIORS: ClassVar[dict[str, dict[str, float]]]
     observed_vars: ClassVar[tuple[str, ...]]
-    key_effects: ClassVar[tuple[str, ...]]
+    KEY_EFFECTS: ClassVar[tuple[str, ...]]
+    CONTRASTED: ClassVar[tuple[str, ...]]
+    CARRYOVER: ClassVar[tuple[str, ...]]
+
+    @property
+    def key_effects(self) -> tuple[str, ...]:
+        """The key effects of this model (see the class docstring)."""
+        carryover = self.CARRYOVER if self.spec.carryover else ()
+        if self.by_sex:
+            return self.KEY_EFFECTS + carryover
+        kept = tuple(name for name in self.KEY_EFFECTS if name != "glx_sex_difference")
+        return kept + tuple(f"{name}_contrast" for name in self.CONTRASTED) + carryover
 
     def __init__(self, spec: ModelSpec, study: Study) -> None:
         if spec.family != self.family:
@@ -58,12 +88,28 @@ class CrossoverModel(ABC):
         self.spec = spec
         self.study = study
         self.priors = self._merge_priors(spec)
+        if spec.carryover:
+            check_carryover_identifiable(self)
         self.pymc_model = self.build()
+
+    @classmethod
+    def default_priors(cls, spec: ModelSpec) -> dict[str, dict[str, float]]:
+        """Return the family's default priors for the spec's pooling factor.
+
+        ``DEFAULT_PRIORS`` names each between-level SD prior ``<effect>_sex_sd``; for
+        another pooling factor ``f`` the same prior is named ``<effect>_f_sd``.
+        """
+        suffix = "_sex_sd"
+        factor = spec.pooling_factor
+        return {
+            (name[: -len(suffix)] + f"_{factor}_sd" if name.endswith(suffix) else name): dict(hyper)
+            for name, hyper in cls.DEFAULT_PRIORS.items()
+        }
 
     @classmethod
     def _merge_priors(cls, spec: ModelSpec) -> dict[str, dict[str, float]]:
         where = str(spec.source) if spec.source else spec.name
-        merged = {name: dict(hyper) for name, hyper in cls.DEFAULT_PRIORS.items()}
+        merged = cls.default_priors(spec)
         for name, hyper in spec.priors.items():
             if name not in merged:
                 raise SpecError(
@@ -102,64 +148,268 @@ class CrossoverModel(ABC):
 
     # -- helpers shared by the families -------------------------------------------
 
+    @property
+    def factor(self) -> str:
+        """The participant factor the condition effects are pooled by (a dim name)."""
+        return self.spec.pooling_factor
+
+    @property
+    def by_sex(self) -> bool:
+        """Whether the pooling factor is sex (the default, with its legacy outputs)."""
+        return self.factor == "sex"
+
     def coords(self) -> dict[str, list]:
-        """Return the coords shared by all families."""
-        return {
+        """Return the coords shared by all families.
+
+        Besides participants, sessions and conditions: the levels of the pooling
+        factor (dim named after it) and, for a factor other than sex, the pairs of
+        levels its contrasts are reported for (dim ``<factor>_pair``, labels
+        ``"b - a"``), the covariates of the spec (dims ``glx_covariate`` and
+        ``symptom_covariate``) and, with more than two periods, the sessions after
+        the first (dim ``later_session``, one period effect each) and, with more
+        than two conditions, the non-reference ones (dim ``active_condition``).
+        """
+        coords: dict[str, list] = {
             "participant": self.study.participant_ids,
-            "sex": list(SEXES),
-            "session": [1, 2],
+            self.factor: list(self.levels),
+            "session": list(range(1, self.study.periods + 1)),
             "condition": list(self.study.conditions),
         }
+        if self.multi_arm:
+            coords["active_condition"] = list(self.study.active_conditions)
+        if self.study.periods > 2:
+            coords["later_session"] = list(range(2, self.study.periods + 1))
+        if not self.by_sex:
+            coords[f"{self.factor}_pair"] = [f"{b} - {a}" for a, b in self.level_pairs()]
+        if self.spec.glx_covariates:
+            coords["glx_covariate"] = list(self.spec.glx_covariates)
+        if self.spec.symptom_covariates:
+            coords["symptom_covariate"] = list(self.spec.symptom_covariates)
+        return coords
+
+    @functools.cached_property
+    def levels(self) -> tuple[str, ...]:
+        """Return the levels of the pooling factor in coordinate order.
+
+        Sex always has the levels ``SEXES``; another factor has the sorted labels of
+        its ``participants.csv`` column.
+
+        Raises
+        ------
+        SpecError
+            If the column is absent, numeric, has a missing value (naming the line) or
+            has fewer than two levels.
+        """
+        if self.by_sex:
+            return SEXES
+        return factor_levels(self.study, self.factor, spec=self.spec)
+
+    def level_pairs(self) -> list[tuple[str, str]]:
+        """Return every pair ``(a, b)`` of levels, ``a`` before ``b``."""
+        return list(itertools.combinations(self.levels, 2))
 
     def add_design_data(self) -> None:
-        """Store each participant's sex index (into ``SEXES``) as data."""
-        pm.Data("participant_sex", self.sex_index(), dims="participant")
+        """Store the design data every family shares.
 
-    @staticmethod
-    def participant_sex() -> pt.TensorVariable:
-        """Return the data of each participant's sex index, in the current model."""
-        return pm.modelcontext(None)["participant_sex"]
+        Each participant's level of the pooling factor (``participant_<factor>``, an
+        index into :attr:`levels`) and, for a factor other than sex, the indices of the
+        two levels of each contrast (``<factor>_pair_first`` and ``_second``).
+        """
+        pm.Data(f"participant_{self.factor}", self.level_index(), dims="participant")
+        if not self.by_sex:
+            pairs = np.array(
+                [[self.levels.index(a), self.levels.index(b)] for a, b in self.level_pairs()]
+            )
+            dim = f"{self.factor}_pair"
+            pm.Data(f"{self.factor}_pair_first", pairs[:, 0], dims=dim)
+            pm.Data(f"{self.factor}_pair_second", pairs[:, 1], dims=dim)
 
-    def sex_index(self) -> np.ndarray:
-        """Return each participant's sex as an index into ``SEXES``."""
-        return self.study.participants["sex"].map({s: i for i, s in enumerate(SEXES)}).to_numpy()
+    def participant_level(self) -> pt.TensorVariable:
+        """Return the data of each participant's level index, in the current model."""
+        return pm.modelcontext(None)[f"participant_{self.factor}"]
+
+    def level_index(self) -> np.ndarray:
+        """Return each participant's level of the pooling factor as an index."""
+        column = self.study.participants[self.factor]
+        return column.map({s: i for i, s in enumerate(self.levels)}).to_numpy(dtype=int)
+
+    def level_contrasts(self, name: str, effect: pt.TensorVariable) -> None:
+        """Add ``{name}_contrast``: ``effect[b] - effect[a]`` for every pair of levels.
+
+        Only for a factor other than sex (whose outputs stay as they were); ``effect``
+        has dims ``(*arm_dims, factor)``.
+        """
+        if self.by_sex:
+            return
+        model = pm.modelcontext(None)
+        first = model[f"{self.factor}_pair_first"]
+        second = model[f"{self.factor}_pair_second"]
+        pm.Deterministic(
+            f"{name}_contrast",
+            effect[..., second] - effect[..., first],
+            dims=(*self.arm_dims, f"{self.factor}_pair"),
+        )
+
+    def pooled_and_sex_difference(self, name: str, effect: pt.TensorVariable) -> None:
+        """Add ``{name}_pooled`` (mean over levels) and, by sex, ``glx_sex_difference``.
+
+        ``effect`` has dims ``(*arm_dims, factor)``; the results have ``arm_dims``.
+        ``glx_sex_difference`` (:math:`a_M - a_F`) is added for ``glx_condition_effect``
+        only, as in the two-condition models.
+        """
+        if not self.multi_arm:  # the two-condition graph, unchanged
+            pm.Deterministic(f"{name}_pooled", effect.mean())
+            if self.by_sex and name == "glx_condition_effect":
+                pm.Deterministic("glx_sex_difference", effect[1] - effect[0])
+            return
+        pm.Deterministic(f"{name}_pooled", effect.mean(axis=-1), dims=self.arm_dims)
+        if self.by_sex and name == "glx_condition_effect":
+            pm.Deterministic("glx_sex_difference", effect[:, 1] - effect[:, 0], dims=self.arm_dims)
+
+    @property
+    def multi_arm(self) -> bool:
+        """Whether the study has more than two conditions (one effect per active one)."""
+        return len(self.study.conditions) > 2
+
+    @property
+    def arm_dims(self) -> tuple[str, ...]:
+        """Dims of the active conditions.
+
+        ``("active_condition",)`` with three or more conditions; none with two, whose
+        effects keep the two-condition names and dims.
+        """
+        return ("active_condition",) if self.multi_arm else ()
+
+    def active_indicator(self, conditions: pd.Series | np.ndarray) -> np.ndarray:
+        """Return the active-condition indicator of each label.
+
+        With two conditions ``x = [label is the active condition]`` (shape ``(n,)``);
+        with more, one column per non-reference condition (shape ``(n, K - 1)``,
+        one-hot; all 0 for the reference).
+        """
+        labels = np.asarray(conditions, dtype=object)
+        if not self.multi_arm:
+            return (labels == self.study.active_condition).astype(float)
+        arms = np.array(self.study.active_conditions, dtype=object)
+        return (labels[:, None] == arms[None, :]).astype(float)
+
+    def session_active(self) -> np.ndarray:
+        """Return the active-condition indicator of each (participant, session).
+
+        Shape (participant, session), or (participant, session, active condition)
+        with more than two conditions (see :meth:`active_indicator`). Sessions a
+        participant did not attend take their condition from the declared
+        ``sequence`` when there is one and are the reference otherwise; their latent
+        quantities are then drawn from the prior and inform nothing.
+        """
+        study = self.study
+        pids = study.participant_ids
+        labels = np.full((len(pids), study.periods), study.reference_condition, dtype=object)
+        seq = study.participants.set_index("participant_id")["sequence"]
+        for i, pid in enumerate(pids):
+            declared = seq.get(pid)
+            if isinstance(declared, str) and declared:
+                for s, cond in enumerate(declared.split("-")[: study.periods]):
+                    labels[i, s] = cond
+        for row in study.sessions().itertuples(index=False):
+            labels[pids.index(row.participant_id), row.session - 1] = row.condition
+        active = self.active_indicator(labels.ravel())
+        return active.reshape(*labels.shape, *active.shape[1:])
+
+    def session_data(self) -> dict[str, pt.TensorVariable]:
+        """Return the session design data, adding it to the current model once.
+
+        ``session_active`` (:meth:`session_active`) and, with carry-over,
+        ``session_after_active`` (participant, session): whether the previous session
+        was under a non-reference condition (0 in the first), :math:`x_{i,s-1}`.
+        """
+        model = pm.modelcontext(None)
+        dims = ("participant", "session")
+        if "session_active" not in model.named_vars:
+            active = self.session_active()
+            pm.Data("session_active", active, dims=dims + self.arm_dims)
+            if self.spec.carryover:
+                any_active = active.sum(axis=-1) if self.multi_arm else active
+                pm.Data("session_after_active", after_active(any_active), dims=dims)
+        names = ["session_active"] + (["session_after_active"] if self.spec.carryover else [])
+        return {name: model[name] for name in names}
+
+    def period_effect(self, name: str) -> pt.TensorVariable:
+        """Return the period effects: a scalar for two periods, else one per later period.
+
+        With two periods the effect of period 2 is a scalar (as in the two-period
+        models); with ``P > 2`` periods it has dim ``later_session`` (periods 2..P),
+        each with the prior ``name``. Period 1 is the reference.
+        """
+        dims = "later_session" if self.study.periods > 2 else None
+        return pm.Normal(name, **self.priors[name], dims=dims)
+
+    def period_term(self, period: pt.TensorVariable, session: pt.TensorVariable):
+        """Return the period effect of each observation's session (0 in period 1)."""
+        if self.study.periods == 2:
+            return period * pt.eq(session, 2)
+        return pt.concatenate([pt.zeros(1), period])[session - 1]
+
+    def covariate_term(self, prefix: str, names: tuple[str, ...]) -> pt.TensorVariable | None:
+        r"""Return each participant's covariate term :math:`\sum_k \gamma_k z_{ik}`.
+
+        The covariates (``names``, numeric columns of ``participants.csv``) are
+        standardised over the study's participants (mean 0, SD 1; see
+        :func:`covariate_matrix`) and enter as data ``{prefix}_covariates`` (dims
+        participant, ``{prefix}_covariate``); the coefficients
+        ``{prefix}_covariate_effect`` (per SD of the covariate) have the prior of that
+        name. Returns ``None`` when there are no covariates (the graph is then as
+        without this option).
+        """
+        if not names:
+            return None
+        values = covariate_matrix(self.study, names, missing=self.spec.covariate_missing)
+        dims = ("participant", f"{prefix}_covariate")
+        data = pm.Data(f"{prefix}_covariates", values, dims=dims)
+        coef = pm.Normal(
+            f"{prefix}_covariate_effect", **self.priors[f"{prefix}_covariate_effect"], dims=dims[1]
+        )
+        return pt.dot(data, coef)
 
     def participant_index(self, table: pd.DataFrame) -> np.ndarray:
         """Return the participant index of each row of ``table``."""
         order = {pid: i for i, pid in enumerate(self.study.participant_ids)}
         return table["participant_id"].map(order).to_numpy(dtype=int)
 
-    def sex_effect(self, name: str, prior: str, dims: str | tuple[str, ...] = "sex"):
-        """Return a per-sex effect pooled as the spec says.
+    def factor_effect(self, name: str, prior: str, outer: tuple[str, ...] = ()):
+        """Return an effect per level of the pooling factor, pooled as the spec says.
 
-        With ``pooling = "none"`` each sex has its own effect with the prior
-        ``Normal(mu, sigma)``. With ``"complete"`` one effect is shared by both sexes.
-        With ``"partial"`` (non-centred)::
+        With ``pooling = "none"`` each level has its own effect with the prior
+        ``Normal(mu, sigma)``. With ``"complete"`` one effect is shared by all levels.
+        With ``"partial"`` (non-centred), over the ``K`` levels ``k``::
 
-            effect[sex] = mean + sd * z[sex],   z ~ Normal(0, 1)
-            mean ~ Normal(mu, sigma),          sd ~ HalfNormal(sd_sigma)
+            effect[k] = mean + sd * z[k],   z ~ Normal(0, 1)
+            mean ~ Normal(mu, sigma),      sd ~ HalfNormal(sd_sigma)
 
-        The hyperprior ``sd_sigma`` is taken from the prior ``{prior}_sex_sd``. With only
-        two groups the data barely inform a between-group SD, so its prior is a
-        half-normal on the scale of a plausible sex difference rather than a
-        vague one: it regularises towards pooling while letting a sex difference of
-        that size through.
+        The hyperprior ``sd_sigma`` is the prior ``{prior}_{factor}_sd`` (for sex
+        ``{prior}_sex_sd``). Its scale does not change with ``K``: the prior of any
+        contrast between two levels, ``sd * (z[k] - z[l])``, is then the same whatever
+        the number of levels, so adding sites or groups claims neither larger nor
+        smaller differences between any two of them. With two levels the data barely
+        inform the SD, so the half-normal is on the scale of a plausible difference
+        rather than a vague one: it regularises towards pooling while letting a
+        difference of that size through; with more levels the ``K - 1`` contrasts
+        inform it increasingly.
 
         Parameters
         ----------
         name : str
-            Name of the resulting Deterministic (dims ``sex``).
+            Name of the resulting Deterministic (dims ``(*outer, factor)``).
         prior : str
             Name of the prior in ``self.priors`` for the mean effect.
-        dims : str or tuple of str
-            Dims of the effect, the last one ``"sex"``.
+        outer : tuple of str
+            Dims before the factor's (e.g. ``("post_timepoint",)``).
 
         Returns
         -------
         pytensor.tensor.TensorVariable
         """
-        dims = (dims,) if isinstance(dims, str) else tuple(dims)
-        outer = dims[:-1]
+        dims = (*outer, self.factor)
         p = self.priors[prior]
         pooling = self.spec.pooling
         if pooling == "none":
@@ -167,13 +417,39 @@ class CrossoverModel(ABC):
         mean = pm.Normal(f"{name}_mean", mu=p["mu"], sigma=p["sigma"], dims=outer or None)
         mean_b = mean[..., None] if outer else mean
         if pooling == "complete":
-            return pm.Deterministic(name, mean_b * pt.ones(len(SEXES)), dims=dims)
+            # Sex always has two levels (its graph is unchanged from the sex-only
+            # models); another factor's number of levels is a study size.
+            n_levels = len(SEXES) if self.by_sex else pm.modelcontext(None).dim_lengths[self.factor]
+            return pm.Deterministic(name, mean_b * pt.ones(n_levels), dims=dims)
         sd = pm.HalfNormal(
-            f"{name}_sex_sd", sigma=self.priors[f"{prior}_sex_sd"]["sigma"], dims=outer or None
+            f"{name}_{self.factor}_sd",
+            sigma=self.priors[f"{prior}_{self.factor}_sd"]["sigma"],
+            dims=outer or None,
         )
         sd_b = sd[..., None] if outer else sd
-        z = pm.Normal(f"{name}_sex_z", 0.0, 1.0, dims=dims)
+        z = pm.Normal(f"{name}_{self.factor}_z", 0.0, 1.0, dims=dims)
         return pm.Deterministic(name, mean_b + sd_b * z, dims=dims)
+
+
+def check_carryover_identifiable(model: CrossoverModel) -> None:
+    """Raise unless the study's design identifies carry-over within participants.
+
+    See :func:`~bayes_ketamine.models.design.carryover_identifiable`.
+
+    Raises
+    ------
+    SpecError
+        Naming the spec, the study and why.
+    """
+    active = model.session_active()
+    any_active = active.sum(axis=-1) if model.multi_arm else active
+    if not carryover_identifiable(model.study, active, any_active):
+        raise SpecError(
+            f"spec {model.spec.name!r} asks for carry-over (design.carryover = true) but "
+            f"the design of study {model.study.name!r} cannot identify it: within "
+            f"participants it is a combination of the period and condition effects; "
+            f"{CARRYOVER_ALIASED}"
+        )
 
 
 def response_profile(time_min: np.ndarray, tau_min: float) -> np.ndarray:

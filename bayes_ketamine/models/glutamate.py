@@ -18,32 +18,14 @@ GLX_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "glx_response_sd": {"alpha": 2.0, "beta": 0.4},
     "glx_condition_effect": {"mu": 0.0, "sigma": 5.0},
     "glx_condition_effect_sex_sd": {"sigma": 4.0},
+    "glx_covariate_effect": {"mu": 0.0, "sigma": 3.0},
+    "glx_carryover_pct": {"mu": 0.0, "sigma": 5.0},
     "glx_noise_pct": {"sigma": 10.0},
     "glx_noise_nu": {"alpha": 2.0, "beta": 0.1},
 }
-"""Default priors of the glutamate component; percent scales unless named ``log``."""
-
-
-def session_active(model: CrossoverModel) -> np.ndarray:
-    """Return the (participant, session) matrix of the active-condition indicator.
-
-    Sessions a participant did not attend take their condition from the declared
-    ``sequence`` when there is one and are 0 otherwise; their latent quantities are
-    then drawn from the prior and inform nothing.
-    """
-    study = model.study
-    pids = study.participant_ids
-    active = np.zeros((len(pids), 2))
-    seq = study.participants.set_index("participant_id")["sequence"]
-    for i, pid in enumerate(pids):
-        declared = seq.get(pid)
-        if isinstance(declared, str) and declared:
-            for s, cond in enumerate(declared.split("-")[:2]):
-                active[i, s] = float(cond == study.active_condition)
-    for row in study.sessions().itertuples(index=False):
-        i = pids.index(row.participant_id)
-        active[i, row.session - 1] = float(row.condition == study.active_condition)
-    return active
+"""Default priors of the glutamate component; percent scales unless named ``log``.
+``glx_covariate_effect`` is per SD of a covariate (used only with covariates);
+``glx_carryover_pct`` is the carry-over (used only with ``design.carryover``)."""
 
 
 def fmrs_rows(model: CrossoverModel) -> pd.DataFrame:
@@ -69,16 +51,27 @@ def add_glutamate_component(
 
         \log \mathrm{Glx}_{isb} &\sim \mathcal{N}(\mu_{isb}, \sigma_{isb})
             \quad\text{or}\quad t_\nu(\mu_{isb}, \sigma_{isb}) \\
-        \mu_{isb} &= \beta_0 + \alpha_i + \pi\,[s = 2]
+        \mu_{isb} &= \beta_0 + \alpha_i + \pi_s
             + \tfrac{A_{is}}{100} f(t_b) \\
-        A_{is} &= R + a_{\mathrm{sex}(i)}\,x_{is} + \tau_A z_{is} \\
+        A_{is} &= R + a_{g(i)}\,x_{is} + \lambda\,x_{i,s-1} + \gamma^\top w_i
+            + \tau_A z_{is} \\
         f(t) &= [t > 0]\,(1 - e^{-t/\tau})
 
     :math:`A_{is}` is the session's ketamine response amplitude in percent Glx change
     (``glx_session_response``), :math:`R` the mean response under the reference
     condition (``glx_response``), :math:`x_{is}` the active-condition indicator and
-    :math:`a_{\mathrm{sex}}` the active condition's effect on the response
-    (``glx_condition_effect``, pooled by sex as the spec says). Participant baselines
+    :math:`a_{g}` the active condition's effect on the response
+    (``glx_condition_effect``) for level :math:`g(i)` of the pooling factor (sex by
+    default), pooled as the spec says. :math:`w_i` are participant :math:`i`'s
+    standardised covariates (``covariates.glutamate`` of the spec; none by default)
+    and :math:`\gamma` their effects in percent per SD (``glx_covariate_effect``,
+    prior Normal(0, 3)). :math:`\pi_s` is the period effect
+    (``glx_period_effect_pct``, :math:`\pi_1 = 0`; see
+    :meth:`~bayes_ketamine.models.base.CrossoverModel.period_effect`). With
+    ``design.carryover`` the active condition of the previous session
+    :math:`x_{i,s-1}` (0 in the first) shifts the response by :math:`\lambda`
+    (``glx_carryover_pct``, prior Normal(0, 5) percent points); otherwise there is
+    no such term. Participant baselines
     :math:`\alpha_i \sim \mathcal{N}(0, \tau_\alpha)` are centred (ten blocks per
     participant inform them well) and constrained to sum to zero
     (``ZeroSumNormal``), so that :math:`\beta_0` is the sample's mean baseline and
@@ -111,29 +104,42 @@ def add_glutamate_component(
     pm.Data("fmrs_block", fmrs["block"].to_numpy(dtype=int), dims="fmrs_obs")
     profile_d = pm.Data("fmrs_profile", profile, dims="fmrs_obs")
     pm.Data("fmrs_time_min", fmrs["time_min"].to_numpy(dtype=float), dims="fmrs_obs")
-    active_d = pm.Data("session_active", session_active(model), dims=("participant", "session"))
+    active_d = model.session_data()["session_active"]
 
     beta0 = pm.Normal("glx_log_baseline", **pr["glx_log_baseline"])
     alpha_sd = pm.Gamma("glx_participant_sd_pct", **pr["glx_participant_sd_pct"])
     alpha = pm.ZeroSumNormal("glx_participant_offset", sigma=alpha_sd / 100.0, dims="participant")
-    period = pm.Normal("glx_period_effect_pct", **pr["glx_period_effect_pct"])
+    period = model.period_effect("glx_period_effect_pct")
 
     response = pm.Normal("glx_response", **pr["glx_response"])
-    a_sex = model.sex_effect("glx_condition_effect", "glx_condition_effect")
+    a_level = model.factor_effect(
+        "glx_condition_effect", "glx_condition_effect", outer=model.arm_dims
+    )
+    covariates = model.covariate_term("glx", spec.glx_covariates)
     response_sd = pm.Gamma("glx_response_sd", **pr["glx_response_sd"])
     response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=("participant", "session"))
+    level = model.participant_level()
+    if model.multi_arm:  # a[k, g]: one effect per active condition k
+        person = (a_level[:, level].T[:, None, :] * active_d).sum(axis=-1)
+    else:
+        person = a_level[level][:, None] * active_d
+    if covariates is not None:
+        person = person + covariates[:, None]
+    if spec.carryover:
+        carry = pm.Normal("glx_carryover_pct", **pr["glx_carryover_pct"])
+        person = person + carry * model.session_data()["session_after_active"]
     amplitude = pm.Deterministic(
         "glx_session_response",
-        response + a_sex[model.participant_sex()][:, None] * active_d + response_sd * response_z,
+        response + person + response_sd * response_z,
         dims=("participant", "session"),
     )
-    pm.Deterministic("glx_condition_effect_pooled", a_sex.mean())
-    pm.Deterministic("glx_sex_difference", a_sex[1] - a_sex[0])
+    model.pooled_and_sex_difference("glx_condition_effect", a_level)
+    model.level_contrasts("glx_condition_effect", a_level)
 
     mu = (
         beta0
         + alpha[part_idx]
-        + period / 100.0 * pt.eq(session, 2)
+        + model.period_term(period / 100.0, session)
         + amplitude[part_idx, session - 1] / 100.0 * profile_d
     )
     sigma = pm.HalfNormal("glx_noise_pct", **pr["glx_noise_pct"]) / 100.0
@@ -157,15 +163,19 @@ def add_glutamate_component(
 
 
 def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
-    """Return the labels of each fMRS observation (participant, session, sex, ...)."""
+    """Return the labels of each fMRS observation (participant, session, sex, ...).
+
+    The level of the pooling factor is a column named after it (``sex`` by default).
+    """
     fmrs = model.study.fmrs
-    sex = model.study.participants.set_index("participant_id")["sex"]
+    people = model.study.participants.set_index("participant_id")
     return pd.DataFrame(
         {
             "participant_id": fmrs["participant_id"].to_numpy(),
             "session": fmrs["session"].to_numpy(dtype=int),
             "condition": fmrs["condition"].to_numpy(),
-            "sex": fmrs["participant_id"].map(sex).to_numpy(),
+            "sex": fmrs["participant_id"].map(people["sex"]).to_numpy(),
+            model.factor: fmrs["participant_id"].map(people[model.factor]).to_numpy(),
             "block": fmrs["block"].to_numpy(dtype=int),
             "time_min": fmrs["time_min"].to_numpy(dtype=float),
         }
@@ -173,20 +183,23 @@ def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
 
 
 class GlutamateModel(CrossoverModel):
-    r"""Glutamate dynamics: Glx/tNAA per fMRS block, pooled by sex.
+    r"""Glutamate dynamics: Glx/tNAA per fMRS block, pooled by sex or another factor.
 
     The likelihood and priors are those of :func:`add_glutamate_component`, whose
     docstring gives the mathematics. Key effects: ``glx_response`` (R, percent),
-    ``glx_condition_effect`` (:math:`a_{\mathrm{sex}}`, percent points),
-    ``glx_condition_effect_pooled`` (their mean over the two sexes) and
-    ``glx_sex_difference`` (:math:`a_M - a_F`). Default priors are ``DEFAULT_PRIORS``;
-    a spec overrides any hyperparameter.
+    ``glx_condition_effect`` (:math:`a_g` per level of the pooling factor, percent
+    points), ``glx_condition_effect_pooled`` (their mean over the levels) and, by sex,
+    ``glx_sex_difference`` (:math:`a_M - a_F`) or, by another factor,
+    ``glx_condition_effect_contrast`` (:math:`a_b - a_a` for every pair of levels).
+    Default priors are ``DEFAULT_PRIORS``; a spec overrides any hyperparameter.
     """
 
     family = "glutamate"
     DEFAULT_PRIORS = GLX_DEFAULT_PRIORS
     observed_vars = ("log_glx",)
-    key_effects = (
+    CONTRASTED = ("glx_condition_effect",)
+    CARRYOVER = ("glx_carryover_pct",)
+    KEY_EFFECTS = (
         "glx_response",
         "glx_condition_effect",
         "glx_condition_effect_pooled",

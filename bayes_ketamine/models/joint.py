@@ -46,7 +46,9 @@ class JointModel(CrossoverModel):
         \mu^{y}_{ist} &= \dots + [t\ \text{post}]\,\big(d_t + c'_{t,\mathrm{sex}(i)}
             x_{is} + b\,(A_{is} - R)\big) &&\text{(symptoms, censored normal)}
 
-    Derived quantities (per sex, and ``*_pooled`` as the mean over the two sexes):
+    Derived quantities, per level of the pooling factor (sex by default; written
+    :math:`\mathrm{sex}` below), ``*_pooled`` as the mean over the levels and, for a
+    factor other than sex, ``*_contrast`` per pair of levels:
 
     - ``glx_condition_effect`` :math:`a_{\mathrm{sex}}`: effect of the active
       condition (naltrexone) on the glutamate response, percent points;
@@ -65,7 +67,9 @@ class JointModel(CrossoverModel):
     family = "joint"
     DEFAULT_PRIORS = JOINT_DEFAULT_PRIORS
     observed_vars = ("log_glx", "score")
-    key_effects = (
+    CONTRASTED = ("glx_condition_effect", "indirect_effect", "direct_effect", "total_effect")
+    CARRYOVER = ("glx_carryover_pct", "symptom_carryover")
+    KEY_EFFECTS = (
         "glx_condition_effect",
         "effect_b",
         "indirect_effect",
@@ -88,11 +92,14 @@ class JointModel(CrossoverModel):
             self.add_design_data()
             amplitude, response = add_glutamate_component(self)
             add_symptom_component(self, glx_link=(amplitude, response))
-            a_sex = model["glx_condition_effect"]
-            indirect = pm.Deterministic("indirect_effect", a_sex * model["effect_b"], dims="sex")
-            total = pm.Deterministic("total_effect", model["direct_effect"] + indirect, dims="sex")
-            pm.Deterministic("indirect_effect_pooled", indirect.mean())
-            pm.Deterministic("total_effect_pooled", total.mean())
+            a_level = model["glx_condition_effect"]
+            dims = (*self.arm_dims, self.factor)
+            indirect = pm.Deterministic("indirect_effect", a_level * model["effect_b"], dims=dims)
+            total = pm.Deterministic("total_effect", model["direct_effect"] + indirect, dims=dims)
+            self.pooled_and_sex_difference("indirect_effect", indirect)
+            self.pooled_and_sex_difference("total_effect", total)
+            self.level_contrasts("indirect_effect", indirect)
+            self.level_contrasts("total_effect", total)
         return model
 
     def observation_labels(self) -> dict[str, pd.DataFrame]:

@@ -4,16 +4,25 @@ The named variants ship inside the package, in :data:`SPEC_DIR`, so a name such 
 ``"joint_partial"`` resolves from any working directory; the repository's top-level
 ``models/`` folder is a link to the same files, to read and copy from.
 
-A spec names the family, the sex pooling, the likelihood options and any priors that
-differ from the family's defaults. Everything else comes from the family's default
-priors, which are data (see each family's ``DEFAULT_PRIORS``). Example::
+A spec names the family, the pooling of the condition effects by a participant factor
+(``sex`` by default), optional participant covariates, the likelihood options and any
+priors that differ from the family's defaults. Everything else comes from the family's
+default priors, which are data (see each family's ``DEFAULT_PRIORS``). Example::
 
     name = "joint_partial"
     family = "joint"
     description = "Glutamate response mediating next-day MADRS, partial pooling by sex"
 
     [pooling]
-    sex = "partial"
+    sex = "partial"               # one key: the factor (a participants column) = pooling
+
+    [covariates]                  # optional; numeric columns of participants.csv
+    glutamate = ["age"]           # act on the session's glutamate response
+    symptoms = ["age"]            # act on the symptom change after the infusion
+    missing = "error"             # or "mean": a missing value becomes the sample mean
+
+    [design]
+    carryover = false             # first-order carry-over of the active condition
 
     [likelihood]
     glx_noise = "normal"          # or "student_t"
@@ -40,9 +49,24 @@ FAMILIES = ("glutamate", "symptoms", "joint")
 POOLINGS = ("none", "partial", "complete")
 GLX_NOISES = ("normal", "student_t")
 
-_TOP_KEYS = {"name", "family", "description", "pooling", "likelihood", "profile", "priors"}
+COVARIATE_MISSING = ("error", "mean")
+RESERVED_DIMS = ("participant", "session", "condition", "post_timepoint", "fmrs_obs", "symptom_obs")
+"""Dimension names a pooling factor may not take."""
+
+_TOP_KEYS = {
+    "name",
+    "family",
+    "description",
+    "pooling",
+    "covariates",
+    "design",
+    "likelihood",
+    "profile",
+    "priors",
+}
 _SECTION_KEYS = {
-    "pooling": {"sex"},
+    "covariates": {"glutamate", "symptoms", "missing"},
+    "design": {"carryover"},
     "likelihood": {"glx_noise", "measurement_error"},
     "profile": {"tau_min"},
 }
@@ -63,7 +87,19 @@ class ModelSpec:
     family : {"glutamate", "symptoms", "joint"}
         Model family.
     pooling : {"none", "partial", "complete"}
-        How the sex-specific condition effects are pooled.
+        How the condition effects of the levels of ``pooling_factor`` are pooled.
+    pooling_factor : str
+        The participant factor the condition effects are specific to: ``"sex"`` or
+        any categorical column of ``participants.csv`` (e.g. ``"site"``, ``"group"``).
+    glx_covariates, symptom_covariates : tuple of str
+        Numeric participant columns (standardised) acting on the session's glutamate
+        response and on the symptom change after the infusion.
+    covariate_missing : {"error", "mean"}
+        What a missing covariate value is: an error, or the sample mean (0 after
+        standardisation).
+    carryover : bool
+        Whether the model has a first-order carry-over term of the active condition
+        into the next period (only where the study's design identifies it).
     glx_noise : {"normal", "student_t"}
         Observation noise of log Glx.
     measurement_error : bool
@@ -82,6 +118,11 @@ class ModelSpec:
     name: str
     family: str
     pooling: str = "partial"
+    pooling_factor: str = "sex"
+    glx_covariates: tuple[str, ...] = ()
+    symptom_covariates: tuple[str, ...] = ()
+    covariate_missing: str = "error"
+    carryover: bool = False
     glx_noise: str = "normal"
     measurement_error: bool = False
     tau_min: float = 10.0
@@ -91,11 +132,21 @@ class ModelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as a plain dictionary (the TOML structure)."""
-        return {
+        raw: dict[str, Any] = {
             "name": self.name,
             "family": self.family,
             "description": self.description,
-            "pooling": {"sex": self.pooling},
+            "pooling": {self.pooling_factor: self.pooling},
+        }
+        if self.glx_covariates or self.symptom_covariates:
+            raw["covariates"] = {
+                "glutamate": list(self.glx_covariates),
+                "symptoms": list(self.symptom_covariates),
+                "missing": self.covariate_missing,
+            }
+        if self.carryover:
+            raw["design"] = {"carryover": True}
+        return raw | {
             "likelihood": {
                 "glx_noise": self.glx_noise,
                 "measurement_error": self.measurement_error,
@@ -113,8 +164,8 @@ class ModelSpec:
         return hashlib.sha256(self.to_json().encode()).hexdigest()
 
     def with_pooling(self, pooling: str) -> ModelSpec:
-        """Return a copy with another sex pooling and a matching name."""
-        _check_choice(pooling, POOLINGS, "pooling.sex", self.source)
+        """Return a copy with another pooling (same factor) and a matching name."""
+        _check_choice(pooling, POOLINGS, f"pooling.{self.pooling_factor}", self.source)
         base = self.name.rsplit("_", 1)[0] if self.name.endswith(f"_{self.pooling}") else self.name
         return ModelSpec(**{**self.__dict__, "pooling": pooling, "name": f"{base}_{pooling}"})
 
@@ -169,8 +220,13 @@ def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
         raise SpecError(f"{where}: key 'name' must be letters, digits, '_' or '-', got {name!r}")
     _check_choice(raw["family"], FAMILIES, "family", source)
-    pooling = raw.get("pooling", {}).get("sex", "partial")
-    _check_choice(pooling, POOLINGS, "pooling.sex", source)
+    factor, pooling = _pooling(raw.get("pooling", {"sex": "partial"}), where)
+    _check_choice(pooling, POOLINGS, f"pooling.{factor}", source)
+    glx_covariates, symptom_covariates, missing = _covariates(raw.get("covariates", {}), where)
+    _check_choice(missing, COVARIATE_MISSING, "covariates.missing", source)
+    carryover = raw.get("design", {}).get("carryover", False)
+    if not isinstance(carryover, bool):
+        raise SpecError(f"{where}: key 'design.carryover' must be true or false")
     likelihood = raw.get("likelihood", {})
     glx_noise = likelihood.get("glx_noise", "normal")
     _check_choice(glx_noise, GLX_NOISES, "likelihood.glx_noise", source)
@@ -195,6 +251,11 @@ def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec
         name=name,
         family=raw["family"],
         pooling=pooling,
+        pooling_factor=factor,
+        glx_covariates=glx_covariates,
+        symptom_covariates=symptom_covariates,
+        covariate_missing=missing,
+        carryover=carryover,
         glx_noise=glx_noise,
         measurement_error=measurement_error,
         tau_min=float(tau),
@@ -202,6 +263,37 @@ def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec
         description=str(raw.get("description", "")),
         source=source,
     )
+
+
+def _pooling(table: Any, where: str) -> tuple[str, str]:
+    """Return ``(factor, pooling)`` from the ``[pooling]`` table (one key)."""
+    if not isinstance(table, dict):
+        raise SpecError(f"{where}: 'pooling' must be a table")
+    if len(table) != 1:
+        raise SpecError(
+            f"{where}: 'pooling' must have exactly one key, the participant factor "
+            f'(e.g. sex = "partial"), got {", ".join(sorted(table)) or "none"}'
+        )
+    ((factor, pooling),) = table.items()
+    if not factor.isidentifier() or factor in RESERVED_DIMS:
+        raise SpecError(
+            f"{where}: key 'pooling.{factor}': a pooling factor must be a column name "
+            f"made of letters, digits and '_', and not one of {', '.join(RESERVED_DIMS)}"
+        )
+    return factor, pooling
+
+
+def _covariates(table: dict[str, Any], where: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Return the glutamate and symptom covariates and the missing-value rule."""
+    lists = []
+    for key in ("glutamate", "symptoms"):
+        names = table.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+            raise SpecError(f"{where}: key 'covariates.{key}' must be a list of column names")
+        if len(set(names)) != len(names):
+            raise SpecError(f"{where}: key 'covariates.{key}' names a column twice")
+        lists.append(tuple(names))
+    return lists[0], lists[1], table.get("missing", "error")
 
 
 def load_spec(path: str | Path) -> ModelSpec:

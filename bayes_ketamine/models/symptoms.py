@@ -17,9 +17,13 @@ SYMPTOM_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
     "symptom_change_reference": {"mu": -5.0, "sigma": 10.0},
     "symptom_condition_effect": {"mu": 0.0, "sigma": 5.0},
     "symptom_condition_effect_sex_sd": {"sigma": 3.0},
+    "symptom_covariate_effect": {"mu": 0.0, "sigma": 3.0},
+    "symptom_carryover": {"mu": 0.0, "sigma": 5.0},
     "symptom_noise": {"sigma": 5.0},
 }
-"""Default priors of the symptom component, in scale points (MADRS points)."""
+"""Default priors of the symptom component, in scale points (MADRS points).
+``symptom_covariate_effect`` is per SD of a covariate (used only with covariates);
+``symptom_carryover`` is the carry-over (used only with ``design.carryover``)."""
 
 
 def post_timepoints(model: CrossoverModel) -> list[str]:
@@ -67,9 +71,9 @@ def add_symptom_component(
     .. math::
 
         y_{ist} &\sim \mathrm{Censored}\big(\mathcal{N}(\mu_{ist}, \sigma), L, U\big) \\
-        \mu_{ist} &= m_0 + p_i + \pi\,[s = 2]
-            + [t\ \text{post}]\,\big(d_t + c_{t,\mathrm{sex}(i)}\,x_{is}
-            + b\,(A_{is} - R)\big)
+        \mu_{ist} &= m_0 + p_i + \pi_s
+            + [t\ \text{post}]\,\big(d_t + c_{t,g(i)}\,x_{is} + \lambda\,x_{i,s-1}
+            + \delta^\top v_i + b\,(A_{is} - R)\big)
 
     Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` sum to zero
     (``ZeroSumNormal``), so that :math:`m_0` is not correlated with every
@@ -81,10 +85,20 @@ def add_symptom_component(
     always differs, and a prior piling up at 0 would let centred levels funnel).
     :math:`d_t` is the change
     from before the infusion to post timepoint :math:`t` under the reference
-    condition (``symptom_change_reference``), :math:`c_{t,sex}` the condition-by-time
+    condition (``symptom_change_reference``), :math:`c_{t,g}` the condition-by-time
     effect (the paper's contrast; ``symptom_condition_effect``
-    at the primary, i.e. earliest, post timepoint), pooled by sex as the spec says,
-    and :math:`x_{is}` the active-condition indicator. The term :math:`b(A_{is} - R)`
+    at the primary, i.e. earliest, post timepoint) for level :math:`g(i)` of the
+    pooling factor (sex by default), pooled as the spec says,
+    and :math:`x_{is}` the active-condition indicator. :math:`v_i` are participant
+    :math:`i`'s standardised covariates (``covariates.symptoms`` of the spec; none by
+    default) and :math:`\delta` their effects on the change after the infusion, in
+    points per SD (``symptom_covariate_effect``, prior Normal(0, 3)). :math:`\pi_s`
+    is the period effect (``symptom_period_effect``, :math:`\pi_1 = 0`). With
+    ``design.carryover``, :math:`\lambda` (``symptom_carryover``, prior Normal(0, 5)
+    points) is the shift of the change after the infusion in a session that follows
+    an active session (:math:`x_{i,s-1} = 1`); in the joint model it is the part not
+    carried by the glutamate response. Without the option there is no such term.
+    The term :math:`b(A_{is} - R)`
     exists only in the joint model, where :math:`A_{is}` is the session's glutamate
     response and :math:`R` its mean under the reference condition; there
     :math:`c` is the direct effect.
@@ -121,8 +135,8 @@ def add_symptom_component(
     )
     active = pm.Data(
         "symptom_active",
-        (rows["condition"] == study.active_condition).to_numpy(dtype=float),
-        dims="symptom_obs",
+        model.active_indicator(rows["condition"]),
+        dims=("symptom_obs", *model.arm_dims),
     )
     bounds = pm.Data("symptom_bounds", np.array([low, high], dtype=float))
 
@@ -133,23 +147,36 @@ def add_symptom_component(
     else:
         part_z = pm.ZeroSumNormal("symptom_participant_z", sigma=1.0, dims="participant")
         part = pm.Deterministic("symptom_participant_offset", part_sd * part_z, dims="participant")
-    period = pm.Normal("symptom_period_effect", **pr["symptom_period_effect"])
+    period = model.period_effect("symptom_period_effect")
     change = pm.Normal(
         "symptom_change_reference", **pr["symptom_change_reference"], dims="post_timepoint"
     )
     effect_name = "direct_effect" if glx_link is not None else "symptom_condition_effect"
-    by_time = model.sex_effect(
-        f"{effect_name}_by_time", "symptom_condition_effect", dims=("post_timepoint", "sex")
+    by_time = model.factor_effect(
+        f"{effect_name}_by_time",
+        "symptom_condition_effect",
+        outer=("post_timepoint", *model.arm_dims),
     )
-    primary = pm.Deterministic(effect_name, by_time[0], dims="sex")
-    pm.Deterministic(f"{effect_name}_pooled", primary.mean())
-    sex = model.participant_sex()[part_idx]
-    shift = change[post_idx] + by_time[post_idx, sex] * active
+    primary = pm.Deterministic(effect_name, by_time[0], dims=(*model.arm_dims, model.factor))
+    model.pooled_and_sex_difference(effect_name, primary)
+    model.level_contrasts(effect_name, primary)
+    level = model.participant_level()[part_idx]
+    if model.multi_arm:  # c[t, k, g]: one effect per active condition k
+        shift = change[post_idx] + (by_time[post_idx, :, level] * active).sum(axis=-1)
+    else:
+        shift = change[post_idx] + by_time[post_idx, level] * active
+    covariates = model.covariate_term("symptom", model.spec.symptom_covariates)
+    if covariates is not None:
+        shift = shift + covariates[part_idx]
+    if model.spec.carryover:
+        carry = pm.Normal("symptom_carryover", **pr["symptom_carryover"])
+        after = model.session_data()["session_after_active"]
+        shift = shift + carry * after[part_idx, session - 1]
     if glx_link is not None:
         amplitude, reference = glx_link
         slope = pm.Normal("effect_b", **pr["effect_b"])
         shift = shift + slope * (amplitude[part_idx, session - 1] - reference)
-    mu = base + part[part_idx] + period * pt.eq(session, 2) + is_post * shift
+    mu = base + part[part_idx] + model.period_term(period, session) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
     observed = pm.Data("score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs")
     pm.Censored(
@@ -165,13 +192,14 @@ def add_symptom_component(
 def symptom_labels(model: CrossoverModel) -> pd.DataFrame:
     """Return the labels of each symptom observation entering the likelihood."""
     rows = symptom_rows(model)
-    sex = model.study.participants.set_index("participant_id")["sex"]
+    people = model.study.participants.set_index("participant_id")
     return pd.DataFrame(
         {
             "participant_id": rows["participant_id"].to_numpy(),
             "session": rows["session"].to_numpy(dtype=int),
             "condition": rows["condition"].to_numpy(),
-            "sex": rows["participant_id"].map(sex).to_numpy(),
+            "sex": rows["participant_id"].map(people["sex"]).to_numpy(),
+            model.factor: rows["participant_id"].map(people[model.factor]).to_numpy(),
             "timepoint": rows["timepoint"].to_numpy(),
             "hours": rows["hours"].to_numpy(dtype=float),
         }
@@ -179,21 +207,25 @@ def symptom_labels(model: CrossoverModel) -> pd.DataFrame:
 
 
 class SymptomModel(CrossoverModel):
-    r"""Next-day symptoms: ratings before and after each infusion, pooled by sex.
+    r"""Next-day symptoms: ratings before and after each infusion, pooled by a factor.
 
     The likelihood and priors are those of :func:`add_symptom_component`, whose
     docstring gives the mathematics and the choice of a censored likelihood. Key
-    effects: ``symptom_condition_effect`` (:math:`c_{\mathrm{sex}}` at the primary post
-    timepoint, scale points; positive = less improvement under the active condition),
-    ``symptom_condition_effect_pooled`` (mean over sexes), ``symptom_change_reference``
-    (:math:`d_t`). Works for any post timepoints a study has (e.g. ``24h``; ``day2``
+    effects: ``symptom_condition_effect`` (:math:`c_g` per level of the pooling factor
+    at the primary post timepoint, scale points; positive = less improvement under the
+    active condition), ``symptom_condition_effect_pooled`` (mean over levels),
+    ``symptom_change_reference`` (:math:`d_t`) and, for a factor other than sex,
+    ``symptom_condition_effect_contrast`` (:math:`c_b - c_a` per pair of levels).
+    Works for any post timepoints a study has (e.g. ``24h``; ``day2``
     and ``day10`` in the NIMH data) and for a single baseline before period 1.
     """
 
     family = "symptoms"
     DEFAULT_PRIORS = SYMPTOM_DEFAULT_PRIORS
     observed_vars = ("score",)
-    key_effects = (
+    CONTRASTED = ("symptom_condition_effect",)
+    CARRYOVER = ("symptom_carryover",)
+    KEY_EFFECTS = (
         "symptom_change_reference",
         "symptom_condition_effect",
         "symptom_condition_effect_pooled",

@@ -1,0 +1,201 @@
+"""Design arrays a model reads from a study, apart from PyMC.
+
+The levels of a pooling factor, the standardised participant covariates, the
+previous-session indicator of carry-over and the check that a design identifies it.
+Problems with the study's columns are :class:`~bayes_ketamine.models.spec.SpecError`
+naming the file, line and column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bayes_ketamine.data.reading import MISSING_TOKENS
+from bayes_ketamine.data.study import Study
+from bayes_ketamine.models.spec import ModelSpec, SpecError
+
+
+def after_active(active: np.ndarray) -> np.ndarray:
+    """Return the previous session's active indicator (0 in the first session)."""
+    previous = np.zeros_like(active)
+    previous[:, 1:] = active[:, :-1]
+    return previous
+
+
+CARRYOVER_ALIASED = (
+    "in the two-period two-sequence design (AB/BA) first-order carry-over is aliased "
+    "with the condition-by-period interaction and the sequence effect (Senn 2002, "
+    "Cross-over Trials in Clinical Research, ch. 3; Jones & Kenward 2014, Design and "
+    "Analysis of Cross-Over Trials, ch. 2); it is identifiable within participants "
+    "with three or more periods and sequences such as ABB/BAA or ABAB/BABA "
+    "(study.toml 'periods' and the participants' 'sequence')"
+)
+
+
+def carryover_identifiable(study: Study, active: np.ndarray, any_active: np.ndarray) -> bool:
+    r"""Return whether the study's design identifies first-order carry-over.
+
+    For every observed session the design row is (period indicators of periods
+    2..P, active indicator(s) :math:`x_{is}`, previous-session indicator
+    :math:`x_{i,s-1}`). Participant levels absorb everything constant within a
+    participant, so the rows are centred within participants; carry-over is
+    identifiable when the centred matrix has full column rank, i.e. the carry-over
+    column is not a combination of the period and condition columns. In the AB/BA
+    design it is (carry-over = (period - condition) / 2 within participants).
+
+    Parameters
+    ----------
+    study : Study
+        The validated study; its observed sessions are the rows.
+    active : numpy.ndarray
+        Active indicator per (participant, session), with a last axis of active
+        conditions when there are more than two.
+    any_active : numpy.ndarray
+        Whether each (participant, session) is under a non-reference condition.
+
+    Returns
+    -------
+    bool
+    """
+    sessions = study.sessions()
+    index = {pid: i for i, pid in enumerate(study.participant_ids)}
+    rows = sessions["participant_id"].map(index).to_numpy(dtype=int)
+    cols = sessions["session"].to_numpy(dtype=int) - 1
+    design = np.column_stack(
+        [
+            *(cols == p for p in range(1, study.periods)),
+            active[rows, cols],
+            after_active(any_active)[rows, cols],
+        ]
+    ).astype(float)
+    centred = design - pd.DataFrame(design).groupby(rows).transform("mean").to_numpy()
+    return bool(np.linalg.matrix_rank(centred) == design.shape[1])
+
+
+def participants_file(study: Study) -> str:
+    """Return the name of the study's participants table for error messages."""
+    if study.source is not None:
+        for suffix in (".csv", ".tsv"):
+            if (Path(study.source) / f"participants{suffix}").is_file():
+                return str(Path(study.source) / f"participants{suffix}")
+    return "participants.csv"
+
+
+def _line(row: int) -> int:
+    """Return the file line of table row ``row`` (the header is line 1)."""
+    return int(row) + 2
+
+
+def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, ...]:
+    """Return the sorted levels of a categorical participant column used for pooling.
+
+    Parameters
+    ----------
+    study : Study
+        The validated study.
+    column : str
+        Column of ``participants.csv``.
+    spec : ModelSpec
+        The spec asking for it (named in the errors).
+
+    Returns
+    -------
+    tuple of str
+        At least two levels.
+
+    Raises
+    ------
+    SpecError
+        Naming the file, line and column: the column is absent or numeric, a value is
+        missing, or it has fewer than two levels.
+    """
+    file = participants_file(study)
+    people = study.participants
+    asked = f"spec {spec.name!r} pools by {column!r}"
+    if column not in people.columns:
+        raise SpecError(
+            f"{file}, column {column!r}: no such column ({asked}); columns are "
+            f"{', '.join(people.columns)}"
+        )
+    values = people[column]
+    if pd.api.types.is_numeric_dtype(values):
+        raise SpecError(f"{file}, column {column!r}: is numeric; {asked} needs categories")
+    missing = values.isna() | values.astype(str).isin(MISSING_TOKENS)
+    if missing.any():
+        lines = ", ".join(str(_line(i)) for i in values.index[missing])
+        raise SpecError(f"{file}, line(s) {lines}, column {column!r}: missing level ({asked})")
+    levels = tuple(sorted(values.astype(str).unique()))
+    if len(levels) < 2:
+        raise SpecError(
+            f"{file}, column {column!r}: has the single level {levels[0]!r}; {asked}, "
+            "which needs at least 2 levels"
+        )
+    return levels
+
+
+def covariate_matrix(study: Study, names: tuple[str, ...], *, missing: str = "error") -> np.ndarray:
+    r"""Return the standardised participant covariates, one column per name.
+
+    Each column is parsed as numbers and standardised over the study's participants,
+    :math:`z_{ik} = (x_{ik} - \bar x_k) / s_k` with the sample SD :math:`s_k`, so a
+    coefficient is the effect of one SD of the covariate and the model's other terms
+    keep their meaning at the sample's mean covariate. With ``missing="mean"`` a
+    missing value becomes 0 (the sample mean of the observed values); this keeps every
+    participant but pulls the coefficient towards 0 when many values are missing.
+
+    Parameters
+    ----------
+    study : Study
+        The validated study.
+    names : tuple of str
+        Columns of ``participants.csv``.
+    missing : {"error", "mean"}
+        What a missing value is.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (participant, covariate).
+
+    Raises
+    ------
+    SpecError
+        Listing every problem, each naming the file, line and column: an absent
+        column, a non-numeric value, a missing value (``missing="error"``) or a
+        column with no variation.
+    """
+    file = participants_file(study)
+    people = study.participants
+    problems: list[str] = []
+    columns = []
+    for name in names:
+        if name not in people.columns:
+            problems.append(
+                f"{file}, column {name!r}: covariate is not a column; columns are "
+                f"{', '.join(people.columns)}"
+            )
+            continue
+        raw = people[name]
+        parsed = pd.to_numeric(raw, errors="coerce").astype(float)
+        absent = raw.isna() | raw.astype(str).isin(MISSING_TOKENS)
+        for row in raw.index[parsed.isna() & ~absent]:
+            problems.append(
+                f"{file}, line {_line(row)}, column {name!r}: covariate value "
+                f"{raw[row]!r} is not a number"
+            )
+        for row in raw.index[absent & (missing == "error")]:
+            problems.append(
+                f"{file}, line {_line(row)}, column {name!r}: covariate value is missing "
+                '(set covariates.missing = "mean" in the spec to use the sample mean)'
+            )
+        observed = parsed[~absent]
+        if observed.notna().all() and observed.std() > 0:
+            columns.append(((parsed - observed.mean()) / observed.std()).fillna(0.0))
+        elif observed.notna().all():
+            problems.append(f"{file}, column {name!r}: covariate has no variation")
+    if problems:
+        raise SpecError("; ".join(problems))
+    return np.column_stack([c.to_numpy(dtype=float) for c in columns])
