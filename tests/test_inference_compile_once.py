@@ -7,8 +7,11 @@ numba's disk cache does not raise) and builds of compile-cache entries.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,7 +64,10 @@ def counting_compilations(monkeypatch):
 
 @pytest.mark.sampling
 def test_second_study_of_the_same_design_compiles_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(compile_cache, "cache_dir", lambda: tmp_path / "cache")
+    # The cache lives outside pytest's numbered temporary folders, which a concurrent
+    # pytest session of the same user may rotate away between the two fits.
+    cache = Path(tempfile.mkdtemp(prefix="bk_compile_once_test_"))
+    monkeypatch.setattr(compile_cache, "cache_dir", lambda: cache)
     monkeypatch.delenv(compile_cache.ENV_SWITCH, raising=False)
     first, _ = simulate_study(seed=11, n_participants=12)
     second, _ = simulate_study(seed=12, n_participants=17, missing_score_fraction=0.1)
@@ -83,7 +89,8 @@ def test_second_study_of_the_same_design_compiles_nothing(tmp_path, monkeypatch)
             "symptoms_partial", second, settings=SETTINGS, out_dir=tmp_path / "b", progress=False
         )
     assert dict(counts) == {}
-    assert len(list((tmp_path / "cache").glob("*.pkl"))) == 4 + repairs
+    assert len(list(cache.glob("*.pkl"))) == 4 + repairs
+    shutil.rmtree(cache)
     # The second fit really used its own study: sizes and data follow it.
     assert two.tree["posterior"].sizes["participant"] == 17
     assert one.tree["posterior"].sizes["participant"] == 12
