@@ -16,7 +16,7 @@ runner = CliRunner()
 SHAPE = (4, 500)
 
 
-def artifact_with_findings(path, rhat_problem: bool = False):
+def artifact_with_findings(path, rhat_problem: bool = False, repairs=None):
     """Write an artifact that stores a Pareto-k problem and a prior-data conflict."""
     rng = np.random.default_rng(1)
     effect = rng.normal([1.0, 2.0], 0.5, size=(*SHAPE, 2))
@@ -64,6 +64,9 @@ def artifact_with_findings(path, rhat_problem: bool = False):
         },
         attrs={"good_k": 0.7, "warning": 1},
     )
+    if repairs is not None:
+        loo["repair"] = ("symptom_obs", repairs)
+        loo["elpd_i_psis"] = loo["elpd_i"]
     tree["loo"] = xr.DataTree.from_dict({"score": loo})
     tree.attrs = {
         "bayes_ketamine_artifact": 1,
@@ -87,9 +90,9 @@ def test_check_reports_pareto_k_and_prior_data_conflict_in_plain_words(tmp_path)
     out = result.output
     assert "Key effects" in out and "effect[M]" in out and "P(>0) 1.00" in out
     assert (
-        "note: LOO on score: 2 of 4 observations have Pareto k above 0.70 (max 1.04: "
-        "participant P03, session 2, timepoint 24h); their leave-one-out predictions, this "
-        "model's elpd on score and `compare` rankings on it are unreliable"
+        "note: LOO on score: 2 of 4 observations have Pareto k above 0.70 and could not be "
+        "repaired (max 1.04: participant P03, session 2, timepoint 24h); their leave-one-out "
+        "predictions, this model's elpd on score and `compare` rankings on it are unreliable"
     ) in out
     assert "what to do: these observations are influential: check them for data errors" in out
     assert (
@@ -104,6 +107,20 @@ def test_check_reports_pareto_k_and_prior_data_conflict_in_plain_words(tmp_path)
     assert out.splitlines()[-1] == final
     quiet = runner.invoke(app, ["check", str(path), "--quiet"], env={"COLUMNS": "200"})
     assert quiet.exit_code == 0 and quiet.output == final + "\n"
+
+
+def test_check_counts_only_the_high_k_points_left_unrepaired(tmp_path):
+    repaired = artifact_with_findings(
+        tmp_path / "repaired.nc", repairs=["", "refit", "", "moment_match"]
+    )
+    out = runner.invoke(app, ["check", str(repaired)]).output
+    assert "LOO on score" not in out and "elpd_i_psis" not in out
+    partly = artifact_with_findings(
+        tmp_path / "partly.nc", repairs=["", "unrepaired", "", "moment_match"]
+    )
+    out = runner.invoke(app, ["check", str(partly)], env={"COLUMNS": "300"}).output
+    assert "1 of 4 observations have Pareto k above 0.70 and could not be repaired" in out
+    assert "(max 1.04: participant P03, session 2, timepoint 24h)" in out
 
 
 def test_check_gives_each_reason_of_a_failed_verdict_its_remedy(tmp_path):

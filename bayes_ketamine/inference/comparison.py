@@ -31,12 +31,11 @@ import xarray as xr
 from arviz_stats.utils import ELPDDataLOO, ELPDDataLOOKFold
 
 from bayes_ketamine.inference.artifact import atomic_write, load_posterior
+from bayes_ketamine.inference.loo_columns import REPAIRED
 
 CV_RESULT_KIND = "bayes_ketamine_cv"
 """Root attribute ``kind`` of a cross-validation result netCDF."""
 
-REPAIRED = ("moment_match", "refit")
-"""Repair methods whose elpd replaces the PSIS estimate of a point."""
 
 _NUMERIC = ("rank", "elpd", "se", "p", "elpd_diff", "dse", "p_worse", "weight")
 _TEXT = ("diag_elpd", "diag_diff")

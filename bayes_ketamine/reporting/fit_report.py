@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_ketamine.inference.loo_columns import ESTIMATES, REPAIRED
 from bayes_ketamine.inference.stored import StoredGroup
 from bayes_ketamine.reporting.quantities import PROBS, hypotheses
 
@@ -338,7 +339,7 @@ def _observation(loo: StoredGroup, index: int) -> str:
     parts = [
         f"{name.replace('_id', '')} {loo.values(name)[index]}"
         for name, dims in loo.dims.items()
-        if dims == (dim,) and name not in (dim, "pareto_k", "elpd_i")
+        if dims == (dim,) and name != dim and name not in ESTIMATES
     ]
     return ", ".join(parts) or f"observation {index}"
 
@@ -365,15 +366,18 @@ def loo_findings(root: StoredGroup) -> list[Finding]:
     for var, loo in root.children["loo"].children.items():
         k = loo.values("pareto_k").astype(float)
         good = float(loo.attrs.get("good_k", 0.7))
-        bad = int((k > good).sum())
-        if not bad and not int(loo.attrs.get("warning", 0)):
+        high = k > good
+        if "repair" in loo.dims:  # repaired points no longer rest on importance sampling
+            high &= ~np.isin(loo.values("repair").astype(str), REPAIRED)
+        bad = int(high.sum())
+        if not bad:
             continue
-        worst = int(np.nanargmax(k))
+        worst = int(np.nanargmax(np.where(high, k, np.nan)))
         what = (
             f"LOO on {var}: {bad} of {k.size} observations have Pareto k above {good:.2f} "
-            f"(max {k[worst]:.2f}: {_observation(loo, worst)}); their leave-one-out "
-            f"predictions, this model's elpd on {var} and `compare` rankings on it are "
-            "unreliable"
+            f"and could not be repaired (max {k[worst]:.2f}: {_observation(loo, worst)}); "
+            f"their leave-one-out predictions, this model's elpd on {var} and `compare` "
+            "rankings on it are unreliable"
         )
         remedy = "these observations are influential: check them for data errors; "
         if var in ROBUST_SPECS:
