@@ -18,6 +18,7 @@ loses a result.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -52,6 +53,9 @@ def dask_client(
             processes=True,
             host=host,
             dashboard_address=None,
+            # The nanny's shutdown warnings ("worker process still alive ... killing")
+            # are routine here; errors still reach the terminal.
+            silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
     ):
