@@ -157,9 +157,11 @@ def run_analysis(
     cv_results: dict[str, CVResult] = {}
     if cross_validation:
         console.rule("[bold]leave-one-participant-out CV of the pooling variants")
-        cv_results = _cross_validate_poolings(
-            fits, study, posteriors_dir / "cv", settings, cv_settings, workers, progress
-        )
+        with caught_warnings() as caught:
+            cv_results = _cross_validate_poolings(
+                fits, study, posteriors_dir / "cv", settings, cv_settings, workers, progress
+            )
+        _summarise_warnings(console, caught, "cross-validating")
     console.rule("[bold]compare, figures, numbers")
     inputs = {name: artifact_identity(r) for name, r in fits.items()}
     inputs.update({f"cv:{name}": cv_identity(r) for name, r in cv_results.items()})
@@ -168,13 +170,7 @@ def run_analysis(
     if outputs is None:
         with caught_warnings() as caught:
             outputs = _derive_outputs(fits, cv_results, posteriors_dir)
-        if caught:
-            console.print(
-                f"{len(caught)} library warning(s) while comparing and drawing (first ones): "
-                + "; ".join(text.split("\n")[0][:80] for text in caught[:3]),
-                markup=False,
-                highlight=False,
-            )
+        _summarise_warnings(console, caught, "comparing and drawing")
         payload = {"inputs": inputs, "outputs": {k: list(map(str, v)) for k, v in outputs.items()}}
         atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps(payload, indent=1)))
     else:
@@ -186,6 +182,17 @@ def run_analysis(
         outputs["numbers"],
         time.perf_counter() - start,
     )
+
+
+def _summarise_warnings(console: Console, caught: list[str], doing: str) -> None:
+    """Print one line for the library warnings raised while ``doing`` (none: nothing)."""
+    if caught:
+        console.print(
+            f"{len(caught)} library warning(s) while {doing} (first ones): "
+            + "; ".join(text.split("\n")[0][:80] for text in caught[:3]),
+            markup=False,
+            highlight=False,
+        )
 
 
 def artifact_identity(result: FitResult) -> str:
