@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
     from bayes_ketamine.reporting.fit_report import FitReport
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "note": "yellow"}
-PARETO_WARNING = "Estimated shape parameter of Pareto distribution"
 """Start of arviz-stats' LOO warning, which the report replaces by plain words."""
 REPORT_WIDTH = 120
 """Minimum width of the report, so that the effects table is never cut."""
@@ -85,17 +83,11 @@ def fit_command(
         # A matching artifact is found without importing the modelling stack.
         stored = None if force else stored_fit(resolved, data, settings=settings, out_dir=out_dir)
         if stored is None:
-            with warnings.catch_warnings():
-                # The report below states LOO's Pareto-k problems in plain words.
-                warnings.filterwarnings("ignore", PARETO_WARNING, UserWarning)
-                result = fit(
-                    resolved,
-                    data,
-                    settings=settings,
-                    out_dir=out_dir,
-                    force=force,
-                    progress=not quiet,
-                )
+            # fit() keeps library warnings out of the terminal (stored in the artifact);
+            # the report below states LOO's Pareto-k problems in plain words.
+            result = fit(
+                resolved, data, settings=settings, out_dir=out_dir, force=force, progress=not quiet
+            )
     except (ValueError, FileNotFoundError, SpecError, ArtifactError) as err:
         raise fail(err) from err
     seconds = time.perf_counter() - start
