@@ -4,8 +4,10 @@
 embedded default study. Each step reads what the previous one stored. The pooling
 variants of each family are compared by two criteria: repaired PSIS-LOO (from the
 artifacts) and leave-one-participant-out CV (:func:`bayes_ketamine.calibration.cross_validate`,
-folds stored and resumed), and :func:`criteria_agreement` states whether the two
-prefer the same pooling and, where not, why. Fits whose spec,
+folds stored and resumed), and
+:func:`~bayes_ketamine.reporting.criteria.criteria_agreement` states whether the two
+prefer the same pooling and, where not, why (in the summary, the numbers and figure
+6). Fits whose spec,
 data and settings are unchanged are reused, and the comparisons, figures and numbers
 are redrawn only when an artifact they come from changed (``analysis_outputs.json``
 records the artifacts they were made from), so a re-run with nothing changed
@@ -20,7 +22,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 from rich.console import Console
 from rich.table import Table
@@ -34,10 +35,17 @@ from bayes_ketamine.inference.fitting import caught_warnings
 from bayes_ketamine.inference.precompile import Precompiler
 from bayes_ketamine.inference.reuse import stored_fit
 from bayes_ketamine.models import resolve_spec
+from bayes_ketamine.models.spec import POOLINGS
 from bayes_ketamine.reporting import Posteriors, write_numbers
+from bayes_ketamine.reporting.artifacts import COMPARISONS_DIR
+from bayes_ketamine.reporting.criteria import (
+    AGREEMENT_FILE,
+    CRITERIA,
+    FAMILIES,
+    comparison_path,
+    criteria_agreement,
+)
 
-POOLINGS = ("none", "partial", "complete")
-FAMILIES = ("glutamate", "symptoms")
 MANIFEST = "analysis_outputs.json"
 """File in the posteriors folder recording which artifacts the derived outputs came from."""
 
@@ -68,7 +76,7 @@ class AnalysisResult:
         Comparison tables (netCDF): ``<family>`` (repaired PSIS-LOO, file
         ``<family>_poolings.nc``), ``<family>_cv`` (CV by participant, file
         ``<family>_poolings_cv.nc``) and ``criteria_agreement`` (JSON,
-        :func:`criteria_agreement` per family).
+        :func:`~bayes_ketamine.reporting.criteria.criteria_agreement` per family).
     figures : list of pathlib.Path
         Figure files (PNG and PDF).
     numbers : list of pathlib.Path
@@ -245,83 +253,6 @@ def _cross_validate_poolings(
     return results
 
 
-def criteria_agreement(loo: xr.Dataset, cv: xr.Dataset) -> dict[str, dict]:
-    """State, per observed variable, whether repaired PSIS-LOO and CV prefer one model.
-
-    Parameters
-    ----------
-    loo, cv : xarray.Dataset
-        Tables of :func:`bayes_ketamine.inference.compare` of the same models by
-        PSIS-LOO and by cross-validation by participant.
-
-    Returns
-    -------
-    dict
-        Per observed variable: ``agree`` (the same model ranks first; ``None``
-        when a criterion can rank no model), the best
-        model, the order and the elpd differences with their SEs under each
-        criterion, and ``why``: a sentence on the agreement or the reason for the
-        disagreement. Two criteria "disagree" only in their first choice; when that
-        choice is within two standard errors of the runner-up under either
-        criterion, the disagreement is called not decisive.
-    """
-    out = {}
-    for var in sorted(set(loo["observed"].values) & set(cv["observed"].values)):
-        summary = {}
-        for label, table in (("loo", loo), ("cv", cv)):
-            sub = table.sel(observed=var)
-            ranked = sub.where(np.isfinite(sub["rank"]), drop=True).sortby("rank")
-            models = [str(m) for m in ranked["model"].values]
-            summary[label] = {
-                "order": models,
-                "elpd": {m: float(ranked["elpd"].sel(model=m)) for m in models},
-                "elpd_diff": {m: float(ranked["elpd_diff"].sel(model=m)) for m in models},
-                "dse": {m: float(ranked["dse"].sel(model=m)) for m in models},
-            }
-        if not summary["loo"]["order"] or not summary["cv"]["order"]:
-            reasons = json.loads(loo.attrs.get("unranked_json", "{}")).get(var, {})
-            out[var] = {
-                "agree": None,
-                "loo_best": (summary["loo"]["order"] or ["-"])[0],
-                "cv_best": (summary["cv"]["order"] or ["-"])[0],
-                "why": "PSIS-LOO cannot rank the models: "
-                + "; ".join(f"{m}: {r}" for m, r in reasons.items()),
-                **summary,
-            }
-            continue
-        loo_best, cv_best = summary["loo"]["order"][0], summary["cv"]["order"][0]
-        agree = loo_best == cv_best
-        if agree:
-            why = (
-                f"both prefer {loo_best}: it predicts both new ratings of the participants "
-                "in the data and new participants best"
-            )
-        else:
-            close = []
-            for label, name in (("loo", "PSIS-LOO"), ("cv", "CV")):
-                runner = summary[label]["order"][1] if len(summary[label]["order"]) > 1 else None
-                if runner is None:
-                    continue
-                diff = abs(summary[label]["elpd_diff"][runner])
-                dse = summary[label]["dse"][runner]
-                if diff < 2 * dse:
-                    close.append(f"{name} ({diff:.1f} ± {dse:.1f})")
-            if close:
-                why = (
-                    f"PSIS-LOO prefers {loo_best}, CV {cv_best}, but not decisively: the first "
-                    f"choice is within 2 SE of the runner-up under {' and '.join(close)}"
-                )
-            else:
-                why = (
-                    f"PSIS-LOO prefers {loo_best}, CV {cv_best}: LOO scores new ratings of "
-                    "participants already in the data, where participant-level terms fitted "
-                    "to them help; CV scores new participants, whose levels come from the "
-                    "population distribution, which rewards the pooling that generalises"
-                )
-        out[var] = {"agree": agree, "loo_best": loo_best, "cv_best": cv_best, "why": why, **summary}
-    return out
-
-
 def _derive_outputs(
     fits: dict[str, FitResult], cv_results: dict[str, CVResult], posteriors_dir: Path
 ) -> dict[str, list[Path]]:
@@ -331,27 +262,33 @@ def _derive_outputs(
     in memory, so no artifact is read from disk again for them.
     """
     comparisons = []
+    tables: dict[str, xr.Dataset] = {}
     agreement = {}
-    folder = posteriors_dir / "comparisons"
     for family in FAMILIES:
         names = [f"{family}_{p}" for p in POOLINGS if f"{family}_{p}" in fits]
         if len(names) < 2:
             continue
         results = [fits[n] for n in names]
-        out = folder / f"{family}_poolings.nc"
+        out = comparison_path(posteriors_dir, family, cv=False)
         loo = compare([r.path for r in results], out=out, trees=[r.tree for r in results])
+        tables[out.stem] = loo
         comparisons.append(out)
         if all(n in cv_results for n in names):
-            out_cv = folder / f"{family}_poolings_cv.nc"
+            out_cv = comparison_path(posteriors_dir, family, cv=True)
             cv = compare([cv_results[n].path for n in names], out=out_cv)
+            tables[out_cv.stem] = cv
             comparisons.append(out_cv)
             agreement[family] = criteria_agreement(loo, cv)
     if agreement:
-        path = folder / "criteria_agreement.json"
+        path = posteriors_dir / COMPARISONS_DIR / AGREEMENT_FILE
         text = json.dumps(agreement, indent=1)
         atomic_write(path, lambda tmp: tmp.write_text(text))
         comparisons.append(path)
-    posteriors = Posteriors(posteriors_dir, trees={r.path.stem: r.tree for r in fits.values()})
+    posteriors = Posteriors(
+        posteriors_dir,
+        trees={r.path.stem: r.tree for r in fits.values()},
+        comparisons=tables,
+    )
     return {
         "comparisons": comparisons,
         "figures": make_figures(posteriors, posteriors_dir / "figures"),
@@ -394,6 +331,8 @@ def summary_table(result: AnalysisResult) -> Table:
 def agreement_table(result: AnalysisResult) -> Table | None:
     """Return a rich table of whether repaired PSIS-LOO and CV agree, per family.
 
+    Per family and observed variable: each criterion's first choice, how far the
+    runner-up is behind it (elpd difference +- its SE), whether the two agree and why.
     ``None`` when the run did not cross-validate.
     """
     path = result.comparisons.get("criteria_agreement")
@@ -401,15 +340,20 @@ def agreement_table(result: AnalysisResult) -> Table | None:
         return None
     agreement = json.loads(path.read_text())
     table = Table(title="Pooling: repaired PSIS-LOO vs leave-one-participant-out CV")
-    for column in ("family", "observed", "LOO prefers", "CV prefers", "agree", "why"):
+    columns = ("family", "observed", "LOO prefers", "CV prefers", "runner-up behind by")
+    for column in (*columns, "agree", "why"):
         table.add_column(column, overflow="fold")
     for family, per_var in agreement.items():
         for var, entry in per_var.items():
+            gaps = "; ".join(
+                f"{label.upper()} {entry[label].get('runner_up_gap', '-')}" for label in CRITERIA
+            )
             table.add_row(
                 family,
                 var,
                 entry["loo_best"],
                 entry["cv_best"],
+                gaps,
                 {True: "yes", False: "[yellow]no[/]", None: "-"}[entry["agree"]],
                 entry["why"],
             )

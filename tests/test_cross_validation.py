@@ -223,7 +223,7 @@ def _table(elpd: dict[str, float], dse: float) -> xr.Dataset:
 
 
 def test_criteria_agreement_states_agreement_and_why_not():
-    from bayes_ketamine.pipeline import criteria_agreement
+    from bayes_ketamine.reporting.criteria import criteria_agreement
 
     loo = _table({"none": -300.0, "partial": -290.0, "complete": -295.0}, dse=2.0)
     same = criteria_agreement(
@@ -243,7 +243,7 @@ def test_criteria_agreement_states_agreement_and_why_not():
 
 
 def test_criteria_agreement_says_when_loo_cannot_rank():
-    from bayes_ketamine.pipeline import criteria_agreement
+    from bayes_ketamine.reporting.criteria import criteria_agreement
 
     loo = _table({"none": -300.0, "partial": -290.0}, dse=2.0)
     loo["rank"][:] = np.nan

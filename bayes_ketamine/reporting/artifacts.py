@@ -24,6 +24,9 @@ from bayes_ketamine.inference.artifact import read_attrs
 SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 """Dims of the posterior draws."""
 
+COMPARISONS_DIR: str = "comparisons"
+"""Subfolder of the artifact folder holding the model comparison tables."""
+
 
 class MixedStudiesError(ValueError):
     """The artifacts to be combined were fitted to different studies (data hashes)."""
@@ -41,6 +44,10 @@ class Posteriors:
         :func:`~bayes_ketamine.inference.load_posterior` returns them (e.g. the
         ``tree`` of each :class:`~bayes_ketamine.inference.FitResult`); these are
         returned by :meth:`get` instead of being read again.
+    comparisons : mapping of str to xarray.Dataset, optional
+        Comparison tables of that folder already in memory, by file stem (e.g.
+        ``symptoms_poolings``), as :func:`~bayes_ketamine.inference.compare` returns
+        them; returned by :meth:`comparison` instead of being read again.
 
     Examples
     --------
@@ -56,9 +63,15 @@ class Posteriors:
     ... )
     """
 
-    def __init__(self, folder: str | Path, trees: Mapping[str, xr.DataTree] | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        trees: Mapping[str, xr.DataTree] | None = None,
+        comparisons: Mapping[str, xr.Dataset] | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self._trees: dict[str, xr.DataTree] = dict(trees or {})
+        self._comparisons: dict[str, xr.Dataset] = dict(comparisons or {})
 
     def names(self) -> list[str]:
         """Return the model names of the artifacts in the folder, sorted.
@@ -124,6 +137,16 @@ class Posteriors:
                 return None
             self._trees[name] = load_posterior(path)
         return self._trees[name]
+
+    def comparison(self, stem: str) -> xr.Dataset | None:
+        """Return the comparison table ``<COMPARISONS_DIR>/<stem>.nc``, or ``None``."""
+        if stem not in self._comparisons:
+            path = self.folder / COMPARISONS_DIR / f"{stem}.nc"
+            if not path.is_file():
+                return None
+            with xr.open_dataset(path, engine="netcdf4") as ds:
+                self._comparisons[stem] = ds.load()
+        return self._comparisons[stem]
 
     def first(self, *names: str) -> xr.DataTree | None:
         """Return the first of ``names`` that has an artifact, or ``None``."""

@@ -19,6 +19,15 @@ includes 0, on each side (``\IndirectEffect<Female|Male|Pooled>Rho<Negative|Posi
 its posterior mean is 0 (``\IndirectEffect<Female|Male|Pooled>RhoMeanZero``), and the
 posterior of the :math:`\rho` at which each draw's indirect effects are 0
 (``\RhoIndirectZeroMean``, ...).
+
+Where the pooling variants of a family were compared by both repaired PSIS-LOO and
+leave-one-participant-out CV (the comparison tables of ``bayes-ketamine run``;
+:mod:`bayes_ketamine.reporting.criteria`), ``pooling_criteria`` states per family
+which pooling each criterion prefers, whether they agree and why, with every
+variant's elpd difference to the best and its SE; the macros are
+``\<Family><Variable>Pooling<Loo|Cv>Best`` (e.g. ``\SymptomsScorePoolingLooBest``:
+``none``), ``\<Family><Variable>PoolingCriteriaAgree`` (``yes``, ``no`` or
+``undecided``) and ``\<Family><Variable><Pooling><Loo|Cv>ElpdDiff`` and ``...Se``.
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference.mediation import stored_or_computed
+from bayes_ketamine.models.spec import POOLINGS
 from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors, draws, interval
+from bayes_ketamine.reporting.criteria import pooling_criteria
 from bayes_ketamine.reporting.quantities import PROBS, QUANTITIES, SEX_WORDS, Quantity
 
 __all__ = [
@@ -185,7 +196,9 @@ def headline_numbers(posteriors: Posteriors) -> dict:
         ``simulated`` (true if any source study is simulated), ``sources`` (per
         artifact: study name, simulated flag, spec hash and provenance key) and
         ``quantities`` (``{key: quantity_numbers(...)}``) and, with a joint
-        artifact, ``mediation_sensitivity`` (:func:`mediation_sensitivity_numbers`).
+        artifact, ``mediation_sensitivity`` (:func:`mediation_sensitivity_numbers`)
+        and, where the poolings of a family were compared by both criteria,
+        ``pooling_criteria`` (:func:`~bayes_ketamine.reporting.criteria.pooling_criteria`).
     """
     quantities, sources = {}, {}
     for quantity in QUANTITIES:
@@ -207,6 +220,9 @@ def headline_numbers(posteriors: Posteriors) -> dict:
     joint = posteriors.get(MEDIATION_MODEL)
     if joint is not None:
         numbers["mediation_sensitivity"] = mediation_sensitivity_numbers(joint)
+    criteria = pooling_criteria(posteriors)
+    if criteria:
+        numbers["pooling_criteria"] = criteria
     return numbers
 
 
@@ -281,6 +297,8 @@ def latex_macros(numbers: dict) -> str:
             lines.append(rf"\newcommand{{\{stem}Prob}}{{{_probability(stats['prob'])}}}")
     if "mediation_sensitivity" in numbers:
         lines.extend(_mediation_macros(numbers["mediation_sensitivity"]))
+    if "pooling_criteria" in numbers:
+        lines.extend(_pooling_macros(numbers["pooling_criteria"]))
     return "\n".join(lines) + "\n"
 
 
@@ -303,6 +321,39 @@ def _mediation_macros(sensitivity: dict) -> list[str]:
         low, high = zero[f"eti{round(prob * 100)}"]
         lines.append(rf"\newcommand{{\RhoIndirectZeroLow{word}}}{{{_number(low, 2)}}}")
         lines.append(rf"\newcommand{{\RhoIndirectZeroHigh{word}}}{{{_number(high, 2)}}}")
+    return lines
+
+
+def _camel(name: str) -> str:
+    """Return ``name`` (e.g. ``log_glx``) as CamelCase letters for a macro name."""
+    return "".join(part.capitalize() for part in name.split("_") if part.isalpha())
+
+
+def _pooling_macros(criteria: dict) -> list[str]:
+    """Return the macros of the pooling comparison by both criteria (module docstring)."""
+    lines = ["% Pooling variants: repaired PSIS-LOO vs leave-one-participant-out CV"]
+    agree_words = {True: "yes", False: "no", None: "undecided"}
+    for family, by_var in criteria.items():
+        for var, entry in by_var.items():
+            stem = _camel(family) + _camel(var)
+            lines.append(f"% {family} ({var}): {latex_escape(entry['why'])}")
+            lines.append(
+                rf"\newcommand{{\{stem}PoolingCriteriaAgree}}{{{agree_words[entry['agree']]}}}"
+            )
+            for label in ("loo", "cv"):
+                ranking = entry[label]
+                word = _camel(label)
+                best = ranking["order"][0].rsplit("_", 1)[1] if ranking["order"] else "unranked"
+                lines.append(rf"\newcommand{{\{stem}Pooling{word}Best}}{{{best}}}")
+                for model in (f"{family}_{p}" for p in POOLINGS):
+                    name = stem + _camel(model.rsplit("_", 1)[1]) + word + "ElpdDiff"
+                    if model in ranking["elpd_diff"]:
+                        diff = _number(-abs(ranking["elpd_diff"][model]), 1)
+                        se = _number(ranking["dse"][model], 1)
+                    else:
+                        diff = se = "unranked"
+                    lines.append(rf"\newcommand{{\{name}}}{{{diff}}}")
+                    lines.append(rf"\newcommand{{\{name}Se}}{{{se}}}")
     return lines
 
 
