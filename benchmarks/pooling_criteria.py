@@ -164,7 +164,8 @@ def markdown(rows: list[dict], settings: FitSettings, cv_settings: FitSettings, 
         for pooling in POOLINGS:
             model = f"{r['family']}_{pooling}"
             if model in r["elpd_diff"]:
-                cells.append(f"{-abs(r['elpd_diff'][model]):.1f} ± {r['dse'][model]:.1f}")
+                diff = -abs(r["elpd_diff"][model]) + 0.0  # + 0.0: the best shows 0.0, not -0.0
+                cells.append(f"{diff:.1f} ± {r['dse'][model]:.1f}")
             else:
                 cells.append("unranked")
         mark = "**" if _pooling(r["preferred"]) == r["truth"] else ""
