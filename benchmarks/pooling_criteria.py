@@ -147,6 +147,7 @@ def _pooling(model: str | None) -> str:
 def markdown(rows: list[dict], settings: FitSettings, cv_settings: FitSettings, folds) -> str:
     """Return the per-study table and the hit counts as markdown."""
     scheme = "leave-one-participant-out" if folds is None else f"{folds}-fold by participant"
+    names = {**CRITERIA, "cv": CRITERIA["cv"] if folds is None else f"{folds}-fold CV by participant"}
     lines = [
         "## Pooling by sex: repaired PSIS-LOO vs participant CV (SIMULATED DATA)",
         "",
@@ -171,7 +172,7 @@ def markdown(rows: list[dict], settings: FitSettings, cv_settings: FitSettings, 
         mark = "**" if _pooling(r["preferred"]) == r["truth"] else ""
         lines.append(
             f"| {r['scenario']} | {r['seed']} | {r['family']} | {r['truth']} | "
-            f"{CRITERIA[r['criterion']]} | {mark}{_pooling(r['preferred'])}{mark} | "
+            f"{names[r['criterion']]} | {mark}{_pooling(r['preferred'])}{mark} | "
             + " | ".join(cells)
             + f" | {'yes' if r['separated'] else 'no'} |"
         )
@@ -190,7 +191,7 @@ def markdown(rows: list[dict], settings: FitSettings, cv_settings: FitSettings, 
             p = binomtest(hits, len(sub), 1 / 3, alternative="greater").pvalue
             separated = sum(r["separated"] for r in sub)
             lines.append(
-                f"| {family} | {CRITERIA[label]} | {hits} | {len(sub)} | {p:.3f} | {separated} |"
+                f"| {family} | {names[label]} | {hits} | {len(sub)} | {p:.3f} | {separated} |"
             )
     return "\n".join(lines) + "\n"
 
