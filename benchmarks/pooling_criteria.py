@@ -147,7 +147,9 @@ def _pooling(model: str | None) -> str:
 def markdown(rows: list[dict], settings: FitSettings, cv_settings: FitSettings, folds) -> str:
     """Return the per-study table and the hit counts as markdown."""
     scheme = "leave-one-participant-out" if folds is None else f"{folds}-fold by participant"
-    names = {**CRITERIA, "cv": CRITERIA["cv"] if folds is None else f"{folds}-fold CV by participant"}
+    names = dict(CRITERIA)
+    if folds is not None:
+        names["cv"] = f"{folds}-fold CV by participant"
     lines = [
         "## Pooling by sex: repaired PSIS-LOO vs participant CV (SIMULATED DATA)",
         "",
