@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from bayes_ketamine.calibration.sbc import rank_ecdf, uniformity_band  # noqa: E402
+from bayes_ketamine.calibration.uniformity import rank_ecdf, uniformity_band  # noqa: E402
 
 _VERDICT_COLOUR = {"uniform": "#1b7837", "suspect": "#d98c00", "non-uniform": "#c51b7d"}
 _METADATA = {"Creator": "bayes_ketamine", "CreationDate": None}
