@@ -15,8 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import xarray as xr
 from scipy import stats
+
+from bayes_ketamine.inference.arrays import Floats, Ints
 
 ALPHA = 0.05
 """Level of the uniformity test and of the simultaneous band (95 %)."""
@@ -40,21 +43,21 @@ def n_bins(n: int, n_ranks: int) -> int:
     return max(d for d in range(1, n + 1) if n_ranks % d == 0)
 
 
-def bin_ranks(ranks: np.ndarray, n_ranks: int) -> tuple[np.ndarray, int]:
+def bin_ranks(ranks: npt.ArrayLike, n_ranks: int) -> tuple[Ints, int]:
     """Return ranks merged into :func:`n_bins` bins (last axis = simulations) and the bins."""
     ranks = np.asarray(ranks, dtype=np.int64)
     k = n_bins(ranks.shape[-1], n_ranks)
     return ranks // (n_ranks // k), k
 
 
-def _ecdf_counts(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
+def _ecdf_counts(ranks: npt.ArrayLike, n_ranks: int) -> Ints:
     """Return ``#(ranks < j)`` for ``j = 1..n_ranks-1`` along the last axis."""
     ranks = np.asarray(ranks, dtype=np.int64)
     counts = np.apply_along_axis(np.bincount, -1, ranks, minlength=n_ranks)
     return np.cumsum(counts, axis=-1)[..., :-1]
 
 
-def _tail_statistic(counts: np.ndarray, n: int, z: np.ndarray) -> np.ndarray:
+def _tail_statistic(counts: Ints, n: int, z: Floats) -> Floats:
     """Smallest two-sided pointwise binomial tail probability along the last axis."""
     lower = stats.binom.cdf(counts, n, z)
     upper = stats.binom.sf(counts - 1, n, z)
@@ -82,11 +85,11 @@ class UniformityBand:
     n: int
     n_ranks: int
     alpha: float
-    z: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
+    z: Floats
+    lower: Floats
+    upper: Floats
     gamma: float
-    null_statistics: np.ndarray
+    null_statistics: Floats
 
 
 def uniformity_band(
@@ -134,7 +137,7 @@ def uniformity_band(
     )
 
 
-def rank_ecdf(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
+def rank_ecdf(ranks: npt.ArrayLike, n_ranks: int) -> Floats:
     """Return the ECDF of ranks at ``j / k``, ``j = 0..k`` (last axis; ``k`` = :func:`n_bins`)."""
     ranks, n_ranks = bin_ranks(ranks, n_ranks)
     inner = _ecdf_counts(ranks, n_ranks) / ranks.shape[-1]
@@ -142,7 +145,7 @@ def rank_ecdf(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
     return np.concatenate([np.zeros(shape), inner, np.ones(shape)], axis=-1)
 
 
-def holm(p: np.ndarray) -> np.ndarray:
+def holm(p: npt.ArrayLike) -> Floats:
     """Return Holm-adjusted p-values (step-down, monotone)."""
     p = np.asarray(p, dtype=float)
     order = np.argsort(p)
@@ -156,7 +159,7 @@ def holm(p: np.ndarray) -> np.ndarray:
 
 
 def uniformity_test(
-    ranks: np.ndarray, n_ranks: int, alpha: float = ALPHA, band: UniformityBand | None = None
+    ranks: npt.ArrayLike, n_ranks: int, alpha: float = ALPHA, band: UniformityBand | None = None
 ) -> xr.Dataset:
     """Test each parameter's ranks for uniformity and give a verdict.
 
