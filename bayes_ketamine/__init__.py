@@ -3,6 +3,7 @@
 The layers, bottom to top, each importing only those below it (kept true by
 ``tests/test_layering.py``, which also forbids import cycles):
 
+- :mod:`bayes_ketamine.digests`: SHA-256 keys (the one digest helper);
 - :mod:`bayes_ketamine.data`: studies (read, validate, simulate, import NIMH data);
 - :mod:`bayes_ketamine.models`: the glutamate, symptom and joint model families;
 - :mod:`bayes_ketamine.inference`: fitting, checks and netCDF artifacts;

@@ -19,6 +19,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -34,9 +35,9 @@ from bayes_ketamine.inference.fitting import caught_warnings
 from bayes_ketamine.inference.precompile import Precompiler
 from bayes_ketamine.inference.reuse import stored_fit
 from bayes_ketamine.models import resolve_spec
+from bayes_ketamine.models.spec import POOLINGS
 from bayes_ketamine.reporting import Posteriors, write_numbers
 
-POOLINGS = ("none", "partial", "complete")
 FAMILIES = ("glutamate", "symptoms")
 MANIFEST = "analysis_outputs.json"
 """File in the posteriors folder recording which artifacts the derived outputs came from."""
@@ -231,7 +232,7 @@ def _cross_validate_poolings(
         for p in POOLINGS
         if sum(f"{family}_{q}" in fits for q in POOLINGS) > 1 and f"{family}_{p}" in fits
     ]
-    options = {
+    options: dict[str, Any] = {
         "out_dir": out_dir,
         "full_data_settings": settings,
         "progress": progress,
@@ -267,7 +268,7 @@ def criteria_agreement(loo: xr.Dataset, cv: xr.Dataset) -> dict[str, dict]:
     """
     out = {}
     for var in sorted(set(loo["observed"].values) & set(cv["observed"].values)):
-        summary = {}
+        summary: dict[str, dict[str, Any]] = {}
         for label, table in (("loo", loo), ("cv", cv)):
             sub = table.sel(observed=var)
             ranked = sub.where(np.isfinite(sub["rank"]), drop=True).sortby("rank")

@@ -14,7 +14,17 @@ import grimp
 import pytest
 
 PACKAGE = "bayes_ketamine"
-LAYERS = ("cli", "pipeline", "calibration", "figures", "reporting", "inference", "models", "data")
+LAYERS = (
+    "cli",
+    "pipeline",
+    "calibration",
+    "figures",
+    "reporting",
+    "inference",
+    "models",
+    "data",
+    "digests",
+)
 """Top to bottom, as the package docstring of :mod:`bayes_ketamine` states them."""
 
 

@@ -81,7 +81,7 @@ def run_jobs(
     jobs: Iterable[Any],
     *,
     key_prefix: str,
-    on_result: Callable[[dict], None],
+    on_result: Callable[[dict[str, Any]], object],
     description: str = "simulations",
     total: int | None = None,
     progress: bool = True,

@@ -341,7 +341,7 @@ def cross_validate(
             atomic_write(path, lambda p: ds.to_netcdf(p, engine="netcdf4"))
 
     if jobs:
-        options = {
+        options: dict[str, Any] = {
             "key_prefix": f"cv-{spec.name}-{digest(**identity)[:12]}",
             "on_result": save,
             "description": f"CV folds of {spec.name}",

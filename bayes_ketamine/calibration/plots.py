@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from bayes_ketamine.calibration.uniformity import rank_ecdf, uniformity_band  # noqa: E402
 
@@ -32,7 +33,7 @@ def _wrap(label: str, width: int = 26) -> str:
     return "\n".join(lines)
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130, metadata={"Software": "bayes_ketamine"})

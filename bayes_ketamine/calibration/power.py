@@ -32,7 +32,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,11 @@ from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.worker import FitJob, ModelDesign, SamplerSettings, compiled_for
 from bayes_ketamine.data import SimulationParameters, Study, simulate_study
 from bayes_ketamine.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from bayes_ketamine.models.base import CrossoverModel
 
 MAX_TRIES = 2000
 """Seeds tried per replicate to hit the stratified design."""
@@ -99,7 +104,9 @@ def _participant_map(template: Study, replicate: Study) -> dict[str, str]:
     return mapping
 
 
-def reorder_to_template(model, template: Study, replicate: Study) -> dict[str, np.ndarray]:
+def reorder_to_template(
+    model: CrossoverModel, template: Study, replicate: Study
+) -> dict[str, np.ndarray]:
     """Return the replicate's observations in the row order of the template's model.
 
     Parameters
@@ -118,6 +125,8 @@ def reorder_to_template(model, template: Study, replicate: Study) -> dict[str, n
     labels = model.observation_labels()
     data = {}
     if "log_glx" in labels:
+        if replicate.fmrs is None:
+            raise ValueError("the simulated replicate has no fMRS table")
         lab = labels["log_glx"]
         table = replicate.fmrs.set_index(["participant_id", "session", "block"])["glx"]
         keys = list(
@@ -270,7 +279,7 @@ def run_power(
     seed: int = 2025,
     workers: int = 2,
     scheduler: str | None = None,
-    client=None,
+    client: Client | None = None,
     progress: bool = True,
     plot: bool = True,
 ) -> PowerResult:

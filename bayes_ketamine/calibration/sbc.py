@@ -30,7 +30,7 @@ import contextlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -46,7 +46,13 @@ from bayes_ketamine.calibration.worker import (
     run_fit,
 )
 from bayes_ketamine.data.study import Study
+from bayes_ketamine.digests import digest
 from bayes_ketamine.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from bayes_ketamine.models.base import CrossoverModel
 
 BLOCK = 25
 """Simulations per block of prior draws."""
@@ -60,7 +66,7 @@ def _block_seed(seed: int, *path: int) -> int:
 
 
 def prior_block(
-    model, block: int, seed: int, parameters: list[str], block_size: int = BLOCK
+    model: CrossoverModel, block: int, seed: int, parameters: list[str], block_size: int = BLOCK
 ) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
     """Draw one block of true parameters and simulated observations from the prior.
 
@@ -179,7 +185,7 @@ def run_sbc(
     seed: int = 2025,
     workers: int = 2,
     scheduler: str | None = None,
-    client=None,
+    client: Client | None = None,
     progress: bool = True,
     plot: bool = True,
 ) -> SBCResult:
@@ -273,10 +279,7 @@ def run_sbc(
 
 def settings_key(settings: SamplerSettings) -> str:
     """Return a short stable hash of sampler settings (part of task keys)."""
-    import hashlib
-
-    text = json.dumps(asdict(settings), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
+    return digest(**asdict(settings))[:10]
 
 
 def _root_attrs(spec: ModelSpec, settings: SamplerSettings, seed: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -28,6 +28,9 @@ import xarray as xr
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    import pymc as pm
 
 CALIBRATION_FAIL: dict[str, float] = {
     "divergent_fraction": 0.01,
@@ -112,7 +115,7 @@ _CACHE: dict[str, _Entry] = {}
 """Per-process cache of compiled models, keyed by :attr:`ModelDesign.key`."""
 
 
-def ranked_variables(pymc_model) -> list[str]:
+def ranked_variables(pymc_model: pm.Model) -> list[str]:
     """Return the population-level variables of a model that SBC ranks.
 
     Free random variables and deterministics whose dims are all in
@@ -346,9 +349,12 @@ def run_fit(job: FitJob) -> dict[str, Any]:
 
     entry, compile_seconds = compiled_for(job.design)
     extra: dict[str, Any] = {}
-    data = job.data
     if job.make_data is not None:
         data, extra = job.make_data(job)
+    elif job.data is not None:
+        data = job.data
+    else:
+        raise ValueError(f"fit job {job.index} has neither data nor make_data")
     compiled = entry.compiled.with_data(**data)
     s = job.settings
     start = time.perf_counter()

@@ -496,9 +496,10 @@ def simulate_study(
     (True, 3.2)
     """
     params = params or SimulationParameters()
-    overrides = {"dropout_fraction": dropout_fraction}
-    overrides["missing_score_fraction"] = missing_score_fraction
-    params = dataclasses.replace(params, **{k: v for k, v in overrides.items() if v is not None})
+    if dropout_fraction is not None:
+        params = dataclasses.replace(params, dropout_fraction=dropout_fraction)
+    if missing_score_fraction is not None:
+        params = dataclasses.replace(params, missing_score_fraction=missing_score_fraction)
     _check(params, n_participants)
     rng = np.random.default_rng(seed)
     n = n_participants
@@ -645,7 +646,7 @@ def simulate_study(
         text_table("participants.csv", participants),
         text_table("fmrs.csv", fmrs),
         text_table("symptoms.csv", symptoms),
-        where=metadata["name"],
+        where=str(metadata["name"]),
     )
     return study, truth
 

@@ -34,7 +34,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
-from bayes_ketamine.inference.arrays import Array
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS, Array
 from bayes_ketamine.inference.structure import bind_data, data_values
 
 if TYPE_CHECKING:
@@ -48,8 +48,6 @@ if TYPE_CHECKING:
     type Tensor = TensorVariable[TensorType, Apply[Op] | None]
     type Coords = dict[str, Array]
     type Dims = dict[Hashable, Sequence[Hashable]]
-
-SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 
 MODE = "FAST_COMPILE"
 """pytensor mode of the functions that run once per fit (these, the prior predictive).

@@ -22,8 +22,9 @@ when at least two of the inputs have it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
+from typing import Any
 
 import arviz_stats as azs
 import numpy as np
@@ -117,7 +118,7 @@ def cv_elpd(result: xr.Dataset, var: str) -> ELPDDataLOOKFold:
         n_data_points=n,
         scale="log",
         warning=False,
-        good_k=None,
+        good_k=None,  # type: ignore[arg-type]  # no PSIS in CV; arviz-stats allows None
         elpd_i=elpd_i,
         n_folds=int(result.sizes["fold"]),
     )
@@ -140,7 +141,8 @@ def _read_inputs(
                 f"{p} ({'CV' if k else 'artifact'})" for p, k in zip(paths, kinds, strict=True)
             )
         )
-    attrs, elpds = [], []
+    attrs: list[dict[Hashable, Any]] = []
+    elpds: list[dict[str, Any]] = []
     if all(kinds):
         results = []
         for path in paths:

@@ -27,7 +27,6 @@ belongs to the user running the fits.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import tempfile
@@ -35,6 +34,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+
+from bayes_ketamine.digests import sha256_hex
 
 ENV_SWITCH = "BAYES_KETAMINE_COMPILE_CACHE"
 """Environment variable; ``0`` disables the cache (every call builds)."""
@@ -96,9 +97,8 @@ def cache_key(purpose: str, graph_key: str, builder: ModuleType) -> str:
     str
         ``<purpose>-<SHA-256 hex digest>``.
     """
-    source = Path(builder.__file__).read_bytes()
-    digest = hashlib.sha256(graph_key.encode() + b"\0" + purpose.encode() + b"\0" + source)
-    return f"{purpose}-{digest.hexdigest()}"
+    source = Path(str(builder.__file__)).read_bytes()
+    return f"{purpose}-{sha256_hex(graph_key, purpose, source)}"
 
 
 def cached[T](key: str, build: Callable[[], T]) -> T:

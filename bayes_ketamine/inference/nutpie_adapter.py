@@ -39,7 +39,6 @@ floating-point rounding (the same log density, evaluated by another graph).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import sys
 import threading
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bayes_ketamine.digests import sha256_hex
 from bayes_ketamine.inference import compile_cache
 from bayes_ketamine.inference.arrays import Array, Ints
 from bayes_ketamine.inference.structure import bind_data, data_values
@@ -573,8 +573,7 @@ def cfunc_cache_key(src: str, inner_key: str) -> str:
     str
         SHA-256 hex digest over :data:`CFUNC_VERSION`, the source and ``inner_key``.
     """
-    payload = "\0".join([CFUNC_VERSION, src, inner_key])
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return sha256_hex(CFUNC_VERSION, src, inner_key)
 
 
 def _cached_cfunc(kind: str, function: Function, shared: list[SharedVariable]) -> object:

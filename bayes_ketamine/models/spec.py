@@ -38,12 +38,13 @@ Unknown keys or invalid values raise :class:`SpecError` naming the file and key.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bayes_ketamine.digests import sha256_hex
 
 FAMILIES = ("glutamate", "symptoms", "joint")
 POOLINGS = ("none", "partial", "complete")
@@ -161,7 +162,7 @@ class ModelSpec:
 
     def content_hash(self) -> str:
         """Return the SHA-256 of the canonical JSON form (file layout ignored)."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return sha256_hex(self.to_json())
 
     def with_pooling(self, pooling: str) -> ModelSpec:
         """Return a copy with another pooling (same factor) and a matching name."""

@@ -19,10 +19,8 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import ArtifactError, load_posterior
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
 from bayes_ketamine.inference.artifact import read_attrs
-
-SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
-"""Dims of the posterior draws."""
 
 
 class MixedStudiesError(ValueError):
