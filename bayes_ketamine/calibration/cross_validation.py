@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.inference.comparison import CV_RESULT_KIND
 from bayes_ketamine.inference.settings import FitSettings
@@ -156,7 +157,7 @@ def run_fold(job: FoldJob) -> dict[str, Any]:
         key = nutpie_cache_key(model_structure_key(model.pymc_model, versions))
         tree = start_nutpie(model.pymc_model, job.settings, False, key).result()
         posterior = tree["posterior"].to_dataset()
-        seed = int(np.random.SeedSequence([job.settings.seed, job.index]).generate_state(1)[0])
+        seed = seed_at(job.settings.seed, job.index)
         scores = held_out_elpd(
             posterior,
             build_model(job.spec, testing),
@@ -307,8 +308,9 @@ def cross_validate(
     """
     from bayes_ketamine.calibration.cluster import dask_client, run_jobs
     from bayes_ketamine.calibration.store import RunStore, write_netcdf
+    from bayes_ketamine.digests import digest
     from bayes_ketamine.inference.artifact import atomic_write
-    from bayes_ketamine.inference.provenance import digest, package_versions, provenance_key
+    from bayes_ketamine.inference.provenance import package_versions, provenance_key
 
     spec = resolve_spec(spec)
     if study is None:

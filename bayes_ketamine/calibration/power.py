@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.worker import FitJob, ModelDesign, SamplerSettings, compiled_for
 from bayes_ketamine.data import SimulationParameters, Study, simulate_study
@@ -75,10 +76,6 @@ def _counts(study: Study) -> dict[tuple[str, str], int]:
     return {k: int(v) for k, v in p.groupby(["sex", "sequence"]).size().items()}
 
 
-def _seed(*path: int) -> int:
-    return int(np.random.SeedSequence([int(x) for x in path]).generate_state(1)[0])
-
-
 def stratified_simulation(n_per_sex: int, params: SimulationParameters, *seed_path: int) -> Study:
     """Simulate a study of ``2 n_per_sex`` participants with the stratified design.
 
@@ -88,7 +85,7 @@ def stratified_simulation(n_per_sex: int, params: SimulationParameters, *seed_pa
     target = {k: v for k, v in target_counts(n_per_sex).items() if v}
     params = dataclasses.replace(params, male_fraction=0.5)
     for k in range(MAX_TRIES):
-        study, _ = simulate_study(_seed(*seed_path, k), 2 * n_per_sex, params=params)
+        study, _ = simulate_study(seed_at(*seed_path, k), 2 * n_per_sex, params=params)
         if _counts(study) == target:
             return study
     raise RuntimeError(f"no stratified allocation for n_per_sex={n_per_sex} in {MAX_TRIES} seeds")
@@ -181,7 +178,7 @@ def make_power_data(job: FitJob) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     """Simulate the follow-up trial of a power job (runs on the worker)."""
     pl = job.payload
     entry, _ = compiled_for(job.design)
-    rng = np.random.default_rng(_seed(pl["seed"], pl["n_per_sex"], pl["replicate"], 99))
+    rng = np.random.default_rng(seed_at(pl["seed"], pl["n_per_sex"], pl["replicate"], 99))
     params = replicate_parameters(pl["params"], pl["effect"], pl["effect_sd"], rng)
     replicate = stratified_simulation(
         pl["n_per_sex"], params, pl["seed"], pl["n_per_sex"], pl["replicate"]
@@ -310,7 +307,6 @@ def run_power(
     PowerResult
     """
     from bayes_ketamine.calibration.cluster import dask_client, run_jobs, warm_workers
-    from bayes_ketamine.calibration.sbc import settings_key
     from bayes_ketamine.calibration.worker import run_fit, warm
     from bayes_ketamine.models import resolve_spec
 
@@ -341,7 +337,7 @@ def run_power(
         FitJob(
             kind="power",
             index=_index(n, r),
-            seed=_seed(seed, n, r, 1),
+            seed=seed_at(seed, n, r, 1),
             design=designs[n],
             settings=settings,
             make_data=make_power_data,
@@ -372,7 +368,7 @@ def run_power(
                 active,
                 run_fit,
                 jobs,
-                key_prefix=f"power-{store.root.name}-{seed}-{settings_key(settings)}",
+                key_prefix=f"power-{store.root.name}-{seed}-{settings.key()}",
                 on_result=store.save,
                 description=f"power {spec.name}",
                 progress=progress,

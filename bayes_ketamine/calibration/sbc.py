@@ -20,7 +20,7 @@ seeded with ``SeedSequence([seed, 0, b])``, and simulation ``i`` is fitted with 
 from ``SeedSequence([seed, 1, i])``: simulation ``i`` is the same whatever ``N`` is and
 whether or not the run was resumed.
 
-Fits whose diagnostics fail (:data:`bayes_ketamine.calibration.worker.CALIBRATION_FAIL`)
+Fits whose diagnostics fail (:data:`bayes_ketamine.calibration.worker.CALIBRATION_THRESHOLDS`)
 are kept in the ranks (dropping them would bias the check) and counted in the report.
 """
 
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.uniformity import ALPHA, uniformity_band, uniformity_test
 from bayes_ketamine.calibration.worker import (
@@ -46,7 +47,6 @@ from bayes_ketamine.calibration.worker import (
     run_fit,
 )
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.digests import digest
 from bayes_ketamine.models.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -59,10 +59,6 @@ BLOCK = 25
 
 
 # -- prior draws -------------------------------------------------------------------------
-
-
-def _block_seed(seed: int, *path: int) -> int:
-    return int(np.random.SeedSequence([int(seed), *path]).generate_state(1)[0])
 
 
 def prior_block(
@@ -81,7 +77,7 @@ def prior_block(
     import pymc as pm
 
     draws = pm.sample_prior_predictive(
-        draws=block_size, model=model.pymc_model, random_seed=_block_seed(seed, 0, block)
+        draws=block_size, model=model.pymc_model, random_seed=seed_at(seed, 0, block)
     )
     truth, labels = flatten_draws(draws["prior"].to_dataset(), parameters)
     pp = draws["prior_predictive"].to_dataset()
@@ -142,7 +138,7 @@ def sbc_jobs(
                 FitJob(
                     kind="sbc",
                     index=i,
-                    seed=_block_seed(seed, 1, i),
+                    seed=seed_at(seed, 1, i),
                     design=design,
                     settings=settings,
                     data={name: arr[k] for name, arr in data.items()},
@@ -243,7 +239,7 @@ def run_sbc(
                 active,
                 run_fit,
                 jobs,
-                key_prefix=f"sbc-{design.key}-{seed}-{settings_key(settings)}",
+                key_prefix=f"sbc-{design.key}-{seed}-{settings.key()}",
                 on_result=store.save,
                 description=f"SBC {spec.name}",
                 progress=progress,
@@ -275,11 +271,6 @@ def run_sbc(
         wall_seconds=wall,
         new_simulations=len(todo),
     )
-
-
-def settings_key(settings: SamplerSettings) -> str:
-    """Return a short stable hash of sampler settings (part of task keys)."""
-    return digest(**asdict(settings))[:10]
 
 
 def _root_attrs(spec: ModelSpec, settings: SamplerSettings, seed: int) -> dict[str, Any]:

@@ -19,29 +19,27 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from bayes_ketamine.data.study import Study
+from bayes_ketamine.digests import digest
+from bayes_ketamine.inference.diagnostics import THRESHOLDS
 from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.models.spec import ModelSpec
 
 if TYPE_CHECKING:
     import pymc as pm
 
-CALIBRATION_FAIL: dict[str, float] = {
-    "divergent_fraction": 0.01,
-    "rhat": 1.05,
-    "ess_bulk": 50.0,
-    "ebfmi": 0.2,
-}
-"""A calibration fit *fails* if more than 1 % of its draws diverged, any parameter has
-R-hat > 1.05, any parameter has bulk ESS < 50, or a chain has E-BFMI < 0.2. The
-workbench's analysis thresholds (R-hat 1.01, ESS 100; ``status``) are stored too but
-are meant for 4 x 1000-draw fits, not for the short 2-chain fits of calibration."""
+CALIBRATION_THRESHOLDS: dict[str, float] = {**THRESHOLDS, "ess_fail": 50.0}
+"""The analysis thresholds (:data:`bayes_ketamine.inference.diagnostics.THRESHOLDS`)
+with a lower ESS: a calibration fit *fails* if more than 1 % of its draws diverged,
+any parameter has R-hat > 1.05, bulk or tail ESS < 50, or a chain has E-BFMI < 0.2.
+The analysis verdict (ESS 100; ``status``) is stored too, but it is meant for
+4 x 1000-draw fits, not for the short 2-chain fits of calibration."""
 
 RANKED_DIMS: frozenset[str] = frozenset({"sex", "post_timepoint"})
 """Parameters whose dims are a subset of these are ranked (population-level ones)."""
@@ -72,6 +70,10 @@ class SamplerSettings:
     target_accept: float = FitSettings.target_accept
     max_treedepth: int = FitSettings.max_treedepth
     thin_to: int = 99
+
+    def key(self) -> str:
+        """Return a short stable hash of the settings (part of Dask task keys)."""
+        return digest(**asdict(self))[:10]
 
     def __post_init__(self) -> None:
         if self.thin_to > self.draws * self.chains:
@@ -296,29 +298,19 @@ def fit_diagnostics(trace: xr.DataTree, max_treedepth: int) -> dict[str, Any]:
 
     Uses :func:`bayes_ketamine.inference.diagnostics.run_diagnostics` on every
     parameter (participant-level ones included): ``status`` is the workbench verdict
-    with the analysis thresholds, ``fit_failed`` applies :data:`CALIBRATION_FAIL`.
+    with the analysis thresholds, ``fit_failed`` the same verdict with
+    :data:`CALIBRATION_THRESHOLDS`.
     """
-    from bayes_ketamine.inference.diagnostics import run_diagnostics
+    from bayes_ketamine.inference.diagnostics import judge, run_diagnostics
 
     params, sampler = run_diagnostics(trace, max_treedepth)
-    t = CALIBRATION_FAIL
-    n_draws = int(sampler["draws"].sum())
-    n_div = int(sampler["divergences"].sum())
+    calibration = judge(params, sampler, thresholds=CALIBRATION_THRESHOLDS)
     max_rhat = float(np.nanmax(params["r_hat"].values))
     min_ess = float(np.nanmin(params["ess_bulk"].values))
     min_bfmi = float(sampler["ebfmi"].min())
-    reasons = []
-    if n_div > t["divergent_fraction"] * n_draws:
-        reasons.append(f"{n_div} divergences")
-    if max_rhat > t["rhat"]:
-        reasons.append(f"R-hat {max_rhat:.3f}")
-    if min_ess < t["ess_bulk"]:
-        reasons.append(f"bulk ESS {min_ess:.0f}")
-    if min_bfmi < t["ebfmi"]:
-        reasons.append(f"E-BFMI {min_bfmi:.2f}")
     return {
-        "fit_failed": bool(reasons),
-        "fail_reasons": "; ".join(reasons),
+        "fit_failed": calibration.status == "fail",
+        "fail_reasons": "; ".join(calibration.failures),
         "status": str(params.attrs["verdict"]),
         "reasons": str(params.attrs["verdict_reasons"]),
         "divergences": int(sampler["divergences"].sum()),
