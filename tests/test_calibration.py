@@ -187,7 +187,14 @@ def test_bad_design_prior_options_are_refused_before_any_fit():
         with pytest.raises(ValueError, match="effect_sd"):
             check_effect_mode("prior", sd)
     with pytest.raises(ValueError, match="effect_sd"):
-        run_power("glutamate_partial", (4,), 2, effect="prior", effect_sd=-1.0, client=object())
+        run_power(
+            "glutamate_partial",
+            n_per_sex=(4,),
+            replicates=2,
+            effect="prior",
+            effect_sd=-1.0,
+            client=object(),
+        )
 
 
 def test_directional_sex_difference_counts_only_the_hypothesised_sign():

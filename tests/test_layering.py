@@ -24,6 +24,7 @@ LAYERS = (
     "models",
     "data",
     "digests",
+    "api",
 )
 """Top to bottom, as the package docstring of :mod:`bayes_ketamine` states them."""
 

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.inference.comparison import CV_RESULT_KIND
@@ -53,7 +54,8 @@ DEFAULT_SETTINGS = FitSettings(draws=500, tune=500, chains=2, cores=1)
 """Sampler settings of a fold unless given: 1000 draws per fold, one core per worker."""
 
 
-def assign_folds(study: Study, folds: int | None = None, seed: int = 0) -> list[list[str]]:
+@deprecated_call_forms(positional=("folds", "seed"))
+def assign_folds(study: Study, *, folds: int | None = None, seed: int = 0) -> list[list[str]]:
     """Return the held-out participants of each fold.
 
     Parameters
@@ -80,7 +82,7 @@ def assign_folds(study: Study, folds: int | None = None, seed: int = 0) -> list[
     >>> study = default_study()
     >>> len(assign_folds(study))
     26
-    >>> sorted(len(f) for f in assign_folds(study, 4))
+    >>> sorted(len(f) for f in assign_folds(study, folds=4))
     [6, 6, 7, 7]
     """
     ids = study.participant_ids
@@ -252,10 +254,11 @@ def combine_folds(
     return ds
 
 
+@deprecated_call_forms(positional=("study",))
 def cross_validate(
     spec: ModelSpec | str | Path,
-    study: Study | None = None,
     *,
+    study: Study | None = None,
     folds: int | None = None,
     workers: int = 2,
     scheduler: str | None = None,
@@ -322,7 +325,7 @@ def cross_validate(
         raise ValueError(f"cross-validation samples with nutpie, not {settings.sampler!r}")
     if replicates < 1:
         raise ValueError(f"replicates must be a positive integer, got {replicates!r}")
-    assignment = assign_folds(study, folds, settings.seed)
+    assignment = assign_folds(study, folds=folds, seed=settings.seed)
     identity = {
         "kind": CV_RESULT_KIND,
         "spec_hash": spec.content_hash(),

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.worker import FitJob, ModelDesign, SamplerSettings, compiled_for
@@ -85,7 +86,9 @@ def stratified_simulation(n_per_sex: int, params: SimulationParameters, *seed_pa
     target = {k: v for k, v in target_counts(n_per_sex).items() if v}
     params = dataclasses.replace(params, male_fraction=0.5)
     for k in range(MAX_TRIES):
-        study, _ = simulate_study(seed_at(*seed_path, k), 2 * n_per_sex, params=params)
+        study, _ = simulate_study(
+            seed_at(*seed_path, k), n_participants=2 * n_per_sex, params=params
+        )
         if _counts(study) == target:
             return study
     raise RuntimeError(f"no stratified allocation for n_per_sex={n_per_sex} in {MAX_TRIES} seeds")
@@ -262,11 +265,12 @@ def _index(n_per_sex: int, replicate: int) -> int:
     return int(n_per_sex) * 100_000 + int(replicate)
 
 
+@deprecated_call_forms(positional=("n_per_sex", "replicates"))
 def run_power(
     spec: ModelSpec | str | Path = "glutamate_partial",
+    *,
     n_per_sex: tuple[int, ...] = (10, 20, 40),
     replicates: int = 50,
-    *,
     effect: str = "fixed",
     effect_sd: float = 1.5,
     params: SimulationParameters | None = None,

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.uniformity import ALPHA, uniformity_band, uniformity_test
@@ -148,14 +149,15 @@ def sbc_jobs(
     return jobs
 
 
-def summarise_sbc(combined: xr.Dataset, thin_to: int, alpha: float = ALPHA) -> xr.Dataset:
+@deprecated_call_forms(positional=("thin_to", "alpha"))
+def summarise_sbc(combined: xr.Dataset, *, thin_to: int, alpha: float = ALPHA) -> xr.Dataset:
     """Return the per-parameter verdicts of combined SBC results.
 
     Adds ``n_simulations``, ``failed_fits`` and the mean ``ess_bulk`` per parameter.
     """
     ranks = combined["rank"].transpose("parameter", "simulation").values
-    band = uniformity_band(ranks.shape[1], thin_to + 1, alpha)
-    verdicts = uniformity_test(ranks, thin_to + 1, alpha, band)
+    band = uniformity_band(ranks.shape[1], thin_to + 1, alpha=alpha)
+    verdicts = uniformity_test(ranks, thin_to + 1, alpha=alpha, band=band)
     verdicts = verdicts.assign_coords(parameter=combined["parameter"].values)
     verdicts["mean_ess_bulk"] = ("parameter", combined["ess_bulk"].mean("simulation").values)
     failed = int(combined["fit_failed"].sum())
@@ -171,10 +173,11 @@ def summarise_sbc(combined: xr.Dataset, thin_to: int, alpha: float = ALPHA) -> x
     return verdicts
 
 
+@deprecated_call_forms(positional=("simulations",))
 def run_sbc(
     spec: ModelSpec | str | Path,
-    simulations: int,
     *,
+    simulations: int,
     study: Study | None = None,
     out_dir: str | Path = "posteriors/sbc",
     settings: SamplerSettings | None = None,
@@ -246,7 +249,7 @@ def run_sbc(
             )
             wall = time.perf_counter() - start
     combined = store.combine(range(simulations))
-    verdicts = summarise_sbc(combined, settings.thin_to)
+    verdicts = summarise_sbc(combined, thin_to=settings.thin_to)
     tree = xr.DataTree.from_dict(
         {
             "/": xr.Dataset(attrs=_root_attrs(spec, settings, seed)),

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import xarray as xr
 from scipy import stats
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.inference.arrays import Floats, Ints
 
 ALPHA = 0.05
@@ -92,8 +93,9 @@ class UniformityBand:
     null_statistics: Floats
 
 
+@deprecated_call_forms(data=2, positional=("alpha", "n_sim", "seed"))
 def uniformity_band(
-    n: int, n_ranks: int, alpha: float = ALPHA, n_sim: int = 2000, seed: int = 271828
+    n: int, n_ranks: int, *, alpha: float = ALPHA, n_sim: int = 2000, seed: int = 271828
 ) -> UniformityBand:
     """Return the simultaneous ``1 - alpha`` ECDF band for ``n`` discrete-uniform ranks.
 
@@ -158,8 +160,9 @@ def holm(p: npt.ArrayLike) -> Floats:
     return adjusted
 
 
+@deprecated_call_forms(data=2, positional=("alpha", "band"))
 def uniformity_test(
-    ranks: npt.ArrayLike, n_ranks: int, alpha: float = ALPHA, band: UniformityBand | None = None
+    ranks: npt.ArrayLike, n_ranks: int, *, alpha: float = ALPHA, band: UniformityBand | None = None
 ) -> xr.Dataset:
     """Test each parameter's ranks for uniformity and give a verdict.
 
@@ -186,7 +189,7 @@ def uniformity_test(
     if ranks.min() < 0 or ranks.max() >= n_ranks:
         raise ValueError(f"ranks must lie in 0..{n_ranks - 1}")
     n = ranks.shape[-1]
-    band = band or uniformity_band(n, n_ranks, alpha)
+    band = band or uniformity_band(n, n_ranks, alpha=alpha)
     ecdf = rank_ecdf(ranks, n_ranks)
     ranks, n_ranks = bin_ranks(ranks, n_ranks)
     counts = _ecdf_counts(ranks, n_ranks)

@@ -64,7 +64,7 @@ def sbc_command(
     try:
         result = run_sbc(
             spec,
-            simulations,
+            simulations=simulations,
             out_dir=out,
             settings=_settings(draws, tune, chains, thin, target_accept),
             seed=seed,
@@ -153,8 +153,8 @@ def power_command(
         )
         result = run_power(
             spec,
-            sizes,
-            replicates,
+            n_per_sex=sizes,
+            replicates=replicates,
             effect=effect,
             effect_sd=effect_sd,
             params=params,

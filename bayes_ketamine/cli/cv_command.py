@@ -58,7 +58,7 @@ def cv_command(
     try:
         result = cross_validate(
             spec,
-            data,
+            study=data,
             folds=folds,
             workers=workers,
             scheduler=scheduler,

@@ -43,7 +43,7 @@ def simulate(
     if out.is_dir() and any(out.iterdir()) and not force:
         raise fail(f"{out} is not empty; pass --force to replace it")
     try:
-        study, _ = simulate_study(seed, participants, dropout_fraction=dropout)
+        study, _ = simulate_study(seed, n_participants=participants, dropout_fraction=dropout)
         write_study(study, out, overwrite=force)
     except ValueError as err:
         raise fail(err) from err

@@ -86,7 +86,12 @@ def fit_command(
             # fit() keeps library warnings out of the terminal (stored in the artifact);
             # the report below states LOO's Pareto-k problems in plain words.
             result = fit(
-                resolved, data, settings=settings, out_dir=out_dir, force=force, progress=not quiet
+                resolved,
+                study=data,
+                settings=settings,
+                out_dir=out_dir,
+                force=force,
+                progress=not quiet,
             )
     except (ValueError, FileNotFoundError, SpecError, ArtifactError) as err:
         raise fail(err) from err
@@ -193,7 +198,7 @@ def compare(
 
     console = Console()
     try:
-        table = compare_artifacts(artifacts, out=out)
+        table = compare_artifacts(artifacts, out_path=out)
     except (ArtifactError, ValueError) as err:
         raise fail(err) from err
     criterion = table.attrs["criterion"]

@@ -55,7 +55,12 @@ def run(
     console.print(f"[bold]{data.name}[/] ({label}): valid, {len(data.participants)} participants")
     try:
         result = run_analysis(
-            data, out, settings=settings, force=force, progress=not quiet, cross_validation=cv
+            data,
+            out_dir=out,
+            settings=settings,
+            force=force,
+            progress=not quiet,
+            cross_validation=cv,
         )
     except (ValueError, SpecError, ArtifactError) as err:
         raise fail(err) from err

@@ -78,6 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.data.reading import text_table
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.data.validation import validate_tables
@@ -457,10 +458,11 @@ def _mean(by_level: dict[str, float]) -> float:
     return float(np.mean(list(by_level.values())))
 
 
+@deprecated_call_forms(positional=("n_participants",))
 def simulate_study(
     seed: int = 0,
-    n_participants: int = 26,
     *,
+    n_participants: int = 26,
     dropout_fraction: float | None = None,
     missing_score_fraction: float | None = None,
     params: SimulationParameters | None = None,

@@ -157,27 +157,6 @@ def write_artifact(tree: xr.DataTree, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: safe.to_netcdf(tmp, engine="netcdf4"))
 
 
-def read_attrs(path: str | Path) -> dict:
-    """Return the root attributes of an artifact without loading its data.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        Artifact file.
-
-    Returns
-    -------
-    dict
-
-    Raises
-    ------
-    ArtifactError
-        As :func:`load_posterior`.
-    """
-    with _open(path) as tree:
-        return dict(tree.attrs)
-
-
 def check_artifact_path(path: str | Path) -> Path:
     """Return ``path`` if it names an existing ``.nc`` file, else raise ArtifactError."""
     path = Path(path)

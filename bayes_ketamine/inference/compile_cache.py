@@ -29,13 +29,13 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 from bayes_ketamine.digests import sha256_hex
+from bayes_ketamine.inference.artifact import atomic_write
 
 ENV_SWITCH = "BAYES_KETAMINE_COMPILE_CACHE"
 """Environment variable; ``0`` disables the cache (every call builds)."""
@@ -198,15 +198,7 @@ def _store(path: Path, value: object) -> bytes | None:
         )
         return None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: tmp.write_bytes(payload))
     except OSError as err:
         warnings.warn(
             f"could not store compile cache entry {path}: {err}", RuntimeWarning, stacklevel=3

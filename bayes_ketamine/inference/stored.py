@@ -128,3 +128,27 @@ def stored_tree(tree: xr.DataTree) -> StoredGroup:
         read=lambda name: np.asarray(dataset.variables[name].values),
         children={name: stored_tree(child) for name, child in tree.children.items()},
     )
+
+
+def read_attrs(path: str | Path) -> dict[str, Any]:
+    """Return the root attributes of an artifact without loading its data.
+
+    Read with netCDF4 alone (:func:`open_stored`), as every reader of stored
+    attributes does.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Artifact file.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ArtifactError
+        As :func:`bayes_ketamine.inference.load_posterior`.
+    """
+    with open_stored(path) as root:
+        return dict(root.attrs)

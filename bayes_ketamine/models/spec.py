@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.digests import sha256_hex
 
 FAMILIES = ("glutamate", "symptoms", "joint")
@@ -182,7 +183,8 @@ def _check_choice(value: Any, choices: tuple[str, ...], key: str, source: Path |
         )
 
 
-def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec:
+@deprecated_call_forms(positional=("source",))
+def spec_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> ModelSpec:
     """Validate a parsed spec and return a :class:`ModelSpec`.
 
     Parameters

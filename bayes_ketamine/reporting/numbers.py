@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.inference.mediation import stored_or_computed
 from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors, draws, interval
 from bayes_ketamine.reporting.quantities import PROBS, QUANTITIES, SEX_WORDS, Quantity
@@ -306,10 +307,11 @@ def _mediation_macros(sensitivity: dict) -> list[str]:
     return lines
 
 
+@deprecated_call_forms(positional=("out_dir",))
 def write_numbers(
     posteriors_dir: str | Path | Posteriors,
-    out_dir: str | Path,
     *,
+    out_dir: str | Path,
     mixed_studies: bool = False,
 ) -> list[Path]:
     r"""Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
@@ -344,7 +346,7 @@ def write_numbers(
     The artifacts come from fitting the models, so the doctests skip the call:
 
     >>> from bayes_ketamine.reporting import write_numbers
-    >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
+    >>> write_numbers("posteriors", out_dir="manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
     """
     posteriors = as_posteriors(posteriors_dir)
