@@ -47,11 +47,8 @@ from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.inference.comparison import CV_RESULT_KIND
-from bayes_ketamine.inference.settings import FitSettings
+from bayes_ketamine.inference.settings import CV_SETTINGS, FitSettings
 from bayes_ketamine.models.spec import ModelSpec, resolve_spec
-
-DEFAULT_SETTINGS = FitSettings(draws=500, tune=500, chains=2, cores=1)
-"""Sampler settings of a fold unless given: 1000 draws per fold, one core per worker."""
 
 
 @deprecated_call_forms(positional=("folds", "seed"))
@@ -286,7 +283,8 @@ def cross_validate(
     out_dir : str or pathlib.Path, default "posteriors/cv"
         The run is stored in ``<out_dir>/<model name>/``.
     settings : FitSettings, optional
-        Sampler settings of every fold; default :data:`DEFAULT_SETTINGS`.
+        Sampler settings of every fold; default
+        :data:`~bayes_ketamine.inference.settings.CV_SETTINGS`.
     replicates : int, default 20
         Draws of a held-out participant's levels per posterior draw.
     full_data_settings : FitSettings, optional
@@ -320,7 +318,7 @@ def cross_validate(
         from bayes_ketamine.data import default_study
 
         study = default_study()
-    settings = settings or DEFAULT_SETTINGS
+    settings = settings or CV_SETTINGS
     if settings.sampler != "nutpie":
         raise ValueError(f"cross-validation samples with nutpie, not {settings.sampler!r}")
     if replicates < 1:

@@ -19,16 +19,15 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.digests import digest
 from bayes_ketamine.inference.diagnostics import THRESHOLDS
-from bayes_ketamine.inference.settings import FitSettings
+from bayes_ketamine.inference.settings import SamplerSettings
 from bayes_ketamine.models.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -43,43 +42,6 @@ The analysis verdict (ESS 100; ``status``) is stored too, but it is meant for
 
 RANKED_DIMS: frozenset[str] = frozenset({"sex", "post_timepoint"})
 """Parameters whose dims are a subset of these are ranked (population-level ones)."""
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """nutpie settings of every calibration fit.
-
-    Parameters
-    ----------
-    draws, tune, chains : int
-        Posterior draws and tuning steps per chain; number of chains (run one after
-        the other inside a worker, which owns one core).
-    target_accept : float
-        NUTS target acceptance; the workbench default of every fit
-        (:class:`~bayes_ketamine.inference.FitSettings`).
-    max_treedepth : int
-        Maximum tree depth.
-    thin_to : int
-        Number ``L`` of thinned posterior draws the true value is ranked among
-        (rank in ``0..L``).
-    """
-
-    draws: int = 500
-    tune: int = 500
-    chains: int = 2
-    target_accept: float = FitSettings.target_accept
-    max_treedepth: int = FitSettings.max_treedepth
-    thin_to: int = 99
-
-    def key(self) -> str:
-        """Return a short stable hash of the settings (part of Dask task keys)."""
-        return digest(**asdict(self))[:10]
-
-    def __post_init__(self) -> None:
-        if self.thin_to > self.draws * self.chains:
-            raise ValueError(
-                f"thin_to={self.thin_to} exceeds the {self.draws * self.chains} posterior draws"
-            )
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,14 @@ option or output folder).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
-from bayes_ketamine.inference.settings import FitSettings
-
-if TYPE_CHECKING:
-    from bayes_ketamine.calibration.worker import SamplerSettings
+from bayes_ketamine.inference.settings import FitSettings, SamplerSettings
 
 EXIT_NOT_CALIBRATED = 1
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
@@ -29,8 +26,6 @@ _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
 def _settings(
     draws: int, tune: int, chains: int, thin: int, target_accept: float
 ) -> SamplerSettings:
-    from bayes_ketamine.calibration.worker import SamplerSettings
-
     return SamplerSettings(
         draws=draws, tune=tune, chains=chains, thin_to=thin, target_accept=target_accept
     )
@@ -46,14 +41,16 @@ def sbc_command(
         str | None, typer.Option(help="Address of an existing Dask scheduler.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/sbc"),
-    seed: Annotated[int, typer.Option(help="Master seed.")] = 2025,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = 2,
-    thin: Annotated[int, typer.Option(help="L thinned draws to rank among (rank 0..L).")] = 99,
+    seed: Annotated[int, typer.Option(help="Master seed.")] = FitSettings.seed,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = SamplerSettings.draws,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = SamplerSettings.tune,
+    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
+    thin: Annotated[
+        int, typer.Option(help="L thinned draws to rank among (rank 0..L).")
+    ] = SamplerSettings.thin_to,
     target_accept: Annotated[
         float, typer.Option(help="NUTS target acceptance.")
-    ] = FitSettings.target_accept,  # SamplerSettings' default, without importing calibration
+    ] = SamplerSettings.target_accept,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
@@ -134,10 +131,10 @@ def power_command(
         str | None, typer.Option(help="Address of an existing Dask scheduler.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/power"),
-    seed: Annotated[int, typer.Option(help="Master seed.")] = 2025,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = 2,
+    seed: Annotated[int, typer.Option(help="Master seed.")] = FitSettings.seed,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = SamplerSettings.draws,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = SamplerSettings.tune,
+    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""

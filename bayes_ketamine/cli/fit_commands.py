@@ -45,12 +45,14 @@ def fit_command(
         ),
     ],
     study: Annotated[str, typer.Option(help=STUDY_HELP)] = "default",
-    sampler: Annotated[str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")] = "nutpie",
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
-    chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
-    cores: Annotated[int, typer.Option(help="Chains run in parallel.")] = 2,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+    sampler: Annotated[
+        str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")
+    ] = FitSettings.sampler,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = FitSettings.draws,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = FitSettings.tune,
+    chains: Annotated[int, typer.Option(help="Number of chains.")] = FitSettings.chains,
+    cores: Annotated[int, typer.Option(help="Chains run in parallel.")] = FitSettings.cores,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = FitSettings.seed,
     force: Annotated[bool, typer.Option(help="Refit even if a matching artifact exists.")] = False,
     out: Annotated[
         Path | None,

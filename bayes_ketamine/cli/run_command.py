@@ -24,10 +24,10 @@ def run(
         Path | None,
         typer.Option(help="Artifact folder; posteriors/ (posteriors/<study> for other studies)."),
     ] = None,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
-    chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = FitSettings.draws,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = FitSettings.tune,
+    chains: Annotated[int, typer.Option(help="Number of chains.")] = FitSettings.chains,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = FitSettings.seed,
     force: Annotated[bool, typer.Option(help="Refit every model.")] = False,
     cv: Annotated[
         bool, typer.Option(help="Also compare the poolings by leave-one-participant-out CV.")
