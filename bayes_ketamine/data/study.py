@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_ketamine.data.metadata import DEFAULT_PERIODS
-from bayes_ketamine.data.summary import StudySummary, summarise
+from bayes_ketamine.data.summary import StudySummary, summarise_study
 from bayes_ketamine.digests import sha256_hex
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ class Study:
         StudySummary
             Small tables (pandas DataFrames); ``str()`` of it is a plain-text report.
         """
-        return summarise(self)
+        return summarise_study(self)
 
     def select_participants(self, participant_ids: Iterable[str], name: str) -> Study:
         """Return the study of only the given participants (for cross-validation folds).

@@ -42,12 +42,12 @@ __all__ = [
     "headline_numbers",
     "latex_macros",
     "quantity_numbers",
-    "summarise",
+    "summarise_draws",
     "write_numbers",
 ]
 
 
-def summarise(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
+def summarise_draws(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
     """Return the mean, the intervals of :data:`PROBS` and P(value direction 0).
 
     Parameters
@@ -150,18 +150,18 @@ def quantity_numbers(tree: xr.DataTree, quantity: Quantity) -> dict:
     -------
     dict
         ``model``, ``variable``, ``unit``, ``hypothesis``, ``meaning`` and
-        ``estimates`` (``{"Female"|"Male"|"Pooled"|"All": summarise(...)}``).
+        ``estimates`` (``{"Female"|"Male"|"Pooled"|"All": summarise_draws(...)}``).
     """
     values = _primary(draws(tree, quantity.var))
     if quantity.pooled_var is None:
-        estimates = {"All": summarise(values.values, quantity.direction)}
+        estimates = {"All": summarise_draws(values.values, quantity.direction)}
     else:
         estimates = {
-            SEX_WORDS[s]: summarise(values.sel(sex=s).values, quantity.direction)
+            SEX_WORDS[s]: summarise_draws(values.sel(sex=s).values, quantity.direction)
             for s in ("F", "M")
         }
         pooled = draws(tree, quantity.pooled_var).values
-        estimates["Pooled"] = summarise(pooled, quantity.direction)
+        estimates["Pooled"] = summarise_draws(pooled, quantity.direction)
     return {
         "model": quantity.model,
         "variable": quantity.var,
