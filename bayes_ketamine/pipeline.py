@@ -35,6 +35,7 @@ from bayes_ketamine.inference.artifact import atomic_write
 from bayes_ketamine.inference.fitting import caught_warnings
 from bayes_ketamine.inference.precompile import Precompiler
 from bayes_ketamine.inference.reuse import stored_fit
+from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models import resolve_spec
 from bayes_ketamine.models.spec import POOLINGS
 from bayes_ketamine.reporting import Posteriors, write_numbers
@@ -112,7 +113,7 @@ def run_analysis(
     progress: bool = True,
     cross_validation: bool = True,
     cv_settings: FitSettings | None = None,
-    workers: int = 2,
+    workers: int = CORES,
 ) -> AnalysisResult:
     """Run the full analysis of a study.
 

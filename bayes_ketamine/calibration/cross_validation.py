@@ -47,7 +47,7 @@ from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.inference.comparison import CV_RESULT_KIND
-from bayes_ketamine.inference.settings import CV_SETTINGS, FitSettings
+from bayes_ketamine.inference.settings import CORES, CV_SETTINGS, FitSettings
 from bayes_ketamine.models.spec import ModelSpec, resolve_spec
 
 
@@ -257,7 +257,7 @@ def cross_validate(
     *,
     study: Study | None = None,
     folds: int | None = None,
-    workers: int = 2,
+    workers: int = CORES,
     scheduler: str | None = None,
     out_dir: str | Path = "posteriors/cv",
     settings: FitSettings | None = None,

@@ -43,6 +43,7 @@ from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.worker import FitJob, ModelDesign, SamplerSettings, compiled_for
 from bayes_ketamine.data import SimulationParameters, Study, simulate_study
+from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -278,7 +279,7 @@ def run_power(
     out_dir: str | Path = "posteriors/power",
     settings: SamplerSettings | None = None,
     seed: int = 2025,
-    workers: int = 2,
+    workers: int = CORES,
     scheduler: str | None = None,
     client: Client | None = None,
     progress: bool = True,

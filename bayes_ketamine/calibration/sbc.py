@@ -48,6 +48,7 @@ from bayes_ketamine.calibration.worker import (
     run_fit,
 )
 from bayes_ketamine.data.study import Study
+from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def run_sbc(
     out_dir: str | Path = "posteriors/sbc",
     settings: SamplerSettings | None = None,
     seed: int = 2025,
-    workers: int = 2,
+    workers: int = CORES,
     scheduler: str | None = None,
     client: Client | None = None,
     progress: bool = True,

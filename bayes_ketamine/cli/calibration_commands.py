@@ -17,7 +17,15 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
-from bayes_ketamine.inference.settings import FitSettings, SamplerSettings
+from bayes_ketamine.cli.options import (
+    Draws,
+    MasterSeed,
+    NoProgress,
+    Scheduler,
+    Tune,
+    Workers,
+)
+from bayes_ketamine.inference.settings import CORES, FitSettings, SamplerSettings
 
 EXIT_NOT_CALIBRATED = 1
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
@@ -36,14 +44,12 @@ def sbc_command(
         str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")
     ],
     simulations: Annotated[int, typer.Option(help="Number of simulations N.")] = 100,
-    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/sbc"),
-    seed: Annotated[int, typer.Option(help="Master seed.")] = FitSettings.seed,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = SamplerSettings.draws,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = SamplerSettings.tune,
+    seed: MasterSeed = FitSettings.seed,
+    draws: Draws = SamplerSettings.draws,
+    tune: Tune = SamplerSettings.tune,
     chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
     thin: Annotated[
         int, typer.Option(help="L thinned draws to rank among (rank 0..L).")
@@ -51,7 +57,7 @@ def sbc_command(
     target_accept: Annotated[
         float, typer.Option(help="NUTS target acceptance.")
     ] = SamplerSettings.target_accept,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: NoProgress = False,
 ) -> None:
     """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
     from bayes_ketamine.calibration.sbc import run_sbc
@@ -126,16 +132,14 @@ def power_command(
     ] = -1.5,
     effect_sd: Annotated[float, typer.Option(help="SD of the design prior, %.")] = 1.5,
     threshold: Annotated[float, typer.Option(help="Posterior probability that settles.")] = 0.95,
-    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/power"),
-    seed: Annotated[int, typer.Option(help="Master seed.")] = FitSettings.seed,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = SamplerSettings.draws,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = SamplerSettings.tune,
+    seed: MasterSeed = FitSettings.seed,
+    draws: Draws = SamplerSettings.draws,
+    tune: Tune = SamplerSettings.tune,
     chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: NoProgress = False,
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""
     from bayes_ketamine.calibration.power import run_power

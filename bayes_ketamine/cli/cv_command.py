@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
+from bayes_ketamine.cli.options import NoProgress, Scheduler, Seed, Workers
 from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
-from bayes_ketamine.inference.settings import CV_SETTINGS
+from bayes_ketamine.inference.settings import CORES, CV_SETTINGS
 
 
 def cv_command(
@@ -31,21 +32,19 @@ def cv_command(
         int | None,
         typer.Option(help="K folds grouped by participant (default: one per participant)."),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/cv"),
     draws: Annotated[
         int, typer.Option(help="Posterior draws per chain and fold.")
     ] = CV_SETTINGS.draws,
     tune: Annotated[int, typer.Option(help="Tuning steps per chain and fold.")] = CV_SETTINGS.tune,
     chains: Annotated[int, typer.Option(help="Chains per fold.")] = CV_SETTINGS.chains,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = CV_SETTINGS.seed,
+    seed: Seed = CV_SETTINGS.seed,
     replicates: Annotated[
         int, typer.Option(help="Draws of a held-out participant's levels per posterior draw.")
     ] = 20,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: NoProgress = False,
 ) -> None:
     """Cross-validate SPEC by participant; write OUT/<model>/cv.nc."""
     from bayes_ketamine.calibration import cross_validate

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import EXIT_FAIL_VERDICT, fail, require_extra
+from bayes_ketamine.cli.options import Chains, Draws, Seed, Tune
 from bayes_ketamine.cli.studies import STUDY_HELP, default_posteriors, study_or_exit
 from bayes_ketamine.inference.settings import SAMPLERS, FitSettings
 
@@ -48,11 +49,11 @@ def fit_command(
     sampler: Annotated[
         str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")
     ] = FitSettings.sampler,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = FitSettings.draws,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = FitSettings.tune,
-    chains: Annotated[int, typer.Option(help="Number of chains.")] = FitSettings.chains,
+    draws: Draws = FitSettings.draws,
+    tune: Tune = FitSettings.tune,
+    chains: Chains = FitSettings.chains,
     cores: Annotated[int, typer.Option(help="Chains run in parallel.")] = FitSettings.cores,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = FitSettings.seed,
+    seed: Seed = FitSettings.seed,
     force: Annotated[bool, typer.Option(help="Refit even if a matching artifact exists.")] = False,
     out: Annotated[
         Path | None,

@@ -12,6 +12,10 @@ from typing import Any
 
 from bayes_ketamine.digests import digest
 
+CORES = 2
+"""Cores the defaults are sized for (the project's machines): chains run in parallel
+by a fit, and worker processes of a local Dask cluster."""
+
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
 """NUTS implementations a fit may use; the first is the default."""
 
@@ -57,7 +61,7 @@ class FitSettings:
     seed: int = 2025
     target_accept: float = 0.99
     max_treedepth: int = 10
-    cores: int = 2
+    cores: int = CORES
     prior_draws: int = 500
 
     def __post_init__(self) -> None:
