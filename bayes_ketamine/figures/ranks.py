@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from arviz_base.labels import BaseLabeller
+from arviz_base.sel_utils import xarray_sel_iter
 from matplotlib.figure import Figure
 from scipy.stats import rankdata
 
@@ -49,19 +51,12 @@ def key_series(tree: xr.DataTree) -> dict[str, np.ndarray]:
         Labels as in the diagnostics table, e.g. ``"glx_condition_effect[F]"``.
     """
     posterior = tree["posterior"].to_dataset()
+    present = [var for var in KEY_EFFECTS if var in posterior]
+    labeller = BaseLabeller()
     out = {}
-    for var in KEY_EFFECTS:
-        if var not in posterior:
-            continue
-        da = posterior[var]
-        extra = [d for d in da.dims if d not in ("chain", "draw")]
-        if not extra:
-            out[var] = da.transpose("chain", "draw").values
-            continue
-        stacked = da.stack(cell=extra).transpose("chain", "draw", "cell")
-        for k, key in enumerate(stacked["cell"].values):
-            key = key if isinstance(key, tuple) else (key,)
-            out[f"{var}[{', '.join(str(v) for v in key)}]"] = stacked.values[:, :, k]
+    for var, sel, isel in xarray_sel_iter(posterior, present, skip_dims={"chain", "draw"}):
+        cell = posterior[var].isel(isel).transpose("chain", "draw")
+        out[labeller.make_label_flat(var, sel, isel)] = cell.values
     return out
 
 
