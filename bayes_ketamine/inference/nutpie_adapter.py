@@ -53,6 +53,9 @@ from typing import Any
 import numpy as np
 
 from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference.batched import MODE as HOISTED_MODE
+from bayes_ketamine.inference.censored_logp import model_logp
+from bayes_ketamine.inference.hoisting import HoistedData, hoist_data_only
 from bayes_ketamine.inference.structure import bind_data, data_values
 
 NUTPIE_VERSION_FOLLOWED = "0.16"
@@ -176,6 +179,8 @@ class NutpieFunctions:
         Rank of each stored variable.
     reparameterized : list of str
         Names of the transformed values.
+    hoisted : HoistedData
+        The data-only parts of ``logp_func``, computed once per study.
     """
 
     logp_func: Any
@@ -185,6 +190,7 @@ class NutpieFunctions:
     expanded_names: list[str]
     expanded_ndims: list[int]
     reparameterized: list[str]
+    hoisted: HoistedData
 
 
 def nutpie_functions(pm_model: Any) -> NutpieFunctions:
@@ -202,7 +208,7 @@ def nutpie_functions(pm_model: Any) -> NutpieFunctions:
     from pytensor.graph.replace import clone_replace
 
     value_vars = [pm_model.rvs_to_values[rv] for rv in pm_model.free_RVs]
-    logp = pm_model.logp()
+    logp = model_logp(pm_model)
     rewrites = ["canonicalize", "stabilize"]
     if not pm_model.check_bounds:
         rewrites.append("local_remove_check_parameter")
@@ -227,6 +233,10 @@ def nutpie_functions(pm_model: Any) -> NutpieFunctions:
         start = start + size
     replacements = dict(zip(value_vars, pieces, strict=True))
     logp, grad = clone_replace([logp, grad], replacements)
+    logp, grad = rewrite_graph([logp, grad], include=("canonicalize", "stabilize", "specialize"))
+    (logp, grad), hoisted = hoist_data_only(
+        [logp, grad], joined, skip=frozenset({VALUE_SHAPES}), mode=HOISTED_MODE
+    )
     with pm_model:
         logp_func = pm_compile((joined,), (logp, grad), mode="NUMBA")
 
@@ -253,6 +263,7 @@ def nutpie_functions(pm_model: Any) -> NutpieFunctions:
         expanded_names=[*value_names, *(v.name for v in remaining)],
         expanded_ndims=[v.type.ndim for v in stored],
         reparameterized=reparameterized,
+        hoisted=hoisted,
     )
 
 
@@ -361,6 +372,7 @@ def bind_study(functions: NutpieFunctions, pm_model: Any) -> Any:
         values[VALUE_SHAPES] = np.asarray(
             [n for shape in value_shapes for n in shape], dtype="int64"
         )
+        values.update(functions.hoisted.values(values))
         bind_data(functions.logp_func, values)
         bind_data(functions.expand_func, values)
     except LookupError as err:
