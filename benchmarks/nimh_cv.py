@@ -37,7 +37,9 @@ def main() -> None:
     parser.add_argument("--worst", type=int, default=5, help="Participants listed worst first.")
     args = parser.parse_args()
     study = import_nimh(group="MDD", timepoints=("day2",))
-    result = cross_validate(MODEL, study, out_dir=args.out, workers=args.workers, progress=False)
+    result = cross_validate(
+        MODEL, study=study, out_dir=args.out, workers=args.workers, progress=False
+    )
     ds = result.dataset.sel(observed="score")
     elpd = ds["elpd"].to_series()
     n_obs = ds["n_obs"].to_series().astype(int)

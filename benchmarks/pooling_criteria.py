@@ -86,19 +86,21 @@ def study_rows(
 ) -> list[dict]:
     """Fit, compare and cross-validate the poolings of one simulated study."""
     params, truth = SCENARIOS[scenario]
-    study, _ = simulate_study(seed, 26, params=params)
+    study, _ = simulate_study(seed, n_participants=26, params=params)
     study = replace(study, name=f"{study.name} [{scenario}, seed {seed}]")
     folder = out / f"{scenario.replace(' ', '_')}_seed{seed}"
     rows = []
     for family in families:
         names = [f"{family}_{p}" for p in POOLINGS]
         start = time.perf_counter()
-        fits = [fit(n, study, settings=settings, out_dir=folder, progress=False) for n in names]
+        fits = [
+            fit(n, study=study, settings=settings, out_dir=folder, progress=False) for n in names
+        ]
         loo = compare([r.path for r in fits], trees=[r.tree for r in fits])
         cvs = [
             cross_validate(
                 n,
-                study,
+                study=study,
                 folds=folds,
                 out_dir=folder / "cv",
                 settings=cv_settings,

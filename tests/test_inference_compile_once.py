@@ -78,7 +78,11 @@ def test_second_study_of_the_same_design_compiles_nothing(tmp_path, monkeypatch)
 
     with counting_compilations(monkeypatch) as counts:
         one = fit(
-            "symptoms_partial", first, settings=SETTINGS, out_dir=tmp_path / "a", progress=False
+            "symptoms_partial",
+            study=first,
+            settings=SETTINGS,
+            out_dir=tmp_path / "a",
+            progress=False,
         )
     # nutpie, prior and posterior predictive, log densities, and the moment-matching
     # functions when LOO points are repaired (some, and at most MAX_REPAIRS)
@@ -95,7 +99,11 @@ def test_second_study_of_the_same_design_compiles_nothing(tmp_path, monkeypatch)
     entries = sorted(cache.glob("*.pkl"))
     with counting_compilations(monkeypatch) as counts:
         two = fit(
-            "symptoms_partial", second, settings=SETTINGS, out_dir=tmp_path / "b", progress=False
+            "symptoms_partial",
+            study=second,
+            settings=SETTINGS,
+            out_dir=tmp_path / "b",
+            progress=False,
         )
     assert dict(counts) == {}
     assert sorted(cache.glob("*.pkl")) == entries  # one entry per structure

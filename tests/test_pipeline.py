@@ -26,7 +26,7 @@ def sampler_calls(monkeypatch):
         calls.append(model.spec.name)
         return fake_sample_posterior(model, settings, progressbar)
 
-    monkeypatch.setattr(fit_module, "sample_posterior", counting_sampler)
+    monkeypatch.setattr(fit_module, "posterior_sampler", counting_sampler)
     return calls
 
 
@@ -49,7 +49,9 @@ def test_variants_follow_what_the_study_measures():
 
 def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     study = default_study()
-    first = run_analysis(study, tmp_path, settings=SETTINGS, progress=False, cross_validation=False)
+    first = run_analysis(
+        study, out_dir=tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+    )
     assert sampler_calls == analysis_variants(study)
     assert set(first.comparisons) == {"glutamate", "symptoms"}
     assert all(p.is_file() for p in first.comparisons.values())
@@ -59,14 +61,19 @@ def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     stamps = {p: p.stat().st_mtime_ns for p in first.figures}
 
     second = run_analysis(
-        study, tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+        study, out_dir=tmp_path, settings=SETTINGS, progress=False, cross_validation=False
     )
     assert sampler_calls == analysis_variants(study)  # nothing refitted
     assert all(r.reused for r in second.fits.values())
     assert {p: p.stat().st_mtime_ns for p in second.figures} == stamps  # nothing redrawn
 
     third = run_analysis(
-        study, tmp_path, settings=SETTINGS, force=True, progress=False, cross_validation=False
+        study,
+        out_dir=tmp_path,
+        settings=SETTINGS,
+        force=True,
+        progress=False,
+        cross_validation=False,
     )
     assert len(sampler_calls) == 2 * len(analysis_variants(study))
     assert any(p.stat().st_mtime_ns != stamps[p] for p in third.figures)
@@ -88,7 +95,11 @@ def test_comparisons_figures_and_numbers_reuse_the_fitted_trees(
     monkeypatch.setattr(artifacts, "load_posterior", counting_load)
     monkeypatch.setattr(comparison, "load_posterior", counting_load)
     result = run_analysis(
-        default_study(), tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+        default_study(),
+        out_dir=tmp_path,
+        settings=SETTINGS,
+        progress=False,
+        cross_validation=False,
     )
     assert result.figures and result.numbers and result.comparisons
     assert not loads, loads
@@ -182,7 +193,7 @@ def test_run_states_whether_the_criteria_agree_in_numbers_figure_and_summary(
 
     fake = fake_cross_validation({"none": -4.0, "partial": -3.9, "complete": -3.0})
     monkeypatch.setattr(pipeline, "_cross_validate_poolings", fake)
-    result = run_analysis(default_study(), tmp_path, settings=SETTINGS, progress=False)
+    result = run_analysis(default_study(), out_dir=tmp_path, settings=SETTINGS, progress=False)
     assert {"glutamate_cv", "symptoms_cv", "criteria_agreement"} <= set(result.comparisons)
     agreement = json.loads(result.comparisons["criteria_agreement"].read_text())
     assert agreement["symptoms"]["score"]["cv_best"] == "symptoms_complete"
@@ -198,7 +209,7 @@ def test_run_states_whether_the_criteria_agree_in_numbers_figure_and_summary(
     }
     # The figures verb reads the stored tables, which belong to these artifacts.
     assert set(pooling_criteria(artifacts.Posteriors(tmp_path))) == {"glutamate", "symptoms"}
-    again = make_figures(tmp_path, tmp_path / "again")
+    again = make_figures(tmp_path, out_dir=tmp_path / "again")
     assert "fig6_pooling_criteria.png" in {p.name for p in again}
     table = pipeline.agreement_table(result)
     assert table is not None and table.row_count == 2

@@ -27,14 +27,15 @@ belongs to the user running the fits.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+
+from bayes_ketamine.digests import sha256_hex
+from bayes_ketamine.inference.artifact import atomic_write
 
 ENV_SWITCH = "BAYES_KETAMINE_COMPILE_CACHE"
 """Environment variable; ``0`` disables the cache (every call builds)."""
@@ -78,7 +79,7 @@ def enabled() -> bool:
     return os.environ.get(ENV_SWITCH, "1") != "0"
 
 
-def cache_key(purpose: str, graph_key: str, builder: ModuleType) -> str:
+def cache_key(purpose: str, graph_key: str, *builders: ModuleType) -> str:
     """Return the entry key of the ``purpose`` functions of the graph ``graph_key``.
 
     Parameters
@@ -87,18 +88,17 @@ def cache_key(purpose: str, graph_key: str, builder: ModuleType) -> str:
         What the functions are for (``"nutpie"``, ``"log_density"``, ...).
     graph_key : str
         Identifies the model graph (:func:`~bayes_ketamine.inference.provenance.model_graph_key`).
-    builder : module
-        The module whose code builds the functions; its source enters the key, so an
-        edit to it rebuilds.
+    *builders : module
+        The modules whose code builds the functions; their sources enter the key, so
+        an edit to any of them rebuilds.
 
     Returns
     -------
     str
         ``<purpose>-<SHA-256 hex digest>``.
     """
-    source = Path(builder.__file__).read_bytes()
-    digest = hashlib.sha256(graph_key.encode() + b"\0" + purpose.encode() + b"\0" + source)
-    return f"{purpose}-{digest.hexdigest()}"
+    sources = [Path(str(builder.__file__)).read_bytes() for builder in builders]
+    return f"{purpose}-{sha256_hex(graph_key, purpose, *sources)}"
 
 
 def cached[T](key: str, build: Callable[[], T]) -> T:
@@ -198,15 +198,7 @@ def _store(path: Path, value: object) -> bytes | None:
         )
         return None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: tmp.write_bytes(payload))
     except OSError as err:
         warnings.warn(
             f"could not store compile cache entry {path}: {err}", RuntimeWarning, stacklevel=3

@@ -121,11 +121,13 @@ def hoist_data_only(
     import pytensor
     import pytensor.tensor as pt
     from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.basic import Variable
     from pytensor.graph.replace import graph_replace
     from pytensor.graph.traversal import graph_inputs, io_toposort
 
     inputs = list(graph_inputs(outputs))
-    varying_vars, data = {varying}, {v for v in inputs if isinstance(v, SharedVariable)}
+    varying_vars: set[Variable] = {varying}
+    data: set[Variable] = {v for v in inputs if isinstance(v, SharedVariable)}
     nodes = io_toposort(inputs, outputs)
     for node in nodes:
         if any(i in varying_vars for i in node.inputs):
