@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -71,15 +72,17 @@ def _ranking(table: xr.Dataset, var: str) -> dict:
     sub = table.sel(observed=var)
     ranked = sub.where(np.isfinite(sub["rank"]), drop=True).sortby("rank")
     models = [str(m) for m in ranked["model"].values]
-    summary = {
+    elpd_diff = {m: float(ranked["elpd_diff"].sel(model=m)) for m in models}
+    dses = {m: float(ranked["dse"].sel(model=m)) for m in models}
+    summary: dict[str, Any] = {
         "order": models,
         "elpd": {m: float(ranked["elpd"].sel(model=m)) for m in models},
-        "elpd_diff": {m: float(ranked["elpd_diff"].sel(model=m)) for m in models},
-        "dse": {m: float(ranked["dse"].sel(model=m)) for m in models},
+        "elpd_diff": elpd_diff,
+        "dse": dses,
     }
     if len(models) > 1:
         runner = models[1]
-        gap, dse = abs(summary["elpd_diff"][runner]), summary["dse"][runner]
+        gap, dse = abs(elpd_diff[runner]), dses[runner]
         summary["separated"] = bool(gap >= SEPARATION_SE * dse)
         summary["runner_up_gap"] = f"{gap:.1f} ± {dse:.1f}"
     else:
@@ -238,11 +241,12 @@ def pooling_criteria(posteriors: Posteriors) -> dict[str, dict[str, dict]]:
     """
     out = {}
     for family in FAMILIES:
-        tables = {
+        found = {
             label: posteriors.comparison(comparison_path(posteriors.folder, family, cv=cv).stem)
             for label, cv in (("loo", False), ("cv", True))
         }
-        if any(t is None for t in tables.values()):
+        tables = {label: t for label, t in found.items() if t is not None}
+        if len(tables) < len(found):
             continue
         stale = [label for label, t in tables.items() if not _is_current(t, posteriors)]
         if stale:
