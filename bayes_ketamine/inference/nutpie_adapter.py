@@ -55,6 +55,9 @@ import numpy as np
 from bayes_ketamine.digests import sha256_hex
 from bayes_ketamine.inference import compile_cache
 from bayes_ketamine.inference.arrays import Array, Ints
+from bayes_ketamine.inference.batched import MODE as HOISTED_MODE
+from bayes_ketamine.inference.censored_logp import model_logp
+from bayes_ketamine.inference.hoisting import HoistedData, hoist_data_only
 from bayes_ketamine.inference.structure import bind_data, data_values
 
 if TYPE_CHECKING:
@@ -185,6 +188,8 @@ class NutpieFunctions:
         Rank of each stored variable.
     reparameterized : list of str
         Names of the transformed values.
+    hoisted : HoistedData
+        The data-only parts of ``logp_func``, computed once per study.
     """
 
     logp_func: Function
@@ -194,6 +199,7 @@ class NutpieFunctions:
     expanded_names: list[str]
     expanded_ndims: list[int]
     reparameterized: list[str]
+    hoisted: HoistedData
 
 
 def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
@@ -211,13 +217,14 @@ def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
     from pytensor.graph.replace import clone_replace
 
     value_vars = [pm_model.rvs_to_values[rv] for rv in pm_model.free_RVs]
-    logp = pm_model.logp()
+    logp = model_logp(pm_model)
     rewrites = ["canonicalize", "stabilize"]
     if not pm_model.check_bounds:
         rewrites.append("local_remove_check_parameter")
-    logp = rewrite_graph(logp, include=rewrites)
-    # pytensor's stubs widen both results; the graph and the list keep their kind.
-    grads = pt.grad(logp, value_vars)  # type: ignore[arg-type]
+    # pytensor's stubs widen what rewrite_graph, grad and clone_replace return; the
+    # graphs and lists keep their kind.
+    logp = rewrite_graph(logp, include=rewrites)  # type: ignore[assignment]
+    grads = pt.grad(logp, value_vars)
     grad = pt.concatenate([pt.as_tensor(g).ravel() for g in grads])  # type: ignore[union-attr]
 
     joined = pt.vector("_unconstrained_point", dtype="float64")
@@ -236,7 +243,13 @@ def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
         pieces.append(pt.specify_shape(piece.astype(value.dtype), value.type.shape))
         start = start + size
     replacements = dict(zip(value_vars, pieces, strict=True))
-    logp, grad = clone_replace([logp, grad], replacements)  # type: ignore[list-item]
+    logp, grad = clone_replace([logp, grad], replacements)  # type: ignore[assignment]
+    logp, grad = rewrite_graph(  # type: ignore[assignment, misc, attr-defined]
+        [logp, grad], include=("canonicalize", "stabilize", "specialize")
+    )
+    (logp, grad), hoisted = hoist_data_only(
+        [logp, grad], joined, skip=frozenset({VALUE_SHAPES}), mode=HOISTED_MODE
+    )
     with pm_model:
         logp_func = pm_compile((joined,), (logp, grad), mode="NUMBA")
 
@@ -263,6 +276,7 @@ def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
         expanded_names=[*value_names, *(v.name for v in remaining)],
         expanded_ndims=[v.type.ndim for v in stored],
         reparameterized=reparameterized,
+        hoisted=hoisted,
     )
 
 
@@ -371,6 +385,7 @@ def bind_study(functions: NutpieFunctions, pm_model: pm.Model) -> CompiledPyMCMo
         values[VALUE_SHAPES] = np.asarray(
             [n for shape in value_shapes for n in shape], dtype="int64"
         )
+        values.update(functions.hoisted.values(values))
         bind_data(functions.logp_func, values)
         bind_data(functions.expand_func, values)
     except LookupError as err:
