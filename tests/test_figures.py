@@ -12,6 +12,8 @@ from inference_toy import fake_sample_posterior
 
 from bayes_ketamine.data import default_study
 from bayes_ketamine.figures import FIGURE_MODULES, make_figures, style
+from bayes_ketamine.figures.bands import ecdf, simultaneous_band
+from bayes_ketamine.figures.ranks import fractional_ranks
 from bayes_ketamine.inference import FitSettings, fit, load_posterior
 from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.models import resolve_spec
@@ -146,3 +148,27 @@ def test_mediation_sensitivity_figure_marks_the_crossings(posteriors_dir):
     expected = [round(float(c), 2) for c in crossings if np.isfinite(c) and c != 0.0]
     assert sorted(marked) == sorted(expected)
     assert len(fig.axes) == 2
+
+
+def test_the_ecdf_band_is_simultaneous_not_pointwise():
+    """Calibrated ECDFs leave the band in about 5 % of samples; a pointwise band's far more."""
+    n, samples = 100, 400
+    x, lower, upper = simultaneous_band(n)
+    uniform = np.random.default_rng(5).uniform(size=(samples, n))
+    curves = np.array([ecdf(u, x) for u in uniform])
+    outside = ((curves < lower - 1e-12) | (curves > upper + 1e-12)).any(axis=1).mean()
+    assert 0.02 <= outside <= 0.09
+    half = 1.96 * np.sqrt(x * (1 - x) / n)
+    pointwise = (np.abs(curves - x) > half + 1e-12).any(axis=1).mean()
+    assert pointwise > 3 * outside  # the band it replaced raised false alarms
+
+
+def test_rank_ecdfs_of_stuck_chains_leave_the_band():
+    rng = np.random.default_rng(6)
+    mixed = rng.normal(size=(4, 1000))
+    stuck = mixed + np.array([0.0, 0.0, 0.0, 1.5])[:, None]  # one chain elsewhere
+    for values, expect_outside in ((mixed, False), (stuck, True)):
+        ranks = fractional_ranks(values)
+        x, lower, upper = simultaneous_band(ranks.shape[1])
+        curves = np.array([ecdf(chain, x) for chain in ranks])
+        assert ((curves < lower - 1e-12) | (curves > upper + 1e-12)).any() == expect_outside

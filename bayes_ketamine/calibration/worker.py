@@ -105,8 +105,8 @@ def ranked_variables(pymc_model: pm.Model) -> list[str]:
 def flatten_draws(ds: xr.Dataset, names: list[str]) -> tuple[np.ndarray, list[str]]:
     """Return draws of ``names`` as one array ``(chain, draw, parameter)`` plus labels.
 
-    Labels are ``name`` for scalars and ``name[c1,c2]`` for coordinates, e.g.
-    ``glx_condition_effect[M]``.
+    Labels are those of the arviz-base labeller: ``name`` for scalars and
+    ``name[c1, c2]`` for coordinates, e.g. ``glx_condition_effect[M]``.
 
     Parameters
     ----------
@@ -120,6 +120,10 @@ def flatten_draws(ds: xr.Dataset, names: list[str]) -> tuple[np.ndarray, list[st
     values : numpy.ndarray
     labels : list of str
     """
+    from arviz_base.labels import BaseLabeller
+    from arviz_base.sel_utils import xarray_sel_iter
+
+    labeller = BaseLabeller()
     blocks, labels = [], []
     for name in names:
         da = ds[name]
@@ -127,12 +131,10 @@ def flatten_draws(ds: xr.Dataset, names: list[str]) -> tuple[np.ndarray, list[st
         da = da.transpose("chain", "draw", *other)
         arr = np.asarray(da.values, dtype=float)
         blocks.append(arr.reshape(arr.shape[0], arr.shape[1], -1))
-        if not other:
-            labels.append(name)
-            continue
-        grids = np.meshgrid(*[da[d].values for d in other], indexing="ij")
-        for combo in zip(*[g.ravel() for g in grids], strict=True):
-            labels.append(f"{name}[{','.join(str(c) for c in combo)}]")
+        labels += [
+            labeller.make_label_flat(var, sel, isel)
+            for var, sel, isel in xarray_sel_iter(da.to_dataset(), skip_dims={"chain", "draw"})
+        ]
     return np.concatenate(blocks, axis=-1), labels
 
 
