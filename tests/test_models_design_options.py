@@ -206,14 +206,14 @@ def test_missing_covariate_may_be_set_to_the_mean_when_the_spec_says_so(site_stu
 
 @pytest.mark.parametrize("pooling", POOLINGS)
 def test_shipped_nimh_specs_pool_by_diagnostic_group(pooling):
-    study = import_nimh("all", ("day2", "day10"))
+    study = import_nimh("all", timepoints=("day2", "day10"))
     model = build_model(f"symptoms_group_{pooling}", study)
     pm_model = model.pymc_model
     assert pm_model.coords["group"] == ("BP", "HC", "MDD")
     assert pm_model.named_vars_to_dims["symptom_condition_effect"] == ("group",)
     assert "symptom_condition_effect_contrast" in model.key_effects
     hamd = build_model(
-        f"symptoms_group_{pooling}", import_nimh("all", ("day2", "day10"), scale="HAMD")
+        f"symptoms_group_{pooling}", import_nimh("all", timepoints=("day2", "day10"), scale="HAMD")
     )
     assert key(hamd) == key(model)
     with pytest.raises(SpecError, match="column 'group': no such column"):

@@ -31,6 +31,14 @@ EXIT_NOT_CALIBRATED = 1
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
 
 
+def _run_errors() -> tuple[type[Exception], ...]:
+    """Return the errors a calibration run reports as one line: bad spec, run or value."""
+    from bayes_ketamine.calibration.store import RunMismatchError
+    from bayes_ketamine.models.spec import SpecError
+
+    return (SpecError, RunMismatchError, OSError, ValueError)
+
+
 def _settings(
     draws: int, tune: int, chains: int, thin: int, target_accept: float
 ) -> SamplerSettings:
@@ -61,8 +69,6 @@ def sbc_command(
 ) -> None:
     """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
     from bayes_ketamine.calibration.sbc import run_sbc
-    from bayes_ketamine.calibration.store import RunMismatchError
-    from bayes_ketamine.models.spec import SpecError
 
     try:
         result = run_sbc(
@@ -75,7 +81,7 @@ def sbc_command(
             scheduler=scheduler,
             progress=not quiet,
         )
-    except (SpecError, RunMismatchError, OSError, ValueError) as err:
+    except _run_errors() as err:
         raise fail(err) from err
     v = result.verdicts
     table = Table(title=f"SBC {result.out_dir.name}: {v.attrs['n_simulations']} simulations")
@@ -143,9 +149,7 @@ def power_command(
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""
     from bayes_ketamine.calibration.power import run_power
-    from bayes_ketamine.calibration.store import RunMismatchError
     from bayes_ketamine.data import SimulationParameters
-    from bayes_ketamine.models.spec import SpecError
 
     sizes = parse_sizes(n_per_sex)
     try:
@@ -167,7 +171,7 @@ def power_command(
             scheduler=scheduler,
             progress=not quiet,
         )
-    except (SpecError, RunMismatchError, OSError, ValueError) as err:
+    except _run_errors() as err:
         raise fail(err) from err
     s = result.summary
     table = Table(title=f"power {result.out_dir.name}")
