@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
+from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
 from bayes_ketamine.inference.settings import FitSettings
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ def sbc_command(
         str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")
     ],
     simulations: Annotated[int, typer.Option(help="Number of simulations N.")] = 100,
+    study: Annotated[
+        str,
+        typer.Option(help=f"Study whose design is simulated. {STUDY_HELP}"),
+    ] = "default",
     workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
     scheduler: Annotated[
         str | None, typer.Option(help="Address of an existing Dask scheduler.")
@@ -57,15 +62,21 @@ def sbc_command(
     ] = FitSettings.target_accept,  # SamplerSettings' default, without importing calibration
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
-    """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
+    """Simulation-based calibration of SPEC: rank true prior draws among posterior draws.
+
+    The simulated data sets have the design of --study (its participants, levels of
+    the pooling factor, conditions, sessions and rows); only the outcomes are drawn.
+    """
     from bayes_ketamine.calibration.sbc import run_sbc
     from bayes_ketamine.calibration.store import RunMismatchError
     from bayes_ketamine.models.spec import SpecError
 
+    design = study_or_exit(study)
     try:
         result = run_sbc(
             spec,
             simulations,
+            study=design,
             out_dir=out,
             settings=_settings(draws, tune, chains, thin, target_accept),
             seed=seed,
