@@ -37,7 +37,9 @@ Options beyond the GO-MARK design (off by default):
 * Periods and sequences: ``sequences`` lists the sequences (conditions in period
   order joined by ``-``, all of one length ``P``), e.g.
   ``("placebo-naltrexone-naltrexone", "naltrexone-placebo-placebo")`` for a
-  three-period design; the default is the two-period ``placebo-naltrexone`` /
+  three-period design or Balaam's ``placebo-naltrexone``, ``naltrexone-placebo``,
+  ``placebo-placebo``, ``naltrexone-naltrexone`` (``study.toml`` then says
+  ``repeated_conditions = true``); the default is the two-period ``placebo-naltrexone`` /
   ``naltrexone-placebo``. Participants are spread over the sequences as evenly as
   possible (the first sequences get one more), then shuffled. Every period after the
   first gets the period shifts above (``period_glx_pct``, ``period_madrs``); dropout
@@ -713,6 +715,7 @@ def simulate_study(
         "simulated": True,
         "conditions": list(params.conditions),
         **({"periods": n_periods} if n_periods != 2 else {}),
+        **({"repeated_conditions": True} if _repeats(design) else {}),
         "description": SIMULATED_DESCRIPTION,
         "fmrs": {"metabolite": "Glx/tNAA"},
         "symptoms": {"scale": "MADRS", "min": params.madrs_min, "max": params.madrs_max},
@@ -732,6 +735,11 @@ def simulate_study(
         where=metadata["name"],
     )
     return study, truth
+
+
+def _repeats(design: tuple[str, ...]) -> bool:
+    """Whether a sequence gives every period one condition (Balaam's ``A-A``, ``B-B``)."""
+    return any(len(set(seq.split("-"))) == 1 for seq in design)
 
 
 def _check(params: SimulationParameters, n_participants: int) -> None:
