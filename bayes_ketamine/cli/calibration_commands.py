@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
@@ -94,7 +95,7 @@ def sbc_command(
     for k, name in enumerate(v["parameter"].values):
         verdict = str(v["verdict"].values[k])
         table.add_row(
-            str(name),
+            escape(str(name)),  # labels such as "effect[naltrexone,F]" are not markup
             f"[{_STYLE[verdict]}]{verdict}[/]",
             f"{float(v['p_value'].values[k]):.3f}",
             f"{float(v['p_holm'].values[k]):.3f}",
