@@ -55,8 +55,8 @@ def run(args: argparse.Namespace) -> dict:
         for name, sequences in DESIGNS.items():
             result = run_power(
                 "glutamate_partial",
-                tuple(args.n_per_sex),
-                args.replicates,
+                n_per_sex=tuple(args.n_per_sex),
+                replicates=args.replicates,
                 params=SimulationParameters(sequences=sequences),
                 out_dir=args.out / name,
                 settings=settings,

@@ -12,6 +12,8 @@ from inference_toy import fake_sample_posterior
 
 from bayes_ketamine.data import default_study
 from bayes_ketamine.figures import FIGURE_MODULES, make_figures, style
+from bayes_ketamine.figures.bands import ecdf, simultaneous_band
+from bayes_ketamine.figures.ranks import fractional_ranks
 from bayes_ketamine.inference import FitSettings, fit, load_posterior
 from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.models import resolve_spec
@@ -31,7 +33,7 @@ def mock_posteriors(folder: Path, models=MODELS, study=None) -> Path:
     """Fit ``models`` with NUTS replaced by prior draws; return the artifact folder."""
     study = study or default_study()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fit_module, "sample_posterior", fake_sample_posterior)
+        mp.setattr(fit_module, "posterior_sampler", fake_sample_posterior)
         for name in models:
             fit(resolve_spec(name), study=study, settings=SETTINGS, out_dir=folder, progress=False)
     return folder
@@ -52,7 +54,7 @@ def posteriors_dir():
 
 @pytest.fixture(scope="module")
 def figure_files(posteriors_dir, tmp_path_factory):
-    return make_figures(posteriors_dir, tmp_path_factory.mktemp("figures"))
+    return make_figures(posteriors_dir, out_dir=tmp_path_factory.mktemp("figures"))
 
 
 def test_every_figure_is_written_as_png_and_pdf(figure_files):
@@ -69,7 +71,7 @@ def test_every_figure_is_written_as_png_and_pdf(figure_files):
 
 
 def test_two_runs_give_identical_bytes(posteriors_dir, figure_files, tmp_path):
-    again = make_figures(posteriors_dir, tmp_path)
+    again = make_figures(posteriors_dir, out_dir=tmp_path)
     assert [p.name for p in again] == [p.name for p in figure_files]
     for first, second in zip(figure_files, again, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name
@@ -77,7 +79,7 @@ def test_two_runs_give_identical_bytes(posteriors_dir, figure_files, tmp_path):
 
 def test_trees_in_memory_give_the_bytes_of_the_folder(posteriors_dir, figure_files, tmp_path):
     trees = {name: load_posterior(posteriors_dir / f"{name}.nc") for name in MODELS}
-    again = make_figures(Posteriors(posteriors_dir, trees=trees), tmp_path)
+    again = make_figures(Posteriors(posteriors_dir, trees=trees), out_dir=tmp_path)
     assert [p.name for p in again] == [p.name for p in figure_files]
     for first, second in zip(figure_files, again, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name
@@ -121,7 +123,7 @@ def test_missing_artifacts_are_skipped(posteriors_dir, tmp_path):
     (only / "symptoms_partial.nc").write_bytes(
         (posteriors_dir / "symptoms_partial.nc").read_bytes()
     )
-    stems = {p.stem for p in make_figures(only, tmp_path / "figures")}
+    stems = {p.stem for p in make_figures(only, out_dir=tmp_path / "figures")}
     assert stems == {"fig3_madrs", "figS_checks_symptoms_partial", "figS_ranks_symptoms_partial"}
 
 
@@ -146,3 +148,27 @@ def test_mediation_sensitivity_figure_marks_the_crossings(posteriors_dir):
     expected = [round(float(c), 2) for c in crossings if np.isfinite(c) and c != 0.0]
     assert sorted(marked) == sorted(expected)
     assert len(fig.axes) == 2
+
+
+def test_the_ecdf_band_is_simultaneous_not_pointwise():
+    """Calibrated ECDFs leave the band in about 5 % of samples; a pointwise band's far more."""
+    n, samples = 100, 400
+    x, lower, upper = simultaneous_band(n)
+    uniform = np.random.default_rng(5).uniform(size=(samples, n))
+    curves = np.array([ecdf(u, x) for u in uniform])
+    outside = ((curves < lower - 1e-12) | (curves > upper + 1e-12)).any(axis=1).mean()
+    assert 0.02 <= outside <= 0.09
+    half = 1.96 * np.sqrt(x * (1 - x) / n)
+    pointwise = (np.abs(curves - x) > half + 1e-12).any(axis=1).mean()
+    assert pointwise > 3 * outside  # the band it replaced raised false alarms
+
+
+def test_rank_ecdfs_of_stuck_chains_leave_the_band():
+    rng = np.random.default_rng(6)
+    mixed = rng.normal(size=(4, 1000))
+    stuck = mixed + np.array([0.0, 0.0, 0.0, 1.5])[:, None]  # one chain elsewhere
+    for values, expect_outside in ((mixed, False), (stuck, True)):
+        ranks = fractional_ranks(values)
+        x, lower, upper = simultaneous_band(ranks.shape[1])
+        curves = np.array([ecdf(chain, x) for chain in ranks])
+        assert ((curves < lower - 1e-12) | (curves > upper + 1e-12)).any() == expect_outside

@@ -39,18 +39,26 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
+from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.worker import FitJob, ModelDesign, SamplerSettings, compiled_for
 from bayes_ketamine.data import SimulationParameters, Study, simulate_study
 from bayes_ketamine.data.simulate import CONDITIONS
 from bayes_ketamine.data.study import SEXES
+from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from bayes_ketamine.models.base import CrossoverModel
 
 MAX_TRIES = 2000
 """Seeds tried per replicate to hit the stratified design."""
@@ -90,10 +98,6 @@ def _counts(study: Study, factor: str) -> dict[tuple[str, str], int]:
     return {k: int(v) for k, v in p.groupby([factor, "sequence"]).size().items()}
 
 
-def _seed(*path: int) -> int:
-    return int(np.random.SeedSequence([int(x) for x in path]).generate_state(1)[0])
-
-
 def stratified_simulation(n_per_level: int, params: SimulationParameters, *seed_path: int) -> Study:
     """Simulate a study of ``K n_per_level`` participants with the stratified design.
 
@@ -109,7 +113,7 @@ def stratified_simulation(n_per_level: int, params: SimulationParameters, *seed_
         params = dataclasses.replace(params, male_fraction=0.5)
     for k in range(MAX_TRIES):
         study, _ = simulate_study(
-            _seed(*seed_path, k), len(params.levels) * n_per_level, params=params
+            seed_at(*seed_path, k), n_participants=len(params.levels) * n_per_level, params=params
         )
         if _counts(study, factor) == target:
             return study
@@ -129,7 +133,7 @@ def _participant_map(template: Study, replicate: Study, factor: str) -> dict[str
 
 
 def reorder_to_template(
-    model, template: Study, replicate: Study, *, factor: str = "sex"
+    model: CrossoverModel, template: Study, replicate: Study, *, factor: str = "sex"
 ) -> dict[str, np.ndarray]:
     """Return the replicate's observations in the row order of the template's model.
 
@@ -151,6 +155,8 @@ def reorder_to_template(
     labels = model.observation_labels()
     data = {}
     if "log_glx" in labels:
+        if replicate.fmrs is None:
+            raise ValueError("the simulated replicate has no fMRS table")
         lab = labels["log_glx"]
         table = replicate.fmrs.set_index(["participant_id", "session", "block"])["glx"]
         keys = list(
@@ -292,7 +298,8 @@ def replicate_parameters(
     if effect == "fixed":
         return base
     drawn = {
-        level: float(rng.normal(v, effect_sd)) for level, v in glx_effects(base, condition).items()
+        level: float(rng.normal(v, effect_sd))
+        for level, v in glx_effects(base, condition=condition).items()
     }
     if condition == CONDITIONS[1]:
         return dataclasses.replace(base, glx_condition_effect_pct=drawn)
@@ -300,7 +307,9 @@ def replicate_parameters(
     return dataclasses.replace(base, extra_glx_condition_effect_pct=extra)
 
 
-def glx_effects(params: SimulationParameters, condition: str = CONDITIONS[1]) -> dict[str, float]:
+def glx_effects(
+    params: SimulationParameters, *, condition: str = CONDITIONS[1]
+) -> dict[str, float]:
     """Return the true Glx effects of ``condition`` by level, percent."""
     if condition == CONDITIONS[1]:
         return dict(params.glx_condition_effect_pct)
@@ -313,7 +322,7 @@ def make_power_data(job: FitJob) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     question = pl.get("question", PowerQuestion())
     condition = question.condition or CONDITIONS[1]
     entry, _ = compiled_for(job.design)
-    rng = np.random.default_rng(_seed(pl["seed"], pl["n_per_sex"], pl["replicate"], 99))
+    rng = np.random.default_rng(seed_at(pl["seed"], pl["n_per_sex"], pl["replicate"], 99))
     params = replicate_parameters(
         pl["params"], pl["effect"], pl["effect_sd"], rng, condition=condition
     )
@@ -321,7 +330,7 @@ def make_power_data(job: FitJob) -> tuple[dict[str, np.ndarray], dict[str, Any]]
         pl["n_per_sex"], params, pl["seed"], pl["n_per_sex"], pl["replicate"]
     )
     data = reorder_to_template(entry.model, job.design.study, replicate, factor=question.factor)
-    eff = glx_effects(params, condition)
+    eff = glx_effects(params, condition=condition)
     return data, {
         "n_per_sex": int(pl["n_per_sex"]),
         "replicate": int(pl["replicate"]),
@@ -461,11 +470,12 @@ def power_question(
     return PowerQuestion(spec.family, factor, first, second, condition)
 
 
+@deprecated_call_forms(positional=("n_per_sex", "replicates"))
 def run_power(
     spec: ModelSpec | str | Path = "glutamate_partial",
+    *,
     n_per_sex: tuple[int, ...] = (10, 20, 40),
     replicates: int = 50,
-    *,
     effect: str = "fixed",
     effect_sd: float = 1.5,
     params: SimulationParameters | None = None,
@@ -475,9 +485,9 @@ def run_power(
     out_dir: str | Path = "posteriors/power",
     settings: SamplerSettings | None = None,
     seed: int = 2025,
-    workers: int = 2,
+    workers: int = CORES,
     scheduler: str | None = None,
-    client=None,
+    client: Client | None = None,
     progress: bool = True,
     plot: bool = True,
 ) -> PowerResult:
@@ -518,7 +528,6 @@ def run_power(
     PowerResult
     """
     from bayes_ketamine.calibration.cluster import dask_client, run_jobs, warm_workers
-    from bayes_ketamine.calibration.sbc import settings_key
     from bayes_ketamine.calibration.worker import run_fit, warm
     from bayes_ketamine.models import resolve_spec
 
@@ -553,7 +562,7 @@ def run_power(
         FitJob(
             kind="power",
             index=_index(n, r),
-            seed=_seed(seed, n, r, 1),
+            seed=seed_at(seed, n, r, 1),
             design=designs[n],
             settings=settings,
             make_data=make_power_data,
@@ -585,7 +594,7 @@ def run_power(
                 active,
                 run_fit,
                 jobs,
-                key_prefix=f"power-{store.root.name}-{seed}-{settings_key(settings)}",
+                key_prefix=f"power-{store.root.name}-{seed}-{settings.key()}",
                 on_result=store.save,
                 description=f"power {spec.name}",
                 progress=progress,
@@ -625,7 +634,7 @@ def _effects_text(
     params: SimulationParameters, question: PowerQuestion, effect: str, effect_sd: float
 ) -> str:
     """Describe the simulated effects for the plot title (by sex: as before)."""
-    eff = glx_effects(params, question.condition or CONDITIONS[1])
+    eff = glx_effects(params, condition=question.condition or CONDITIONS[1])
     order = ("M", "F") if question.by_sex else tuple(sorted(eff))
     values = ", ".join(f"{level} {eff[level]:+.1f} %" for level in order)
     arm = f"{question.condition} " if question.condition else ""

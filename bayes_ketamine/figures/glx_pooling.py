@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
 from bayes_ketamine.figures.forest import forest_row, interval_note
+from bayes_ketamine.models.spec import POOLINGS
 from bayes_ketamine.reporting.artifacts import (
     Posteriors,
     arm_draws,
@@ -25,7 +26,6 @@ from bayes_ketamine.reporting.artifacts import (
 )
 
 STEM = "fig2_glx_pooling"
-POOLINGS = ("none", "partial", "complete")
 
 
 def draw(trees: dict[str, xr.DataTree], arm: str | None = None) -> Figure:
@@ -63,7 +63,7 @@ def draw(trees: dict[str, xr.DataTree], arm: str | None = None) -> Figure:
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
-    reference, active = condition_labels(first, arm)
+    reference, active = condition_labels(first, arm=arm)
     ax.set_xlabel(f"Effect of {active} vs {reference} on the\nketamine Glx response (% points)")
     fig.legend(
         loc="outside lower center",

@@ -18,6 +18,7 @@ import json
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
@@ -142,7 +143,7 @@ def draw(tree: xr.DataTree) -> Figure:
     return fig
 
 
-def _effects(ax, tree: xr.DataTree, primary: str) -> None:
+def _effects(ax: Axes, tree: xr.DataTree, primary: str) -> None:
     """Draw the condition-by-time effect per level and pooled, and the reference change."""
     factor, levels = pooling_factor(tree), factor_levels(tree)
     reference, active = condition_labels(tree)

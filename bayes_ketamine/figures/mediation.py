@@ -75,7 +75,7 @@ def draw(tree: xr.DataTree, arm: str | None = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    reference, active = condition_labels(tree, arm)
+    reference, active = condition_labels(tree, arm=arm)
     scale = symptom_scale(tree)
     primary = str(tree["posterior"]["post_timepoint"].values[0])
     levels = factor_levels(tree)

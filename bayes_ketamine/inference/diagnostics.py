@@ -39,6 +39,7 @@ one, so it never fails a fit.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import arviz_stats as azs
@@ -76,6 +77,11 @@ class Verdict:
 
     status: str
     reasons: tuple[str, ...]
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """The reasons of the failed checks, without their level prefix."""
+        return tuple(r.removeprefix("fail: ") for r in self.reasons if r.startswith("fail: "))
 
 
 def parameter_diagnostics(data: xr.DataTree) -> xr.Dataset:
@@ -145,26 +151,6 @@ def saturated_draws(sample_stats: xr.Dataset, max_treedepth: int) -> xr.DataArra
     )
 
 
-def ebfmi(energy: xr.DataArray) -> xr.DataArray:
-    """Return the energy Bayesian fraction of missing information per chain.
-
-    ``E-BFMI = sum_t (E_t - E_{t-1})^2 / sum_t (E_t - mean(E))^2``.
-
-    Parameters
-    ----------
-    energy : xarray.DataArray
-        Hamiltonian energy, dims ``(chain, draw)``.
-
-    Returns
-    -------
-    xarray.DataArray
-        Dim ``chain``.
-    """
-    num = (energy.diff("draw") ** 2).sum("draw")
-    den = ((energy - energy.mean("draw")) ** 2).sum("draw")
-    return num / den
-
-
 def sampler_checks(data: xr.DataTree, max_treedepth: int) -> xr.Dataset:
     """Return per-chain sampler checks.
 
@@ -179,7 +165,9 @@ def sampler_checks(data: xr.DataTree, max_treedepth: int) -> xr.Dataset:
     -------
     xarray.Dataset
         Dim ``chain``, variables ``draws``, ``divergences``, ``treedepth_saturated``
-        (counts) and ``ebfmi``; attribute ``max_treedepth``.
+        (counts) and ``ebfmi`` (:func:`arviz_stats.bfmi`: the energy Bayesian fraction
+        of missing information, ``sum_t (E_t - E_{t-1})^2 / sum_t (E_t - mean(E))^2``
+        per chain); attribute ``max_treedepth``.
     """
     stats = data["sample_stats"].to_dataset()
     diverging = stats["diverging"].astype(bool)
@@ -188,15 +176,17 @@ def sampler_checks(data: xr.DataTree, max_treedepth: int) -> xr.Dataset:
             "draws": diverging.count("draw").astype(int),
             "divergences": diverging.sum("draw").astype(int),
             "treedepth_saturated": saturated_draws(stats, max_treedepth).sum("draw").astype(int),
-            "ebfmi": ebfmi(stats["energy"].astype(float)),
+            "ebfmi": azs.bfmi(stats["energy"].astype(float), sample_dims=["chain", "draw"]),
         }
     )
     checks.attrs["max_treedepth"] = int(max_treedepth)
     return checks
 
 
-def judge(parameters: xr.Dataset, sampler: xr.Dataset) -> Verdict:
-    """Apply :data:`THRESHOLDS` to the two diagnostic tables.
+def judge(
+    parameters: xr.Dataset, sampler: xr.Dataset, *, thresholds: Mapping[str, float] = THRESHOLDS
+) -> Verdict:
+    """Apply verdict thresholds to the two diagnostic tables.
 
     Parameters
     ----------
@@ -204,12 +194,15 @@ def judge(parameters: xr.Dataset, sampler: xr.Dataset) -> Verdict:
         Output of :func:`parameter_diagnostics`.
     sampler : xarray.Dataset
         Output of :func:`sampler_checks`.
+    thresholds : mapping, default :data:`THRESHOLDS`
+        The keys of :data:`THRESHOLDS`; calibration fits use their own
+        (:data:`bayes_ketamine.calibration.worker.CALIBRATION_THRESHOLDS`).
 
     Returns
     -------
     Verdict
     """
-    t = THRESHOLDS
+    t = thresholds
     fails: list[str] = []
     warns: list[str] = []
 

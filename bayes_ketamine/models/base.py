@@ -346,7 +346,9 @@ class CrossoverModel(ABC):
         dims = "later_session" if self.study.periods > 2 else None
         return pm.Normal(name, **self.priors[name], dims=dims)
 
-    def period_term(self, period: pt.TensorVariable, session: pt.TensorVariable):
+    def period_term(
+        self, period: pt.TensorVariable, session: pt.TensorVariable
+    ) -> pt.TensorVariable:
         """Return the period effect of each observation's session (0 in period 1)."""
         if self.study.periods == 2:
             return period * pt.eq(session, 2)
@@ -378,7 +380,9 @@ class CrossoverModel(ABC):
         order = {pid: i for i, pid in enumerate(self.study.participant_ids)}
         return table["participant_id"].map(order).to_numpy(dtype=int)
 
-    def factor_effect(self, name: str, prior: str, outer: tuple[str, ...] = ()):
+    def factor_effect(
+        self, name: str, prior: str, outer: tuple[str, ...] = ()
+    ) -> pt.TensorVariable:
         """Return an effect per level of the pooling factor, pooled as the spec says.
 
         With ``pooling = "none"`` each level has its own effect with the prior

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.inference.mediation import applies, stored_or_computed
 from bayes_ketamine.reporting.artifacts import (
     Posteriors,
@@ -48,12 +49,12 @@ __all__ = [
     "headline_numbers",
     "latex_macros",
     "quantity_numbers",
-    "summarise",
+    "summarise_draws",
     "write_numbers",
 ]
 
 
-def summarise(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
+def summarise_draws(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
     """Return the mean, the intervals of :data:`PROBS` and P(value direction 0).
 
     Parameters
@@ -186,7 +187,7 @@ def quantity_numbers(tree: xr.DataTree, quantity: Quantity, arm: str | None = No
     -------
     dict
         ``model``, ``variable``, ``unit``, ``hypothesis``, ``meaning`` and
-        ``estimates`` (``{"Female"|"Male"|<level word>|"Pooled"|"All": summarise(...)}``)
+        ``estimates`` (``{"Female"|"Male"|<level word>|"Pooled"|"All": summarise_draws(...)}``)
         and, with more than two conditions, ``condition``.
     """
     values = _primary(draws(tree, quantity.var))
@@ -196,14 +197,14 @@ def quantity_numbers(tree: xr.DataTree, quantity: Quantity, arm: str | None = No
         if pooled_values is not None:
             pooled_values = pooled_values.sel(active_condition=arm)
     if pooled_values is None:
-        estimates = {"All": summarise(values.values, quantity.direction)}
+        estimates = {"All": summarise_draws(values.values, quantity.direction)}
     else:
         factor = pooling_factor(tree)
         estimates = {
-            word: summarise(values.sel({factor: level}).values, quantity.direction)
+            word: summarise_draws(values.sel({factor: level}).values, quantity.direction)
             for level, word in level_words(tree).items()
         }
-        estimates["Pooled"] = summarise(pooled_values.values, quantity.direction)
+        estimates["Pooled"] = summarise_draws(pooled_values.values, quantity.direction)
     entry = {
         "model": str(tree.attrs.get("model_name", quantity.model)),
         "variable": quantity.var,
@@ -230,7 +231,7 @@ def contrast_numbers(tree: xr.DataTree, quantity: Quantity, arm: str | None = No
     for pair in values[f"{factor}_pair"].values:
         second, first = str(pair).split(" - ")
         key = f"{macro_word(second)}Minus{macro_word(first)}"
-        estimates[key] = summarise(values.sel({f"{factor}_pair": pair}).values, ">")
+        estimates[key] = summarise_draws(values.sel({f"{factor}_pair": pair}).values, ">")
     entry = {
         "model": str(tree.attrs.get("model_name", quantity.model)),
         "variable": f"{quantity.var}_contrast",
@@ -397,10 +398,11 @@ def _mediation_macros(sensitivity: dict) -> list[str]:
     return lines
 
 
+@deprecated_call_forms(positional=("out_dir",))
 def write_numbers(
     posteriors_dir: str | Path | Posteriors,
-    out_dir: str | Path,
     *,
+    out_dir: str | Path,
     mixed_studies: bool = False,
 ) -> list[Path]:
     r"""Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
@@ -435,7 +437,7 @@ def write_numbers(
     The artifacts come from fitting the models, so the doctests skip the call:
 
     >>> from bayes_ketamine.reporting import write_numbers
-    >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
+    >>> write_numbers("posteriors", out_dir="manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
     """
     posteriors = as_posteriors(posteriors_dir)
