@@ -39,12 +39,12 @@ def sampler_calls(monkeypatch):
         calls.append(model.spec.name)
         return fake_sample_posterior(model, settings, progressbar)
 
-    monkeypatch.setattr(fit_module, "sample_posterior", counting_sampler)
+    monkeypatch.setattr(fit_module, "posterior_sampler", counting_sampler)
     return calls
 
 
 def test_variants_pooled_by_another_factor_derive_from_the_sex_ones():
-    study, _ = simulate_study(0, 8, params=SimulationParameters(sites=("A", "B")))
+    study, _ = simulate_study(0, n_participants=8, params=SimulationParameters(sites=("A", "B")))
     assert analysis_variants(study, factor="site") == [
         "glutamate_site_none",
         "glutamate_site_partial",
@@ -97,11 +97,11 @@ def test_figures_and_numbers_of_a_three_arm_three_period_study(tmp_path, sampler
         extra_glx_condition_effect_pct={"midazolam": {"F": -6.0, "M": -6.0}},
         extra_direct_effect={"midazolam": {"F": 6.0, "M": 6.0}},
     )
-    study, _ = simulate_study(2, 6, params=params)
+    study, _ = simulate_study(2, n_participants=6, params=params)
     assert study.periods == 3 and len(study.conditions) == 3
     for name in ("glutamate_partial", "symptoms_partial", "joint_partial"):
-        fit(name, study, settings=SETTINGS, out_dir=tmp_path, progress=False)
-    stems = {p.stem for p in make_figures(tmp_path, tmp_path / "figures")}
+        fit(name, study=study, settings=SETTINGS, out_dir=tmp_path, progress=False)
+    stems = {p.stem for p in make_figures(tmp_path, out_dir=tmp_path / "figures")}
     assert {
         "fig1_glx_timecourse",
         "fig2_glx_pooling_naltrexone",
@@ -111,7 +111,7 @@ def test_figures_and_numbers_of_a_three_arm_three_period_study(tmp_path, sampler
         "fig4_mediation_midazolam",
     } <= stems
     assert "fig5_mediation_sensitivity" not in stems  # defined for two conditions only
-    write_numbers(tmp_path, tmp_path / "numbers")
+    write_numbers(tmp_path, out_dir=tmp_path / "numbers")
     numbers = json.loads((tmp_path / "numbers" / "numbers.json").read_text())
     quantities = numbers["quantities"]
     for key in ("GlxEffect", "SymptomEffect", "IndirectEffect", "TotalEffect"):
