@@ -252,8 +252,9 @@ def power_parameters(
     from bayes_ketamine.data import SimulationParameters, read_simulation_parameters
 
     params = read_simulation_parameters(path) if path is not None else SimulationParameters()
-    given = {"M": male_effect, "F": female_effect}
-    given = {sex: value for sex, value in given.items() if value is not None}
+    given = {
+        sex: value for sex, value in (("M", male_effect), ("F", female_effect)) if value is not None
+    }
     if not given:
         return params
     if params.effects_by != "sex":

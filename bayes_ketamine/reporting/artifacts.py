@@ -136,10 +136,12 @@ class Posteriors:
             return tree
         for name in self.names():
             if name.startswith(f"{family}_") and name.endswith(f"_{pooling}"):
-                tree = self.get(name)
-                spec = json.loads(tree.attrs.get("spec_json", "{}"))
+                found = self.get(name)
+                if found is None:
+                    continue
+                spec = json.loads(found.attrs.get("spec_json", "{}"))
                 if spec.get("family") == family and pooling in spec.get("pooling", {}).values():
-                    return tree
+                    return found
         return None
 
     def first(self, *names: str) -> xr.DataTree | None:
@@ -249,7 +251,7 @@ def pooling_factor(tree: xr.DataTree) -> str:
 
 def factor_levels(tree: xr.DataTree) -> tuple[str, ...]:
     """Return the levels of the artifact's pooling factor (coordinate order)."""
-    return tuple(str(v) for v in tree["posterior"][pooling_factor(tree)].values)
+    return tuple(str(v) for v in tree["posterior"].to_dataset()[pooling_factor(tree)].values)
 
 
 def participant_levels(tree: xr.DataTree, participant: np.ndarray) -> np.ndarray:

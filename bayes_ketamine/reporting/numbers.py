@@ -164,7 +164,7 @@ def macro_word(label: str) -> str:
 def level_words(tree: xr.DataTree) -> dict[str, str]:
     """Return the word of each level of the artifact's pooling factor (sexes: Female, Male)."""
     factor = pooling_factor(tree)
-    levels = [str(v) for v in tree["posterior"][factor].values]
+    levels = [str(v) for v in tree["posterior"].to_dataset()[factor].values]
     if factor == "sex":
         return {s: SEX_WORDS[s] for s in levels}
     return {s: macro_word(s) for s in levels}
