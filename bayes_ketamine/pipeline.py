@@ -16,6 +16,7 @@ finishes in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from contextlib import nullcontext
@@ -38,7 +39,7 @@ from bayes_ketamine.inference.precompile import Precompiler
 from bayes_ketamine.inference.reuse import stored_fit
 from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models import resolve_spec
-from bayes_ketamine.models.spec import POOLINGS
+from bayes_ketamine.models.spec import POOLINGS, ModelSpec, named_specs
 from bayes_ketamine.reporting import Posteriors, write_numbers
 from bayes_ketamine.reporting.artifacts import COMPARISONS_DIR
 from bayes_ketamine.reporting.criteria import (
@@ -53,17 +54,52 @@ MANIFEST = "analysis_outputs.json"
 """File in the posteriors folder recording which artifacts the derived outputs came from."""
 
 
-def analysis_variants(study: Study) -> list[str]:
+def variant_name(family: str, pooling: str, factor: str = "sex") -> str:
+    """Return the name of a family's variant pooled by ``factor``.
+
+    ``<family>_<pooling>`` by sex (the named variants) and
+    ``<family>_<factor>_<pooling>`` by another factor.
+
+    Examples
+    --------
+    >>> variant_name("symptoms", "partial"), variant_name("symptoms", "partial", "group")
+    ('symptoms_partial', 'symptoms_group_partial')
+    """
+    return f"{family}_{pooling}" if factor == "sex" else f"{family}_{factor}_{pooling}"
+
+
+def variant_spec(family: str, pooling: str, factor: str = "sex") -> ModelSpec:
+    """Return the spec of :func:`variant_name`.
+
+    A named variant of that name is used when one ships (e.g.
+    ``symptoms_group_partial``); otherwise the sex variant ``<family>_<pooling>`` is
+    pooled by ``factor`` instead, with every other setting kept.
+    """
+    name = variant_name(family, pooling, factor)
+    if name in named_specs():
+        return resolve_spec(name)
+    base = resolve_spec(variant_name(family, pooling))
+    return dataclasses.replace(
+        base,
+        name=name,
+        pooling_factor=factor,
+        description=f"{base.description} Pooled by {factor!r} instead of sex.",
+    )
+
+
+def analysis_variants(study: Study, *, factor: str = "sex") -> list[str]:
     """Return the model variants the analysis fits for a study.
 
     Every pooling of the glutamate and symptom families (the shrinkage figure and the
     LOO comparison need all three) and the partially pooled joint model; studies
-    without fMRS (e.g. the NIMH data) get the symptom family only.
+    without fMRS (e.g. the NIMH data) get the symptom family only. The condition
+    effects are pooled by ``factor`` (a participant column; sex by default), see
+    :func:`variant_name`.
     """
     families = ["glutamate", "symptoms"] if study.has_fmrs else ["symptoms"]
-    variants = [f"{family}_{pooling}" for family in families for pooling in POOLINGS]
+    variants = [variant_name(family, p, factor) for family in families for p in POOLINGS]
     if study.has_fmrs:
-        variants.append("joint_partial")
+        variants.append(variant_name("joint", "partial", factor))
     return variants
 
 
@@ -122,6 +158,7 @@ def run_analysis(
     cross_validation: bool = True,
     cv_settings: FitSettings | None = None,
     workers: int = CORES,
+    pool_by: str = "sex",
 ) -> AnalysisResult:
     """Run the full analysis of a study.
 
@@ -145,6 +182,10 @@ def run_analysis(
         Sampler settings of the CV folds (default: those of ``bayes-ketamine cv``).
     workers : int, default 2
         Worker processes of the local Dask cluster of the CV folds.
+    pool_by : str, default "sex"
+        The participant factor the condition effects are pooled by (a categorical
+        column of ``participants.csv``, e.g. ``group`` or ``site``); the variants are
+        those of :func:`analysis_variants`.
 
     Returns
     -------
@@ -154,7 +195,12 @@ def run_analysis(
     console = Console(stderr=True, quiet=not progress)
     posteriors_dir = Path(out_dir)
     settings = settings or FitSettings()
-    specs = [resolve_spec(name) for name in analysis_variants(study)]
+    specs = [
+        variant_spec(family, pooling, pool_by)
+        for family, pooling in (
+            _family_pooling(name) for name in analysis_variants(study, factor=pool_by)
+        )
+    ]
     to_fit = [
         spec
         for spec in specs
@@ -183,7 +229,14 @@ def run_analysis(
         console.rule("[bold]leave-one-participant-out CV of the pooling variants")
         with caught_warnings() as caught:
             cv_results = _cross_validate_poolings(
-                fits, study, posteriors_dir / "cv", settings, cv_settings, workers, progress
+                fits,
+                {spec.name: spec for spec in specs},
+                study,
+                posteriors_dir / "cv",
+                settings,
+                cv_settings,
+                workers,
+                progress,
             )
         _summarise_warnings(console, caught, "cross-validating")
     console.rule("[bold]compare, figures, numbers")
@@ -193,7 +246,7 @@ def run_analysis(
     outputs = _reusable_outputs(manifest, inputs)
     if outputs is None:
         with caught_warnings() as caught:
-            outputs = _derive_outputs(fits, cv_results, posteriors_dir)
+            outputs = _derive_outputs(fits, cv_results, posteriors_dir, pool_by)
         _summarise_warnings(console, caught, "comparing and drawing")
         payload = {"inputs": inputs, "outputs": {k: list(map(str, v)) for k, v in outputs.items()}}
         atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps(payload, indent=1)))
@@ -234,8 +287,15 @@ def cv_identity(result: CVResult) -> str:
     return f"{attrs['full_data_provenance_key']}:{attrs['settings_json']}:{attrs['folds_json']}"
 
 
+def _family_pooling(name: str) -> tuple[str, str]:
+    """Return the family and pooling of a :func:`variant_name`."""
+    family, *_, pooling = name.split("_")
+    return family, pooling
+
+
 def _cross_validate_poolings(
     fits: dict[str, FitResult],
+    specs: dict[str, ModelSpec],
     study: Study,
     out_dir: Path,
     settings: FitSettings,
@@ -249,11 +309,9 @@ def _cross_validate_poolings(
     """
     from bayes_ketamine.calibration.cluster import dask_client
 
+    by_family = {f: [n for n in fits if _family_pooling(n)[0] == f] for f in FAMILIES}
     names = [
-        f"{family}_{p}"
-        for family in FAMILIES
-        for p in POOLINGS
-        if sum(f"{family}_{q}" in fits for q in POOLINGS) > 1 and f"{family}_{p}" in fits
+        name for family in FAMILIES if len(by_family[family]) > 1 for name in by_family[family]
     ]
     options: dict[str, Any] = {
         "out_dir": out_dir,
@@ -265,12 +323,15 @@ def _cross_validate_poolings(
     results: dict[str, CVResult] = {}
     with dask_client(workers) as client:
         for name in names:
-            results[name] = cross_validate(name, study=study, client=client, **options)
+            results[name] = cross_validate(specs[name], study=study, client=client, **options)
     return results
 
 
 def _derive_outputs(
-    fits: dict[str, FitResult], cv_results: dict[str, CVResult], posteriors_dir: Path
+    fits: dict[str, FitResult],
+    cv_results: dict[str, CVResult],
+    posteriors_dir: Path,
+    factor: str = "sex",
 ) -> dict[str, list[Path]]:
     """Write the comparisons (LOO, CV, their agreement), figures and numbers.
 
@@ -281,7 +342,7 @@ def _derive_outputs(
     tables: dict[str, xr.Dataset] = {}
     agreement = {}
     for family in FAMILIES:
-        names = [f"{family}_{p}" for p in POOLINGS if f"{family}_{p}" in fits]
+        names = [n for p in POOLINGS if (n := variant_name(family, p, factor)) in fits]
         if len(names) < 2:
             continue
         results = [fits[n] for n in names]
