@@ -73,16 +73,16 @@ def nominal_scale(prior: dict[str, float]) -> float:
 
 @dataclass(frozen=True)
 class Parametrisation:
-    """The parametrisation chosen for one hierarchical term, and why.
+    r"""The parametrisation chosen for one hierarchical term, and why.
 
     Parameters
     ----------
     observations : float
         Observations per level :math:`n` (smallest or median level, see the module).
     noise_scale : float
-        :math:`\\sigma_0`, nominal noise SD of one observation about a level.
+        :math:`\sigma_0`, nominal noise SD of one observation about a level.
     level_scale : float
-        :math:`\\tau_0`, nominal SD of the levels.
+        :math:`\tau_0`, nominal SD of the levels.
 
     Examples
     --------
@@ -99,12 +99,12 @@ class Parametrisation:
 
     @property
     def ratio(self) -> float:
-        """The information ratio :math:`r = n \\tau_0^2 / \\sigma_0^2`."""
+        r"""The information ratio :math:`r = n \tau_0^2 / \sigma_0^2`."""
         return self.observations * (self.level_scale / self.noise_scale) ** 2
 
     @property
     def centred(self) -> bool:
-        """Whether the term is centred (:math:`r \\ge` :data:`CENTRED_MIN_RATIO`)."""
+        r"""Whether the term is centred (:math:`r \ge` :data:`CENTRED_MIN_RATIO`)."""
         return self.ratio >= CENTRED_MIN_RATIO
 
     @property
