@@ -96,10 +96,11 @@ def add_symptom_component(
     :math:`p_i`. They are centred when the ratings of the median participant inform
     them well (:func:`symptom_scales`; GO-MARK's design: four ratings) and
     non-centred (:math:`p_i = \tau_p u_i`) when the data are thinner (the NIMH
-    design: one baseline and one rating per period); so are the condition effects
-    :math:`c_{t,g}` by the participants per level. Their SD :math:`\tau_p` has
+    design: one baseline and one rating per period). Their SD :math:`\tau_p` has
     a Gamma(2, 0.3) prior (mean 6.7 points, little mass near 0: patients' severity
     always differs, and a prior piling up at 0 would let centred levels funnel).
+    The partially pooled condition effects :math:`c_{t,g}` are likewise centred or
+    not by the participants per level (13 per sex in GO-MARK: non-centred).
     :math:`d_t` is the change
     from before the infusion to post timepoint :math:`t` under the reference
     condition (``symptom_change_reference``), :math:`c_{t,g}` the condition-by-time
