@@ -470,26 +470,73 @@ class CrossoverModel(ABC):
         pooling = self.spec.pooling
         if pooling == "none":
             return pm.Normal(name, mu=p["mu"], sigma=p["sigma"], dims=dims)
+        # Sex always has two levels (its graph is unchanged from the sex-only
+        # models); another factor's number of levels is a study size.
+        n_levels = len(SEXES) if self.by_sex else pm.modelcontext(None).dim_lengths[self.factor]
+        if pooling == "partial":
+            sd_sigma = self.priors[f"{prior}_{self.factor}_sd"]["sigma"]
+            centred = self.choose_parametrisation(
+                name,
+                observations=self.participants_per_level(sessions),
+                noise_scale=contrast_sd,
+                level_scale=sd_sigma,
+            )
+            if centred:
+                return self._centred_levels(name, p, sd_sigma, outer, n_levels)
         mean = pm.Normal(f"{name}_mean", mu=p["mu"], sigma=p["sigma"], dims=outer or None)
         mean_b = mean[..., None] if outer else mean
         if pooling == "complete":
-            # Sex always has two levels (its graph is unchanged from the sex-only
-            # models); another factor's number of levels is a study size.
-            n_levels = len(SEXES) if self.by_sex else pm.modelcontext(None).dim_lengths[self.factor]
             return pm.Deterministic(name, mean_b * pt.ones(n_levels), dims=dims)
-        sd_sigma = self.priors[f"{prior}_{self.factor}_sd"]["sigma"]
         sd = pm.HalfNormal(f"{name}_{self.factor}_sd", sigma=sd_sigma, dims=outer or None)
         sd_b = sd[..., None] if outer else sd
-        centred = self.choose_parametrisation(
-            name,
-            observations=self.participants_per_level(sessions),
-            noise_scale=contrast_sd,
-            level_scale=sd_sigma,
-        )
-        if centred:
-            return pm.Normal(name, mu=mean_b, sigma=sd_b, dims=dims)
         z = pm.Normal(f"{name}_{self.factor}_z", 0.0, 1.0, dims=dims)
         return pm.Deterministic(name, mean_b + sd_b * z, dims=dims)
+
+    def _centred_levels(
+        self, name: str, p: dict[str, float], sd_sigma: float, outer: tuple[str, ...], n_levels
+    ) -> pt.TensorVariable:
+        r"""Return partially pooled level effects in the centred form.
+
+        The levels' own mean :math:`\bar e` and their deviations :math:`d_k`
+        (summing to zero) are the free parameters, and the hyper-mean :math:`m`
+        is drawn given :math:`\bar e`::
+
+            tau ~ HalfNormal(sd_sigma)                         ({name}_{factor}_sd)
+            ebar ~ Normal(mu, sqrt(sigma**2 + tau**2 / K))       ({name}_level_mean)
+            d ~ ZeroSumNormal(tau)                                ({name}_{factor}_deviation)
+            effect[k] = ebar + d[k]
+            m = (mu / sigma**2 + K ebar / tau**2) / q + w / sqrt(q),
+                q = 1 / sigma**2 + K / tau**2,   w ~ Normal(0, 1)   ({name}_mean)
+
+        This is exactly the joint distribution of ``m ~ Normal(mu, sigma)``,
+        ``effect[k] ~ Normal(m, tau)`` (the deviations and :math:`\bar e` split the
+        levels' density; :math:`m \mid \bar e, \tau` is the conjugate normal), written
+        so that where the data pin every level down neither the deviations nor the
+        hyper-mean form a funnel with :math:`\tau`: with two levels the plainly centred
+        form has :math:`m \mid e \sim \mathcal{N}(\bar e, \tau/\sqrt 2)`, a funnel
+        over the whole range of the barely informed :math:`\tau`.
+        """
+        dims = (*outer, self.factor)
+        sd = pm.HalfNormal(f"{name}_{self.factor}_sd", sigma=sd_sigma, dims=outer or None)
+        sd_b = sd[..., None] if outer else sd
+        var0 = p["sigma"] ** 2
+        level_mean = pm.Normal(
+            f"{name}_level_mean",
+            mu=p["mu"],
+            sigma=pt.sqrt(var0 + sd**2 / n_levels),
+            dims=outer or None,
+        )
+        deviation = pm.ZeroSumNormal(f"{name}_{self.factor}_deviation", sigma=sd_b, dims=dims)
+        level_mean_b = level_mean[..., None] if outer else level_mean
+        precision = 1.0 / var0 + n_levels / sd**2
+        mean_z = pm.Normal(f"{name}_mean_z", 0.0, 1.0, dims=outer or None)
+        pm.Deterministic(
+            f"{name}_mean",
+            (p["mu"] / var0 + n_levels * level_mean / sd**2) / precision
+            + mean_z / pt.sqrt(precision),
+            dims=outer or None,
+        )
+        return pm.Deterministic(name, level_mean_b + deviation, dims=dims)
 
 
 def check_carryover_identifiable(model: CrossoverModel) -> None:
