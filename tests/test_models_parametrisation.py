@@ -63,8 +63,31 @@ def test_factor_effects_centred_with_many_participants_per_level(family):
     for term in FACTOR_TERMS[family]:
         assert model.parametrisation[term].observations == 100
         assert choices(model)[term] == "centred"
-        assert term in free(model) and f"{term}_sex_z" not in free(model)
+        assert {f"{term}_level_mean", f"{term}_sex_deviation", f"{term}_mean_z"} <= free(model)
+        assert f"{term}_sex_z" not in free(model)
         assert model.pymc_model.named_vars_to_dims[term][-1] == "sex"
+
+
+def test_centred_factor_effects_have_the_prior_of_the_non_centred_ones():
+    import numpy as np
+    import pymc as pm
+
+    study = simulate_study(seed=3, n_participants=200)[0]
+    model = build_model("glutamate_partial", study)
+    prior = pm.sample_prior_predictive(
+        draws=4000,
+        model=model.pymc_model,
+        random_seed=2,
+        var_names=["glx_condition_effect", "glx_condition_effect_mean"],
+    )["prior"]
+    effect = prior["glx_condition_effect"].values.reshape(-1, 2)
+    mean = prior["glx_condition_effect_mean"].values.ravel()
+    # mean ~ Normal(0, 5); effect[k] - mean ~ tau * z with tau ~ HalfNormal(4): SD 4
+    assert np.std(mean) == pytest.approx(5.0, rel=0.06)
+    assert np.std(effect - mean[:, None]) == pytest.approx(4.0, rel=0.06)
+    # the two levels are independent given mean and tau: their difference has SD 4 * sqrt 2
+    assert np.std(effect[:, 1] - effect[:, 0]) == pytest.approx(4.0 * np.sqrt(2), rel=0.06)
+    assert abs(np.corrcoef(mean, effect[:, 1] - effect[:, 0])[0, 1]) < 0.05
 
 
 def test_the_smallest_level_decides():
