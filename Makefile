@@ -3,6 +3,7 @@
 #   make test   set up the environment and run the test suite (with the docstring examples)
 # and for the documentation site and the lock:
 #   make docs   build the documentation site into build/docs/ (warnings are errors)
+#   make typecheck   mypy over bayes_ketamine/ (settings in pyproject.toml's [tool.mypy])
 #   make lock   re-resolve requirements/lock.txt after a change to pyproject.toml's dependencies
 #   make lock-upgrade   move every locked version to the newest one pyproject.toml allows
 # Set-up finds a Python >= 3.12 (PATH first, then pyenv's installed versions), creates
@@ -13,10 +14,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements/lock.txt
-LOCK_COMMAND := uv pip compile pyproject.toml --extra test --extra docs \
+LOCK_COMMAND := uv pip compile pyproject.toml --extra test --extra docs --extra dev \
 	--universal --python-version 3.12 --custom-compile-command "make lock" --quiet -o $(LOCK)
 
-.PHONY: run test docs lint setup lock lock-upgrade clean-venv
+.PHONY: run test docs lint typecheck setup lock lock-upgrade clean-venv
 
 run: $(STAMP)
 	$(BIN)/bayes-ketamine run
@@ -29,6 +30,9 @@ docs: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 setup: $(STAMP)
 

@@ -19,12 +19,14 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.calibration.cross_validation import CVResult, cross_validate
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.figures import make_figures
@@ -33,10 +35,11 @@ from bayes_ketamine.inference.artifact import atomic_write
 from bayes_ketamine.inference.fitting import caught_warnings
 from bayes_ketamine.inference.precompile import Precompiler
 from bayes_ketamine.inference.reuse import stored_fit
+from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models import resolve_spec
+from bayes_ketamine.models.spec import POOLINGS
 from bayes_ketamine.reporting import Posteriors, write_numbers
 
-POOLINGS = ("none", "partial", "complete")
 FAMILIES = ("glutamate", "symptoms")
 MANIFEST = "analysis_outputs.json"
 """File in the posteriors folder recording which artifacts the derived outputs came from."""
@@ -89,15 +92,28 @@ class AnalysisResult:
         return all(r.verdict.status == "pass" for r in self.fits.values())
 
 
+@deprecated_call_forms(
+    positional=(
+        "posteriors_dir",
+        "settings",
+        "force",
+        "progress",
+        "cross_validation",
+        "cv_settings",
+        "workers",
+    ),
+    renamed={"posteriors_dir": "out_dir"},
+)
 def run_analysis(
     study: Study,
-    posteriors_dir: str | Path = "posteriors",
+    *,
+    out_dir: str | Path = "posteriors",
     settings: FitSettings | None = None,
     force: bool = False,
     progress: bool = True,
     cross_validation: bool = True,
     cv_settings: FitSettings | None = None,
-    workers: int = 2,
+    workers: int = CORES,
 ) -> AnalysisResult:
     """Run the full analysis of a study.
 
@@ -105,7 +121,7 @@ def run_analysis(
     ----------
     study : Study
         The validated study.
-    posteriors_dir : str or pathlib.Path, default "posteriors"
+    out_dir : str or pathlib.Path, default "posteriors"
         Where artifacts go; figures and numbers go to its ``figures/`` and
         ``numbers/`` subfolders.
     settings : FitSettings, optional
@@ -116,7 +132,7 @@ def run_analysis(
         Show steps and progress on the terminal.
     cross_validation : bool, default True
         Also cross-validate every pooling variant by participant (stored in
-        ``<posteriors_dir>/cv/``) and compare the families by it.
+        ``<out_dir>/cv/``) and compare the families by it.
     cv_settings : FitSettings, optional
         Sampler settings of the CV folds (default: those of ``bayes-ketamine cv``).
     workers : int, default 2
@@ -128,7 +144,7 @@ def run_analysis(
     """
     start = time.perf_counter()
     console = Console(stderr=True, quiet=not progress)
-    posteriors_dir = Path(posteriors_dir)
+    posteriors_dir = Path(out_dir)
     settings = settings or FitSettings()
     specs = [resolve_spec(name) for name in analysis_variants(study)]
     to_fit = [
@@ -148,7 +164,7 @@ def run_analysis(
             console.rule(f"[bold]fit {k}/{len(specs)}: {spec.name}")
             fits[spec.name] = fit(
                 spec,
-                study,
+                study=study,
                 settings=settings,
                 out_dir=posteriors_dir,
                 force=force,
@@ -231,7 +247,7 @@ def _cross_validate_poolings(
         for p in POOLINGS
         if sum(f"{family}_{q}" in fits for q in POOLINGS) > 1 and f"{family}_{p}" in fits
     ]
-    options = {
+    options: dict[str, Any] = {
         "out_dir": out_dir,
         "full_data_settings": settings,
         "progress": progress,
@@ -241,7 +257,7 @@ def _cross_validate_poolings(
     results: dict[str, CVResult] = {}
     with dask_client(workers) as client:
         for name in names:
-            results[name] = cross_validate(name, study, client=client, **options)
+            results[name] = cross_validate(name, study=study, client=client, **options)
     return results
 
 
@@ -267,7 +283,7 @@ def criteria_agreement(loo: xr.Dataset, cv: xr.Dataset) -> dict[str, dict]:
     """
     out = {}
     for var in sorted(set(loo["observed"].values) & set(cv["observed"].values)):
-        summary = {}
+        summary: dict[str, dict[str, Any]] = {}
         for label, table in (("loo", loo), ("cv", cv)):
             sub = table.sel(observed=var)
             ranked = sub.where(np.isfinite(sub["rank"]), drop=True).sortby("rank")
@@ -339,11 +355,11 @@ def _derive_outputs(
             continue
         results = [fits[n] for n in names]
         out = folder / f"{family}_poolings.nc"
-        loo = compare([r.path for r in results], out=out, trees=[r.tree for r in results])
+        loo = compare([r.path for r in results], out_path=out, trees=[r.tree for r in results])
         comparisons.append(out)
         if all(n in cv_results for n in names):
             out_cv = folder / f"{family}_poolings_cv.nc"
-            cv = compare([cv_results[n].path for n in names], out=out_cv)
+            cv = compare([cv_results[n].path for n in names], out_path=out_cv)
             comparisons.append(out_cv)
             agreement[family] = criteria_agreement(loo, cv)
     if agreement:
@@ -354,8 +370,8 @@ def _derive_outputs(
     posteriors = Posteriors(posteriors_dir, trees={r.path.stem: r.tree for r in fits.values()})
     return {
         "comparisons": comparisons,
-        "figures": make_figures(posteriors, posteriors_dir / "figures"),
-        "numbers": write_numbers(posteriors, posteriors_dir / "numbers"),
+        "figures": make_figures(posteriors, out_dir=posteriors_dir / "figures"),
+        "numbers": write_numbers(posteriors, out_dir=posteriors_dir / "numbers"),
     }
 
 

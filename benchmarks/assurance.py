@@ -52,8 +52,8 @@ def run(args: argparse.Namespace) -> dict:
         for mode in MODES:
             result = run_power(
                 "glutamate_partial",
-                tuple(args.n_per_sex),
-                args.replicates,
+                n_per_sex=tuple(args.n_per_sex),
+                replicates=args.replicates,
                 effect=mode,
                 effect_sd=args.effect_sd,
                 out_dir=args.out,

@@ -194,7 +194,7 @@ def child_fit(opts) -> dict:
     )
     out_dir = Path(opts.out_dir or tempfile.mkdtemp(prefix="bk_fit_speed_"))
     t = time.perf_counter()
-    result = fit(SPEC, study, settings=settings, out_dir=out_dir, force=True, progress=False)
+    result = fit(SPEC, study=study, settings=settings, out_dir=out_dir, force=True, progress=False)
     t_fit = time.perf_counter() - t
     end = time.time()
     steps = json.loads(result.tree.attrs["timings_json"])

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--timepoints", nargs="+", default=["day2"])
     parser.add_argument("--scale", default="MADRS")
     args = parser.parse_args()
-    study = import_nimh("all", args.timepoints, scale=args.scale)
+    study = import_nimh("all", timepoints=args.timepoints, scale=args.scale)
     model = build_model("symptoms_group_partial", study)
     rows = symptom_rows(model)
     primary = post_timepoints(model)[0]

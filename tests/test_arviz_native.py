@@ -26,7 +26,7 @@ from inference_toy import fake_sample_posterior
 from bayes_ketamine.inference import FitSettings, fit, fitting
 from bayes_ketamine.models import resolve_spec
 
-fitting.sample_posterior = fake_sample_posterior
+fitting.posterior_sampler = fake_sample_posterior
 settings = FitSettings(draws=100, chains=2, prior_draws=50)
 for name in sys.argv[2:]:
     fit(resolve_spec(name), settings=settings, out_dir=sys.argv[1], progress=False)

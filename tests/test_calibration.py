@@ -11,8 +11,13 @@ from bayes_ketamine.calibration.power import (
     stratified_simulation,
     target_counts,
 )
-from bayes_ketamine.calibration.sbc import holm, rank_ecdf, uniformity_band, uniformity_test
 from bayes_ketamine.calibration.store import RunMismatchError, RunStore
+from bayes_ketamine.calibration.uniformity import (
+    holm,
+    rank_ecdf,
+    uniformity_band,
+    uniformity_test,
+)
 from bayes_ketamine.calibration.worker import ranked_variables, sbc_rank, thin_indices
 from bayes_ketamine.data import SimulationParameters
 
@@ -145,7 +150,7 @@ def test_power_replicates_share_the_stratified_design():
 
 
 def test_fewer_simulations_than_ranks_merge_rank_bins():
-    from bayes_ketamine.calibration.sbc import n_bins
+    from bayes_ketamine.calibration.uniformity import n_bins
 
     assert n_bins(200, 100) == 100
     assert n_bins(60, 100) == 50
@@ -182,7 +187,14 @@ def test_bad_design_prior_options_are_refused_before_any_fit():
         with pytest.raises(ValueError, match="effect_sd"):
             check_effect_mode("prior", sd)
     with pytest.raises(ValueError, match="effect_sd"):
-        run_power("glutamate_partial", (4,), 2, effect="prior", effect_sd=-1.0, client=object())
+        run_power(
+            "glutamate_partial",
+            n_per_sex=(4,),
+            replicates=2,
+            effect="prior",
+            effect_sd=-1.0,
+            client=object(),
+        )
 
 
 def test_directional_sex_difference_counts_only_the_hypothesised_sign():

@@ -66,7 +66,12 @@ def test_small_sbc_through_local_cluster_and_resume(client, tmp_path):
 
     settings = SamplerSettings(draws=100, tune=150, chains=2, thin_to=49)
     first = run_sbc(
-        "symptoms_partial", 4, out_dir=tmp_path, settings=settings, client=client, progress=False
+        "symptoms_partial",
+        simulations=4,
+        out_dir=tmp_path,
+        settings=settings,
+        client=client,
+        progress=False,
     )
     assert first.netcdf.exists() and first.plot.exists()
     assert first.ranks.sizes["simulation"] == 4
@@ -83,7 +88,12 @@ def test_small_sbc_through_local_cluster_and_resume(client, tmp_path):
     stored = {i: tmp_path / "symptoms_partial" / "sims" / f"{i:06d}.nc" for i in range(4)}
     mtimes = {i: p.stat().st_mtime_ns for i, p in stored.items()}
     second = run_sbc(
-        "symptoms_partial", 6, out_dir=tmp_path, settings=settings, client=client, progress=False
+        "symptoms_partial",
+        simulations=6,
+        out_dir=tmp_path,
+        settings=settings,
+        client=client,
+        progress=False,
     )
     assert second.compile_seconds == [0.0, 0.0]  # cached in the workers
     assert {i: p.stat().st_mtime_ns for i, p in stored.items()} == mtimes  # not recomputed

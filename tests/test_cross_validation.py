@@ -21,12 +21,12 @@ TINY = FitSettings(draws=50, tune=50, chains=1, cores=1, seed=3)
 
 @pytest.fixture(scope="module")
 def small_study():
-    study, _ = simulate_study(5, 8)
+    study, _ = simulate_study(5, n_participants=8)
     return study
 
 
 def test_folds_group_participants_and_balance_sexes(small_study):
-    folds = assign_folds(small_study, 3, seed=1)
+    folds = assign_folds(small_study, folds=3, seed=1)
     flat = [pid for fold in folds for pid in fold]
     assert sorted(flat) == sorted(small_study.participant_ids)  # each exactly once
     sex = small_study.participants.set_index("participant_id")["sex"]
@@ -35,7 +35,7 @@ def test_folds_group_participants_and_balance_sexes(small_study):
         assert max(counts) - min(counts) <= 1
     assert assign_folds(small_study) == [[p] for p in small_study.participant_ids]
     with pytest.raises(ValueError, match="folds must be between 2"):
-        assign_folds(small_study, 1)
+        assign_folds(small_study, folds=1)
 
 
 def test_select_participants_keeps_only_their_rows(small_study):
@@ -114,7 +114,7 @@ def test_cv_on_a_loopback_cluster_resumes_and_survives_a_killed_worker(
     def cv():
         run["result"] = cross_validate(
             "symptoms_partial",
-            small_study,
+            study=small_study,
             folds=4,
             out_dir=tmp_path,
             settings=TINY,
@@ -157,7 +157,7 @@ def test_cv_on_a_loopback_cluster_resumes_and_survives_a_killed_worker(
     stored[0].unlink()
     again = cross_validate(
         "symptoms_partial",
-        small_study,
+        study=small_study,
         folds=4,
         out_dir=tmp_path,
         settings=TINY,
@@ -175,7 +175,7 @@ def test_cv_on_a_loopback_cluster_resumes_and_survives_a_killed_worker(
     # compare accepts CV results and says which criterion it used
     other = cross_validate(
         "symptoms_complete",
-        small_study,
+        study=small_study,
         folds=4,
         out_dir=tmp_path,
         settings=TINY,

@@ -167,7 +167,7 @@ def test_inconsistent_source_reported(tmp_path):
     [("HAMD", "HAM17_Total", "HAM-D17", 52), ("HAMD6", "HAMD_Bech", "HAM-D6", 22)],
 )
 def test_hamd_scales_become_the_score(scale, column, label, maximum):
-    study = import_nimh("all", ("day2", "day10"), scale=scale)
+    study = import_nimh("all", timepoints=("day2", "day10"), scale=scale)
     assert (study.symptom_scale, study.symptom_bounds) == (label, (0.0, float(maximum)))
     sessions = {"ses-b0", "ses-d2", "ses-p2", "ses-d10", "ses-p10"}
     expected = Counter(r[column] for r in expected_ratings(("MDD", "BP", "HC"), sessions))

@@ -31,7 +31,7 @@ def mock_posteriors(folder: Path, models=MODELS, study=None) -> Path:
     """Fit ``models`` with NUTS replaced by prior draws; return the artifact folder."""
     study = study or default_study()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fit_module, "sample_posterior", fake_sample_posterior)
+        mp.setattr(fit_module, "posterior_sampler", fake_sample_posterior)
         for name in models:
             fit(resolve_spec(name), study=study, settings=SETTINGS, out_dir=folder, progress=False)
     return folder
@@ -52,7 +52,7 @@ def posteriors_dir():
 
 @pytest.fixture(scope="module")
 def figure_files(posteriors_dir, tmp_path_factory):
-    return make_figures(posteriors_dir, tmp_path_factory.mktemp("figures"))
+    return make_figures(posteriors_dir, out_dir=tmp_path_factory.mktemp("figures"))
 
 
 def test_every_figure_is_written_as_png_and_pdf(figure_files):
@@ -69,7 +69,7 @@ def test_every_figure_is_written_as_png_and_pdf(figure_files):
 
 
 def test_two_runs_give_identical_bytes(posteriors_dir, figure_files, tmp_path):
-    again = make_figures(posteriors_dir, tmp_path)
+    again = make_figures(posteriors_dir, out_dir=tmp_path)
     assert [p.name for p in again] == [p.name for p in figure_files]
     for first, second in zip(figure_files, again, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name
@@ -77,7 +77,7 @@ def test_two_runs_give_identical_bytes(posteriors_dir, figure_files, tmp_path):
 
 def test_trees_in_memory_give_the_bytes_of_the_folder(posteriors_dir, figure_files, tmp_path):
     trees = {name: load_posterior(posteriors_dir / f"{name}.nc") for name in MODELS}
-    again = make_figures(Posteriors(posteriors_dir, trees=trees), tmp_path)
+    again = make_figures(Posteriors(posteriors_dir, trees=trees), out_dir=tmp_path)
     assert [p.name for p in again] == [p.name for p in figure_files]
     for first, second in zip(figure_files, again, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name
@@ -121,7 +121,7 @@ def test_missing_artifacts_are_skipped(posteriors_dir, tmp_path):
     (only / "symptoms_partial.nc").write_bytes(
         (posteriors_dir / "symptoms_partial.nc").read_bytes()
     )
-    stems = {p.stem for p in make_figures(only, tmp_path / "figures")}
+    stems = {p.stem for p in make_figures(only, out_dir=tmp_path / "figures")}
     assert stems == {"fig3_madrs", "figS_checks_symptoms_partial", "figS_ranks_symptoms_partial"}
 
 

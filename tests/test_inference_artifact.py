@@ -159,7 +159,7 @@ FITTER = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from inference_toy import fake_sample_posterior, toy_model
     from bayes_ketamine.inference import FitSettings, fit, fitting
-    fitting.sample_posterior = fake_sample_posterior
+    fitting.posterior_sampler = fake_sample_posterior
     result = fit(toy_model(), settings=FitSettings(draws=40, chains=2, prior_draws=10),
                  out_dir={out!r}, progress=False)
     print("reused" if result.reused else "fitted", flush=True)

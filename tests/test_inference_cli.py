@@ -111,7 +111,7 @@ def test_fit_reports_verdict_and_exit_code(tmp_path, monkeypatch):
 def toy_artifact(tmp_path_factory):
     """The toy model fitted once with the mocked sampler."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fitting, "sample_posterior", fake_sample_posterior)
+        mp.setattr(fitting, "posterior_sampler", fake_sample_posterior)
         settings = FitSettings(draws=50, chains=2, prior_draws=10)
         out = tmp_path_factory.mktemp("toy")
         return fit(toy_model(), settings=settings, out_dir=out, progress=False).path

@@ -21,7 +21,7 @@ def fake_sampler(monkeypatch):
         calls.append(settings)
         return fake_sample_posterior(model, settings, progressbar)
 
-    monkeypatch.setattr(fit_module, "sample_posterior", sampler)
+    monkeypatch.setattr(fit_module, "posterior_sampler", sampler)
     return calls
 
 
@@ -30,7 +30,7 @@ def base(tmp_path_factory):
     """One artifact fitted with SETTINGS, shared by the tests (copied before changes)."""
     out = tmp_path_factory.mktemp("base")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(fit_module, "sample_posterior", fake_sample_posterior)
+        mp.setattr(fit_module, "posterior_sampler", fake_sample_posterior)
         return fit(toy_model(), settings=SETTINGS, out_dir=out, progress=False)
 
 

@@ -36,7 +36,8 @@ def test_pymc_and_numpyro_get_every_setting_explicitly(monkeypatch, sampler, dep
     calls = []
     monkeypatch.setattr(pm, "sample", lambda **kwargs: calls.append(kwargs) or "tree")
     model = toy_model()
-    assert sample_posterior(model, FitSettings(sampler=sampler, **SETTINGS), False) == "tree"
+    settings = FitSettings(sampler=sampler, **SETTINGS)
+    assert sample_posterior(model, settings=settings, progress=False) == "tree"
     (kwargs,) = calls
     assert kwargs["nuts_sampler"] == sampler
     assert kwargs["model"] is model.pymc_model
@@ -54,7 +55,7 @@ def test_nutpie_is_called_directly_not_through_pm_sample(monkeypatch):
     )
     model = toy_model()
     settings = FitSettings(sampler="nutpie", **SETTINGS)
-    assert sample_posterior(model, settings, progressbar=False) == "tree"
+    assert sample_posterior(model, settings=settings, progress=False) == "tree"
     assert seen == [(model.pymc_model, settings)]
 
 
@@ -189,7 +190,7 @@ def test_direct_nutpie_gives_pm_sample_groups_and_nutpies_log_density():
     nutpie = pytest.importorskip("nutpie")
     settings = FitSettings(sampler="nutpie", draws=60, tune=60, chains=2, cores=1, seed=5)
     model = toy_model()
-    ours = sample_posterior(model, settings, progressbar=False)
+    ours = sample_posterior(model, settings=settings, progress=False)
     assert ours["posterior"].attrs["nutpie_compile_path"] == "cached-cfunc"
     reference = pm.sample(
         model=model.pymc_model,

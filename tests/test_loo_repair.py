@@ -23,14 +23,14 @@ def outlier_fit(tmp_path_factory):
     from bayes_ketamine.inference import fit
     from bayes_ketamine.models import build_model
 
-    study, _ = simulate_study(5, 8)
+    study, _ = simulate_study(5, n_participants=8)
     symptoms = study.symptoms.copy()
     row = symptoms.index[symptoms["score"].notna()][5]
     symptoms.loc[row, "score"] = symptoms.loc[row, "score"] + 14
     study = replace(study, symptoms=symptoms, name="small simulated study with an outlier")
     result = fit(
         "symptoms_partial",
-        study,
+        study=study,
         settings=SETTINGS,
         out_dir=tmp_path_factory.mktemp("art"),
         progress=False,
@@ -161,7 +161,7 @@ def test_moment_matching_of_another_study_of_the_design_compiles_nothing(outlier
     result, model = outlier_fit
     versions = package_versions()
     moment_match_inputs(result.tree["posterior"].to_dataset(), model.pymc_model, "score", versions)
-    other = build_model("symptoms_partial", simulate_study(6, 8)[0])
+    other = build_model("symptoms_partial", simulate_study(6, n_participants=8)[0])
     names = [rv.name for rv in other.pymc_model.free_RVs]
     draws = pm.sample_prior_predictive(30, model=other.pymc_model, var_names=names, random_seed=1)[
         "prior"

@@ -26,7 +26,7 @@ def sampler_calls(monkeypatch):
         calls.append(model.spec.name)
         return fake_sample_posterior(model, settings, progressbar)
 
-    monkeypatch.setattr(fit_module, "sample_posterior", counting_sampler)
+    monkeypatch.setattr(fit_module, "posterior_sampler", counting_sampler)
     return calls
 
 
@@ -49,7 +49,9 @@ def test_variants_follow_what_the_study_measures():
 
 def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     study = default_study()
-    first = run_analysis(study, tmp_path, settings=SETTINGS, progress=False, cross_validation=False)
+    first = run_analysis(
+        study, out_dir=tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+    )
     assert sampler_calls == analysis_variants(study)
     assert set(first.comparisons) == {"glutamate", "symptoms"}
     assert all(p.is_file() for p in first.comparisons.values())
@@ -59,14 +61,19 @@ def test_run_writes_everything_then_reuses_it(tmp_path, sampler_calls):
     stamps = {p: p.stat().st_mtime_ns for p in first.figures}
 
     second = run_analysis(
-        study, tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+        study, out_dir=tmp_path, settings=SETTINGS, progress=False, cross_validation=False
     )
     assert sampler_calls == analysis_variants(study)  # nothing refitted
     assert all(r.reused for r in second.fits.values())
     assert {p: p.stat().st_mtime_ns for p in second.figures} == stamps  # nothing redrawn
 
     third = run_analysis(
-        study, tmp_path, settings=SETTINGS, force=True, progress=False, cross_validation=False
+        study,
+        out_dir=tmp_path,
+        settings=SETTINGS,
+        force=True,
+        progress=False,
+        cross_validation=False,
     )
     assert len(sampler_calls) == 2 * len(analysis_variants(study))
     assert any(p.stat().st_mtime_ns != stamps[p] for p in third.figures)
@@ -88,7 +95,11 @@ def test_comparisons_figures_and_numbers_reuse_the_fitted_trees(
     monkeypatch.setattr(artifacts, "load_posterior", counting_load)
     monkeypatch.setattr(comparison, "load_posterior", counting_load)
     result = run_analysis(
-        default_study(), tmp_path, settings=SETTINGS, progress=False, cross_validation=False
+        default_study(),
+        out_dir=tmp_path,
+        settings=SETTINGS,
+        progress=False,
+        cross_validation=False,
     )
     assert result.figures and result.numbers and result.comparisons
     assert not loads, loads

@@ -22,7 +22,7 @@ def posteriors_dir():
 @pytest.fixture(scope="module")
 def numbers(posteriors_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("numbers")
-    paths = write_numbers(posteriors_dir, out)
+    paths = write_numbers(posteriors_dir, out_dir=out)
     assert [p.name for p in paths] == ["numbers.json", "numbers.tex"]
     return json.loads(paths[0].read_text()), paths[1].read_text()
 
@@ -71,14 +71,14 @@ def test_latex_macros_are_valid_and_unique(numbers):
 def test_numbers_from_trees_in_memory_equal_those_from_the_folder(
     posteriors_dir, tmp_path, monkeypatch
 ):
-    from_folder = write_numbers(posteriors_dir, tmp_path / "folder")
+    from_folder = write_numbers(posteriors_dir, out_dir=tmp_path / "folder")
     trees = {p.stem: load_posterior(p) for p in posteriors_dir.glob("*.nc")}
 
     def no_load(path):
         raise AssertionError(f"{path} read again")
 
     monkeypatch.setattr(artifacts, "load_posterior", no_load)
-    in_memory = write_numbers(Posteriors(posteriors_dir, trees=trees), tmp_path / "memory")
+    in_memory = write_numbers(Posteriors(posteriors_dir, trees=trees), out_dir=tmp_path / "memory")
     assert [p.name for p in in_memory] == [p.name for p in from_folder]
     for first, second in zip(from_folder, in_memory, strict=True):
         assert first.read_bytes() == second.read_bytes(), first.name

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
 from bayes_ketamine.inference import fitting
-from bayes_ketamine.inference.artifact import read_attrs
+from bayes_ketamine.inference.stored import read_attrs
 from bayes_ketamine.models import SPEC_DIR
 
 runner = CliRunner()
@@ -37,7 +37,7 @@ def two_studies(tmp_path_factory):
     shutil.copytree(SPEC_DIR, folder / "models")  # the guide runs in the repository
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(folder)
-        mp.setattr(fitting, "sample_posterior", fake_sample_posterior)
+        mp.setattr(fitting, "posterior_sampler", fake_sample_posterior)
         run("simulate", "my_sim", "--seed", "7", "--participants", "6")
         run("validate", "my_sim")
         for model in ("glutamate_partial", "symptoms_partial", "joint_partial"):

@@ -13,13 +13,8 @@ See ``docs/calibration.md``.
 
 from bayes_ketamine.calibration.cross_validation import CVResult, assign_folds, cross_validate
 from bayes_ketamine.calibration.power import PowerResult, run_power
-from bayes_ketamine.calibration.sbc import (
-    SBCResult,
-    run_sbc,
-    summarise_sbc,
-    uniformity_band,
-    uniformity_test,
-)
+from bayes_ketamine.calibration.sbc import SBCResult, run_sbc, summarise_sbc
+from bayes_ketamine.calibration.uniformity import uniformity_band, uniformity_test
 from bayes_ketamine.calibration.worker import ModelDesign, SamplerSettings, sbc_rank
 
 __all__ = [

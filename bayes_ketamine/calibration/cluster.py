@@ -24,10 +24,12 @@ from typing import Any
 
 from distributed import Client, LocalCluster, as_completed
 
+from bayes_ketamine.inference.settings import CORES
+
 
 @contextlib.contextmanager
 def dask_client(
-    workers: int = 2, scheduler: str | None = None, *, host: str = "127.0.0.1"
+    workers: int = CORES, scheduler: str | None = None, *, host: str = "127.0.0.1"
 ) -> Iterator[Client]:
     """Yield a Dask client: a new local cluster, or one connected to ``scheduler``.
 
@@ -81,7 +83,7 @@ def run_jobs(
     jobs: Iterable[Any],
     *,
     key_prefix: str,
-    on_result: Callable[[dict], None],
+    on_result: Callable[[dict[str, Any]], object],
     description: str = "simulations",
     total: int | None = None,
     progress: bool = True,

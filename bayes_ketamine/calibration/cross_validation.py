@@ -43,16 +43,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
+from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.inference.comparison import CV_RESULT_KIND
-from bayes_ketamine.inference.settings import FitSettings
+from bayes_ketamine.inference.settings import CORES, CV_SETTINGS, FitSettings
 from bayes_ketamine.models.spec import ModelSpec, resolve_spec
 
-DEFAULT_SETTINGS = FitSettings(draws=500, tune=500, chains=2, cores=1)
-"""Sampler settings of a fold unless given: 1000 draws per fold, one core per worker."""
 
-
-def assign_folds(study: Study, folds: int | None = None, seed: int = 0) -> list[list[str]]:
+@deprecated_call_forms(positional=("folds", "seed"))
+def assign_folds(study: Study, *, folds: int | None = None, seed: int = 0) -> list[list[str]]:
     """Return the held-out participants of each fold.
 
     Parameters
@@ -79,7 +79,7 @@ def assign_folds(study: Study, folds: int | None = None, seed: int = 0) -> list[
     >>> study = default_study()
     >>> len(assign_folds(study))
     26
-    >>> sorted(len(f) for f in assign_folds(study, 4))
+    >>> sorted(len(f) for f in assign_folds(study, folds=4))
     [6, 6, 7, 7]
     """
     ids = study.participant_ids
@@ -156,7 +156,7 @@ def run_fold(job: FoldJob) -> dict[str, Any]:
         key = nutpie_cache_key(model_structure_key(model.pymc_model, versions))
         tree = start_nutpie(model.pymc_model, job.settings, False, key).result()
         posterior = tree["posterior"].to_dataset()
-        seed = int(np.random.SeedSequence([job.settings.seed, job.index]).generate_state(1)[0])
+        seed = seed_at(job.settings.seed, job.index)
         scores = held_out_elpd(
             posterior,
             build_model(job.spec, testing),
@@ -251,12 +251,13 @@ def combine_folds(
     return ds
 
 
+@deprecated_call_forms(positional=("study",))
 def cross_validate(
     spec: ModelSpec | str | Path,
-    study: Study | None = None,
     *,
+    study: Study | None = None,
     folds: int | None = None,
-    workers: int = 2,
+    workers: int = CORES,
     scheduler: str | None = None,
     out_dir: str | Path = "posteriors/cv",
     settings: FitSettings | None = None,
@@ -282,7 +283,8 @@ def cross_validate(
     out_dir : str or pathlib.Path, default "posteriors/cv"
         The run is stored in ``<out_dir>/<model name>/``.
     settings : FitSettings, optional
-        Sampler settings of every fold; default :data:`DEFAULT_SETTINGS`.
+        Sampler settings of every fold; default
+        :data:`~bayes_ketamine.inference.settings.CV_SETTINGS`.
     replicates : int, default 20
         Draws of a held-out participant's levels per posterior draw.
     full_data_settings : FitSettings, optional
@@ -307,20 +309,21 @@ def cross_validate(
     """
     from bayes_ketamine.calibration.cluster import dask_client, run_jobs
     from bayes_ketamine.calibration.store import RunStore, write_netcdf
+    from bayes_ketamine.digests import digest
     from bayes_ketamine.inference.artifact import atomic_write
-    from bayes_ketamine.inference.provenance import digest, package_versions, provenance_key
+    from bayes_ketamine.inference.provenance import package_versions, provenance_key
 
     spec = resolve_spec(spec)
     if study is None:
         from bayes_ketamine.data import default_study
 
         study = default_study()
-    settings = settings or DEFAULT_SETTINGS
+    settings = settings or CV_SETTINGS
     if settings.sampler != "nutpie":
         raise ValueError(f"cross-validation samples with nutpie, not {settings.sampler!r}")
     if replicates < 1:
         raise ValueError(f"replicates must be a positive integer, got {replicates!r}")
-    assignment = assign_folds(study, folds, settings.seed)
+    assignment = assign_folds(study, folds=folds, seed=settings.seed)
     identity = {
         "kind": CV_RESULT_KIND,
         "spec_hash": spec.content_hash(),
@@ -341,7 +344,7 @@ def cross_validate(
             atomic_write(path, lambda p: ds.to_netcdf(p, engine="netcdf4"))
 
     if jobs:
-        options = {
+        options: dict[str, Any] = {
             "key_prefix": f"cv-{spec.name}-{digest(**identity)[:12]}",
             "on_result": save,
             "description": f"CV folds of {spec.name}",

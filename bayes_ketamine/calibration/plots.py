@@ -11,11 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
-from bayes_ketamine.calibration.sbc import rank_ecdf, uniformity_band  # noqa: E402
+from bayes_ketamine.calibration.uniformity import rank_ecdf, uniformity_band  # noqa: E402
+from bayes_ketamine.figures.style import save  # noqa: E402
 
 _VERDICT_COLOUR = {"uniform": "#1b7837", "suspect": "#d98c00", "non-uniform": "#c51b7d"}
-_METADATA = {"Creator": "bayes_ketamine", "CreationDate": None}
 
 
 def _wrap(label: str, width: int = 26) -> str:
@@ -32,13 +33,11 @@ def _wrap(label: str, width: int = 26) -> str:
     return "\n".join(lines)
 
 
-def _save(fig, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130, metadata={"Software": "bayes_ketamine"})
-    fig.savefig(path.with_suffix(".pdf"), metadata=_METADATA)
+def _save(fig: Figure, path: Path) -> Path:
+    """Write ``path`` (PNG) and the PDF next to it with the figures' saver; close ``fig``."""
+    png, _ = save(fig, path.parent, path.stem)
     plt.close(fig)
-    return path
+    return png
 
 
 def plot_sbc_ecdf(
@@ -65,7 +64,7 @@ def plot_sbc_ecdf(
     n_ranks = thin_to + 1
     ranks = combined["rank"].transpose("parameter", "simulation").values
     n = ranks.shape[1]
-    band = uniformity_band(n, n_ranks, float(verdicts.attrs["alpha"]))
+    band = uniformity_band(n, n_ranks, alpha=float(verdicts.attrs["alpha"]))
     ecdf = rank_ecdf(ranks, n_ranks)
     labels = [str(p) for p in combined["parameter"].values]
     n_par = len(labels)

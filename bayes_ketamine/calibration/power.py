@@ -32,16 +32,24 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
+from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.worker import FitJob, ModelDesign, SamplerSettings, compiled_for
 from bayes_ketamine.data import SimulationParameters, Study, simulate_study
+from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from bayes_ketamine.models.base import CrossoverModel
 
 MAX_TRIES = 2000
 """Seeds tried per replicate to hit the stratified design."""
@@ -70,10 +78,6 @@ def _counts(study: Study) -> dict[tuple[str, str], int]:
     return {k: int(v) for k, v in p.groupby(["sex", "sequence"]).size().items()}
 
 
-def _seed(*path: int) -> int:
-    return int(np.random.SeedSequence([int(x) for x in path]).generate_state(1)[0])
-
-
 def stratified_simulation(n_per_sex: int, params: SimulationParameters, *seed_path: int) -> Study:
     """Simulate a study of ``2 n_per_sex`` participants with the stratified design.
 
@@ -83,7 +87,9 @@ def stratified_simulation(n_per_sex: int, params: SimulationParameters, *seed_pa
     target = {k: v for k, v in target_counts(n_per_sex).items() if v}
     params = dataclasses.replace(params, male_fraction=0.5)
     for k in range(MAX_TRIES):
-        study, _ = simulate_study(_seed(*seed_path, k), 2 * n_per_sex, params=params)
+        study, _ = simulate_study(
+            seed_at(*seed_path, k), n_participants=2 * n_per_sex, params=params
+        )
         if _counts(study) == target:
             return study
     raise RuntimeError(f"no stratified allocation for n_per_sex={n_per_sex} in {MAX_TRIES} seeds")
@@ -99,7 +105,9 @@ def _participant_map(template: Study, replicate: Study) -> dict[str, str]:
     return mapping
 
 
-def reorder_to_template(model, template: Study, replicate: Study) -> dict[str, np.ndarray]:
+def reorder_to_template(
+    model: CrossoverModel, template: Study, replicate: Study
+) -> dict[str, np.ndarray]:
     """Return the replicate's observations in the row order of the template's model.
 
     Parameters
@@ -118,6 +126,8 @@ def reorder_to_template(model, template: Study, replicate: Study) -> dict[str, n
     labels = model.observation_labels()
     data = {}
     if "log_glx" in labels:
+        if replicate.fmrs is None:
+            raise ValueError("the simulated replicate has no fMRS table")
         lab = labels["log_glx"]
         table = replicate.fmrs.set_index(["participant_id", "session", "block"])["glx"]
         keys = list(
@@ -172,7 +182,7 @@ def make_power_data(job: FitJob) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     """Simulate the follow-up trial of a power job (runs on the worker)."""
     pl = job.payload
     entry, _ = compiled_for(job.design)
-    rng = np.random.default_rng(_seed(pl["seed"], pl["n_per_sex"], pl["replicate"], 99))
+    rng = np.random.default_rng(seed_at(pl["seed"], pl["n_per_sex"], pl["replicate"], 99))
     params = replicate_parameters(pl["params"], pl["effect"], pl["effect_sd"], rng)
     replicate = stratified_simulation(
         pl["n_per_sex"], params, pl["seed"], pl["n_per_sex"], pl["replicate"]
@@ -256,11 +266,12 @@ def _index(n_per_sex: int, replicate: int) -> int:
     return int(n_per_sex) * 100_000 + int(replicate)
 
 
+@deprecated_call_forms(positional=("n_per_sex", "replicates"))
 def run_power(
     spec: ModelSpec | str | Path = "glutamate_partial",
+    *,
     n_per_sex: tuple[int, ...] = (10, 20, 40),
     replicates: int = 50,
-    *,
     effect: str = "fixed",
     effect_sd: float = 1.5,
     params: SimulationParameters | None = None,
@@ -268,9 +279,9 @@ def run_power(
     out_dir: str | Path = "posteriors/power",
     settings: SamplerSettings | None = None,
     seed: int = 2025,
-    workers: int = 2,
+    workers: int = CORES,
     scheduler: str | None = None,
-    client=None,
+    client: Client | None = None,
     progress: bool = True,
     plot: bool = True,
 ) -> PowerResult:
@@ -301,7 +312,6 @@ def run_power(
     PowerResult
     """
     from bayes_ketamine.calibration.cluster import dask_client, run_jobs, warm_workers
-    from bayes_ketamine.calibration.sbc import settings_key
     from bayes_ketamine.calibration.worker import run_fit, warm
     from bayes_ketamine.models import resolve_spec
 
@@ -332,7 +342,7 @@ def run_power(
         FitJob(
             kind="power",
             index=_index(n, r),
-            seed=_seed(seed, n, r, 1),
+            seed=seed_at(seed, n, r, 1),
             design=designs[n],
             settings=settings,
             make_data=make_power_data,
@@ -363,7 +373,7 @@ def run_power(
                 active,
                 run_fit,
                 jobs,
-                key_prefix=f"power-{store.root.name}-{seed}-{settings_key(settings)}",
+                key_prefix=f"power-{store.root.name}-{seed}-{settings.key()}",
                 on_result=store.save,
                 description=f"power {spec.name}",
                 progress=progress,

@@ -13,14 +13,14 @@ For simulation ``i = 0..N-1``:
 If the inference is calibrated, each parameter's ranks are uniform on ``0..L``.
 Uniformity is judged with the ECDF of the ranks and the simultaneous confidence band
 of Säilynoja, Bürkner & Vehtari (2022), obtained by simulating uniform ranks of the
-same ``N`` and ``L`` (:func:`uniformity_test`).
+same ``N`` and ``L`` (:func:`bayes_ketamine.calibration.uniformity.uniformity_test`).
 
 Prior draws are made by the client in blocks of :data:`BLOCK` simulations, block ``b``
 seeded with ``SeedSequence([seed, 0, b])``, and simulation ``i`` is fitted with the seed
 from ``SeedSequence([seed, 1, i])``: simulation ``i`` is the same whatever ``N`` is and
 whether or not the run was resumed.
 
-Fits whose diagnostics fail (:data:`bayes_ketamine.calibration.worker.CALIBRATION_FAIL`)
+Fits whose diagnostics fail (:data:`bayes_ketamine.calibration.worker.CALIBRATION_THRESHOLDS`)
 are kept in the ranks (dropping them would bias the check) and counted in the report.
 """
 
@@ -30,13 +30,15 @@ import contextlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
+from bayes_ketamine.api import deprecated_call_forms
+from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
+from bayes_ketamine.calibration.uniformity import ALPHA, uniformity_band, uniformity_test
 from bayes_ketamine.calibration.worker import (
     FitJob,
     ModelDesign,
@@ -46,208 +48,23 @@ from bayes_ketamine.calibration.worker import (
     run_fit,
 )
 from bayes_ketamine.data.study import Study
+from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from bayes_ketamine.models.base import CrossoverModel
 
 BLOCK = 25
 """Simulations per block of prior draws."""
-
-ALPHA = 0.05
-"""Level of the uniformity test and of the simultaneous band (95 %)."""
-
-VERDICTS = ("uniform", "suspect", "non-uniform")
-"""Per-parameter verdicts: ``uniform`` (p >= alpha); ``suspect`` (p < alpha but not
-after Holm's correction over all parameters of the model); ``non-uniform`` (Holm-adjusted
-p < alpha)."""
-
-
-# -- rank statistics (no sampling) -----------------------------------------------------
-
-
-def n_bins(n: int, n_ranks: int) -> int:
-    """Return the number of ECDF evaluation bins for ``n`` ranks on ``0..n_ranks-1``.
-
-    All ``n_ranks`` values when ``n >= n_ranks``; otherwise the largest divisor of
-    ``n_ranks`` not above ``n`` (more evaluation points than ranks only adds a saw-tooth
-    to the band). Ranks are merged into equal groups of ``n_ranks // bins`` values,
-    which keeps them exactly uniform under the null.
-    """
-    if n >= n_ranks:
-        return n_ranks
-    return max(d for d in range(1, n + 1) if n_ranks % d == 0)
-
-
-def bin_ranks(ranks: np.ndarray, n_ranks: int) -> tuple[np.ndarray, int]:
-    """Return ranks merged into :func:`n_bins` bins (last axis = simulations) and the bins."""
-    ranks = np.asarray(ranks, dtype=np.int64)
-    k = n_bins(ranks.shape[-1], n_ranks)
-    return ranks // (n_ranks // k), k
-
-
-def _ecdf_counts(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
-    """Return ``#(ranks < j)`` for ``j = 1..n_ranks-1`` along the last axis."""
-    ranks = np.asarray(ranks, dtype=np.int64)
-    counts = np.apply_along_axis(np.bincount, -1, ranks, minlength=n_ranks)
-    return np.cumsum(counts, axis=-1)[..., :-1]
-
-
-def _tail_statistic(counts: np.ndarray, n: int, z: np.ndarray) -> np.ndarray:
-    """Smallest two-sided pointwise binomial tail probability along the last axis."""
-    lower = stats.binom.cdf(counts, n, z)
-    upper = stats.binom.sf(counts - 1, n, z)
-    return np.min(2 * np.minimum(lower, upper), axis=-1).clip(max=1.0)
-
-
-@dataclass(frozen=True)
-class UniformityBand:
-    """Simultaneous ECDF band of ``n`` uniform ranks on ``0..n_ranks-1``.
-
-    Attributes
-    ----------
-    n_ranks : int
-        Number of evaluation bins (:func:`n_bins`).
-    z : numpy.ndarray
-        Evaluation points ``j / n_ranks`` for ``j = 0..n_ranks``.
-    lower, upper : numpy.ndarray
-        Band of the ECDF at ``z`` (fractions).
-    gamma : float
-        Pointwise level giving simultaneous coverage ``1 - alpha``.
-    null_statistics : numpy.ndarray
-        Simulated test statistics under uniformity.
-    """
-
-    n: int
-    n_ranks: int
-    alpha: float
-    z: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-    gamma: float
-    null_statistics: np.ndarray
-
-
-def uniformity_band(
-    n: int, n_ranks: int, alpha: float = ALPHA, n_sim: int = 2000, seed: int = 271828
-) -> UniformityBand:
-    """Return the simultaneous ``1 - alpha`` ECDF band for ``n`` discrete-uniform ranks.
-
-    Simulation method of Säilynoja et al. (2022, Statistics and Computing 32:32): for
-    ``n_sim`` samples of ``n`` ranks uniform on ``0..n_ranks-1``, the statistic is the
-    smallest two-sided binomial tail probability of the ECDF over the evaluation
-    points; ``gamma`` is its ``alpha`` quantile, and the band is the pointwise binomial
-    ``gamma/2`` and ``1 - gamma/2`` quantiles.
-
-    Parameters
-    ----------
-    n : int
-        Number of ranks (simulations).
-    n_ranks : int
-        Number of possible rank values ``L + 1``.
-    alpha : float
-        One minus the simultaneous coverage.
-    n_sim : int
-        Simulated uniform samples.
-    seed : int
-        Seed of the simulation (the band is deterministic).
-    """
-    rng = np.random.default_rng(seed)
-    n_ranks = n_bins(n, n_ranks)
-    z = np.arange(1, n_ranks) / n_ranks
-    sims = rng.integers(0, n_ranks, size=(n_sim, n))
-    null = _tail_statistic(_ecdf_counts(sims, n_ranks), n, z)
-    gamma = float(np.quantile(null, alpha))
-    lower = stats.binom.ppf(gamma / 2, n, z) / n
-    upper = stats.binom.ppf(1 - gamma / 2, n, z) / n
-    z_full = np.concatenate([[0.0], z, [1.0]])
-    return UniformityBand(
-        n=n,
-        n_ranks=n_ranks,
-        alpha=alpha,
-        z=z_full,
-        lower=np.concatenate([[0.0], lower, [1.0]]),
-        upper=np.concatenate([[0.0], upper, [1.0]]),
-        gamma=gamma,
-        null_statistics=null,
-    )
-
-
-def rank_ecdf(ranks: np.ndarray, n_ranks: int) -> np.ndarray:
-    """Return the ECDF of ranks at ``j / k``, ``j = 0..k`` (last axis; ``k`` = :func:`n_bins`)."""
-    ranks, n_ranks = bin_ranks(ranks, n_ranks)
-    inner = _ecdf_counts(ranks, n_ranks) / ranks.shape[-1]
-    shape = inner.shape[:-1] + (1,)
-    return np.concatenate([np.zeros(shape), inner, np.ones(shape)], axis=-1)
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Return Holm-adjusted p-values (step-down, monotone)."""
-    p = np.asarray(p, dtype=float)
-    order = np.argsort(p)
-    m = p.size
-    adjusted = np.empty(m)
-    running = 0.0
-    for k, i in enumerate(order):
-        running = max(running, min(1.0, (m - k) * p[i]))
-        adjusted[i] = running
-    return adjusted
-
-
-def uniformity_test(
-    ranks: np.ndarray, n_ranks: int, alpha: float = ALPHA, band: UniformityBand | None = None
-) -> xr.Dataset:
-    """Test each parameter's ranks for uniformity and give a verdict.
-
-    Parameters
-    ----------
-    ranks : numpy.ndarray
-        Ranks ``(parameter, simulation)`` in ``0..n_ranks-1``.
-    n_ranks : int
-        ``L + 1``.
-    alpha : float
-        Test level.
-    band : UniformityBand, optional
-        Precomputed band for these ``n`` and ``n_ranks``.
-
-    Returns
-    -------
-    xarray.Dataset
-        Dim ``parameter`` (positional): ``p_value`` (fraction of simulated uniform
-        samples whose statistic is at most the observed one), ``p_holm``,
-        ``outside_band`` (the ECDF leaves the simultaneous band somewhere),
-        ``max_abs_ecdf_diff`` and ``verdict`` (:data:`VERDICTS`).
-    """
-    ranks = np.atleast_2d(np.asarray(ranks, dtype=np.int64))
-    if ranks.min() < 0 or ranks.max() >= n_ranks:
-        raise ValueError(f"ranks must lie in 0..{n_ranks - 1}")
-    n = ranks.shape[-1]
-    band = band or uniformity_band(n, n_ranks, alpha)
-    ecdf = rank_ecdf(ranks, n_ranks)
-    ranks, n_ranks = bin_ranks(ranks, n_ranks)
-    counts = _ecdf_counts(ranks, n_ranks)
-    observed = _tail_statistic(counts, n, band.z[1:-1])
-    p = (band.null_statistics[None, :] <= observed[:, None]).mean(axis=1)
-    p_holm = holm(p)
-    outside = ((ecdf < band.lower - 1e-12) | (ecdf > band.upper + 1e-12)).any(axis=-1)
-    verdict = np.where(p >= alpha, VERDICTS[0], np.where(p_holm >= alpha, VERDICTS[1], VERDICTS[2]))
-    return xr.Dataset(
-        {
-            "p_value": ("parameter", p),
-            "p_holm": ("parameter", p_holm),
-            "outside_band": ("parameter", outside),
-            "max_abs_ecdf_diff": ("parameter", np.abs(ecdf - band.z).max(axis=-1)),
-            "verdict": ("parameter", verdict.astype(str)),
-        }
-    )
 
 
 # -- prior draws -------------------------------------------------------------------------
 
 
-def _block_seed(seed: int, *path: int) -> int:
-    return int(np.random.SeedSequence([int(seed), *path]).generate_state(1)[0])
-
-
 def prior_block(
-    model, block: int, seed: int, parameters: list[str], block_size: int = BLOCK
+    model: CrossoverModel, block: int, seed: int, parameters: list[str], block_size: int = BLOCK
 ) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
     """Draw one block of true parameters and simulated observations from the prior.
 
@@ -262,7 +79,7 @@ def prior_block(
     import pymc as pm
 
     draws = pm.sample_prior_predictive(
-        draws=block_size, model=model.pymc_model, random_seed=_block_seed(seed, 0, block)
+        draws=block_size, model=model.pymc_model, random_seed=seed_at(seed, 0, block)
     )
     truth, labels = flatten_draws(draws["prior"].to_dataset(), parameters)
     pp = draws["prior_predictive"].to_dataset()
@@ -323,7 +140,7 @@ def sbc_jobs(
                 FitJob(
                     kind="sbc",
                     index=i,
-                    seed=_block_seed(seed, 1, i),
+                    seed=seed_at(seed, 1, i),
                     design=design,
                     settings=settings,
                     data={name: arr[k] for name, arr in data.items()},
@@ -333,14 +150,15 @@ def sbc_jobs(
     return jobs
 
 
-def summarise_sbc(combined: xr.Dataset, thin_to: int, alpha: float = ALPHA) -> xr.Dataset:
+@deprecated_call_forms(positional=("thin_to", "alpha"))
+def summarise_sbc(combined: xr.Dataset, *, thin_to: int, alpha: float = ALPHA) -> xr.Dataset:
     """Return the per-parameter verdicts of combined SBC results.
 
     Adds ``n_simulations``, ``failed_fits`` and the mean ``ess_bulk`` per parameter.
     """
     ranks = combined["rank"].transpose("parameter", "simulation").values
-    band = uniformity_band(ranks.shape[1], thin_to + 1, alpha)
-    verdicts = uniformity_test(ranks, thin_to + 1, alpha, band)
+    band = uniformity_band(ranks.shape[1], thin_to + 1, alpha=alpha)
+    verdicts = uniformity_test(ranks, thin_to + 1, alpha=alpha, band=band)
     verdicts = verdicts.assign_coords(parameter=combined["parameter"].values)
     verdicts["mean_ess_bulk"] = ("parameter", combined["ess_bulk"].mean("simulation").values)
     failed = int(combined["fit_failed"].sum())
@@ -356,17 +174,18 @@ def summarise_sbc(combined: xr.Dataset, thin_to: int, alpha: float = ALPHA) -> x
     return verdicts
 
 
+@deprecated_call_forms(positional=("simulations",))
 def run_sbc(
     spec: ModelSpec | str | Path,
-    simulations: int,
     *,
+    simulations: int,
     study: Study | None = None,
     out_dir: str | Path = "posteriors/sbc",
     settings: SamplerSettings | None = None,
     seed: int = 2025,
-    workers: int = 2,
+    workers: int = CORES,
     scheduler: str | None = None,
-    client=None,
+    client: Client | None = None,
     progress: bool = True,
     plot: bool = True,
 ) -> SBCResult:
@@ -424,14 +243,14 @@ def run_sbc(
                 active,
                 run_fit,
                 jobs,
-                key_prefix=f"sbc-{design.key}-{seed}-{settings_key(settings)}",
+                key_prefix=f"sbc-{design.key}-{seed}-{settings.key()}",
                 on_result=store.save,
                 description=f"SBC {spec.name}",
                 progress=progress,
             )
             wall = time.perf_counter() - start
     combined = store.combine(range(simulations))
-    verdicts = summarise_sbc(combined, settings.thin_to)
+    verdicts = summarise_sbc(combined, thin_to=settings.thin_to)
     tree = xr.DataTree.from_dict(
         {
             "/": xr.Dataset(attrs=_root_attrs(spec, settings, seed)),
@@ -456,14 +275,6 @@ def run_sbc(
         wall_seconds=wall,
         new_simulations=len(todo),
     )
-
-
-def settings_key(settings: SamplerSettings) -> str:
-    """Return a short stable hash of sampler settings (part of task keys)."""
-    import hashlib
-
-    text = json.dumps(asdict(settings), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _root_attrs(spec: ModelSpec, settings: SamplerSettings, seed: int) -> dict[str, Any]:

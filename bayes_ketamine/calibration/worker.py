@@ -20,61 +20,28 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.inference.settings import FitSettings
+from bayes_ketamine.inference.diagnostics import THRESHOLDS
+from bayes_ketamine.inference.settings import SamplerSettings
 from bayes_ketamine.models.spec import ModelSpec
 
-CALIBRATION_FAIL: dict[str, float] = {
-    "divergent_fraction": 0.01,
-    "rhat": 1.05,
-    "ess_bulk": 50.0,
-    "ebfmi": 0.2,
-}
-"""A calibration fit *fails* if more than 1 % of its draws diverged, any parameter has
-R-hat > 1.05, any parameter has bulk ESS < 50, or a chain has E-BFMI < 0.2. The
-workbench's analysis thresholds (R-hat 1.01, ESS 100; ``status``) are stored too but
-are meant for 4 x 1000-draw fits, not for the short 2-chain fits of calibration."""
+if TYPE_CHECKING:
+    import pymc as pm
+
+CALIBRATION_THRESHOLDS: dict[str, float] = {**THRESHOLDS, "ess_fail": 50.0}
+"""The analysis thresholds (:data:`bayes_ketamine.inference.diagnostics.THRESHOLDS`)
+with a lower ESS: a calibration fit *fails* if more than 1 % of its draws diverged,
+any parameter has R-hat > 1.05, bulk or tail ESS < 50, or a chain has E-BFMI < 0.2.
+The analysis verdict (ESS 100; ``status``) is stored too, but it is meant for
+4 x 1000-draw fits, not for the short 2-chain fits of calibration."""
 
 RANKED_DIMS: frozenset[str] = frozenset({"sex", "post_timepoint"})
 """Parameters whose dims are a subset of these are ranked (population-level ones)."""
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """nutpie settings of every calibration fit.
-
-    Parameters
-    ----------
-    draws, tune, chains : int
-        Posterior draws and tuning steps per chain; number of chains (run one after
-        the other inside a worker, which owns one core).
-    target_accept : float
-        NUTS target acceptance; the workbench default of every fit
-        (:class:`~bayes_ketamine.inference.FitSettings`).
-    max_treedepth : int
-        Maximum tree depth.
-    thin_to : int
-        Number ``L`` of thinned posterior draws the true value is ranked among
-        (rank in ``0..L``).
-    """
-
-    draws: int = 500
-    tune: int = 500
-    chains: int = 2
-    target_accept: float = FitSettings.target_accept
-    max_treedepth: int = FitSettings.max_treedepth
-    thin_to: int = 99
-
-    def __post_init__(self) -> None:
-        if self.thin_to > self.draws * self.chains:
-            raise ValueError(
-                f"thin_to={self.thin_to} exceeds the {self.draws * self.chains} posterior draws"
-            )
 
 
 @dataclass(frozen=True)
@@ -112,7 +79,7 @@ _CACHE: dict[str, _Entry] = {}
 """Per-process cache of compiled models, keyed by :attr:`ModelDesign.key`."""
 
 
-def ranked_variables(pymc_model) -> list[str]:
+def ranked_variables(pymc_model: pm.Model) -> list[str]:
     """Return the population-level variables of a model that SBC ranks.
 
     Free random variables and deterministics whose dims are all in
@@ -293,29 +260,19 @@ def fit_diagnostics(trace: xr.DataTree, max_treedepth: int) -> dict[str, Any]:
 
     Uses :func:`bayes_ketamine.inference.diagnostics.run_diagnostics` on every
     parameter (participant-level ones included): ``status`` is the workbench verdict
-    with the analysis thresholds, ``fit_failed`` applies :data:`CALIBRATION_FAIL`.
+    with the analysis thresholds, ``fit_failed`` the same verdict with
+    :data:`CALIBRATION_THRESHOLDS`.
     """
-    from bayes_ketamine.inference.diagnostics import run_diagnostics
+    from bayes_ketamine.inference.diagnostics import judge, run_diagnostics
 
     params, sampler = run_diagnostics(trace, max_treedepth)
-    t = CALIBRATION_FAIL
-    n_draws = int(sampler["draws"].sum())
-    n_div = int(sampler["divergences"].sum())
+    calibration = judge(params, sampler, thresholds=CALIBRATION_THRESHOLDS)
     max_rhat = float(np.nanmax(params["r_hat"].values))
     min_ess = float(np.nanmin(params["ess_bulk"].values))
     min_bfmi = float(sampler["ebfmi"].min())
-    reasons = []
-    if n_div > t["divergent_fraction"] * n_draws:
-        reasons.append(f"{n_div} divergences")
-    if max_rhat > t["rhat"]:
-        reasons.append(f"R-hat {max_rhat:.3f}")
-    if min_ess < t["ess_bulk"]:
-        reasons.append(f"bulk ESS {min_ess:.0f}")
-    if min_bfmi < t["ebfmi"]:
-        reasons.append(f"E-BFMI {min_bfmi:.2f}")
     return {
-        "fit_failed": bool(reasons),
-        "fail_reasons": "; ".join(reasons),
+        "fit_failed": calibration.status == "fail",
+        "fail_reasons": "; ".join(calibration.failures),
         "status": str(params.attrs["verdict"]),
         "reasons": str(params.attrs["verdict_reasons"]),
         "divergences": int(sampler["divergences"].sum()),
@@ -346,9 +303,12 @@ def run_fit(job: FitJob) -> dict[str, Any]:
 
     entry, compile_seconds = compiled_for(job.design)
     extra: dict[str, Any] = {}
-    data = job.data
     if job.make_data is not None:
         data, extra = job.make_data(job)
+    elif job.data is not None:
+        data = job.data
+    else:
+        raise ValueError(f"fit job {job.index} has neither data nor make_data")
     compiled = entry.compiled.with_data(**data)
     s = job.settings
     start = time.perf_counter()

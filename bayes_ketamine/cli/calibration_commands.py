@@ -10,17 +10,22 @@ option or output folder).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
-from bayes_ketamine.inference.settings import FitSettings
-
-if TYPE_CHECKING:
-    from bayes_ketamine.calibration.worker import SamplerSettings
+from bayes_ketamine.cli.options import (
+    Draws,
+    MasterSeed,
+    NoProgress,
+    Scheduler,
+    Tune,
+    Workers,
+)
+from bayes_ketamine.inference.settings import CORES, FitSettings, SamplerSettings
 
 EXIT_NOT_CALIBRATED = 1
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
@@ -29,8 +34,6 @@ _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
 def _settings(
     draws: int, tune: int, chains: int, thin: int, target_accept: float
 ) -> SamplerSettings:
-    from bayes_ketamine.calibration.worker import SamplerSettings
-
     return SamplerSettings(
         draws=draws, tune=tune, chains=chains, thin_to=thin, target_accept=target_accept
     )
@@ -41,20 +44,20 @@ def sbc_command(
         str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")
     ],
     simulations: Annotated[int, typer.Option(help="Number of simulations N.")] = 100,
-    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/sbc"),
-    seed: Annotated[int, typer.Option(help="Master seed.")] = 2025,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = 2,
-    thin: Annotated[int, typer.Option(help="L thinned draws to rank among (rank 0..L).")] = 99,
+    seed: MasterSeed = FitSettings.seed,
+    draws: Draws = SamplerSettings.draws,
+    tune: Tune = SamplerSettings.tune,
+    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
+    thin: Annotated[
+        int, typer.Option(help="L thinned draws to rank among (rank 0..L).")
+    ] = SamplerSettings.thin_to,
     target_accept: Annotated[
         float, typer.Option(help="NUTS target acceptance.")
-    ] = FitSettings.target_accept,  # SamplerSettings' default, without importing calibration
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    ] = SamplerSettings.target_accept,
+    quiet: NoProgress = False,
 ) -> None:
     """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
     from bayes_ketamine.calibration.sbc import run_sbc
@@ -64,7 +67,7 @@ def sbc_command(
     try:
         result = run_sbc(
             spec,
-            simulations,
+            simulations=simulations,
             out_dir=out,
             settings=_settings(draws, tune, chains, thin, target_accept),
             seed=seed,
@@ -129,16 +132,14 @@ def power_command(
     ] = -1.5,
     effect_sd: Annotated[float, typer.Option(help="SD of the design prior, %.")] = 1.5,
     threshold: Annotated[float, typer.Option(help="Posterior probability that settles.")] = 0.95,
-    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/power"),
-    seed: Annotated[int, typer.Option(help="Master seed.")] = 2025,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 500,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = 2,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    seed: MasterSeed = FitSettings.seed,
+    draws: Draws = SamplerSettings.draws,
+    tune: Tune = SamplerSettings.tune,
+    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
+    quiet: NoProgress = False,
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""
     from bayes_ketamine.calibration.power import run_power
@@ -153,8 +154,8 @@ def power_command(
         )
         result = run_power(
             spec,
-            sizes,
-            replicates,
+            n_per_sex=sizes,
+            replicates=replicates,
             effect=effect,
             effect_sd=effect_sd,
             params=params,

@@ -9,6 +9,7 @@ success; 2 the command cannot run (bad spec, study, option or output folder).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -17,8 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
+from bayes_ketamine.cli.options import NoProgress, Scheduler, Seed, Workers
 from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
-from bayes_ketamine.inference.settings import FitSettings
+from bayes_ketamine.inference.settings import CORES, CV_SETTINGS
 
 
 def cv_command(
@@ -30,19 +32,19 @@ def cv_command(
         int | None,
         typer.Option(help="K folds grouped by participant (default: one per participant)."),
     ] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes of the local cluster.")] = 2,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Address of an existing Dask scheduler.")
-    ] = None,
+    workers: Workers = CORES,
+    scheduler: Scheduler = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/cv"),
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain and fold.")] = 500,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain and fold.")] = 500,
-    chains: Annotated[int, typer.Option(help="Chains per fold.")] = 2,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+    draws: Annotated[
+        int, typer.Option(help="Posterior draws per chain and fold.")
+    ] = CV_SETTINGS.draws,
+    tune: Annotated[int, typer.Option(help="Tuning steps per chain and fold.")] = CV_SETTINGS.tune,
+    chains: Annotated[int, typer.Option(help="Chains per fold.")] = CV_SETTINGS.chains,
+    seed: Seed = CV_SETTINGS.seed,
     replicates: Annotated[
         int, typer.Option(help="Draws of a held-out participant's levels per posterior draw.")
     ] = 20,
-    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    quiet: NoProgress = False,
 ) -> None:
     """Cross-validate SPEC by participant; write OUT/<model>/cv.nc."""
     from bayes_ketamine.calibration import cross_validate
@@ -51,14 +53,14 @@ def cv_command(
     from bayes_ketamine.models.spec import SpecError
 
     try:
-        settings = FitSettings(draws=draws, tune=tune, chains=chains, cores=1, seed=seed)
+        settings = replace(CV_SETTINGS, draws=draws, tune=tune, chains=chains, seed=seed)
     except ValueError as err:
         raise fail(f"cv: {err}") from err
     data = study_or_exit(study)
     try:
         result = cross_validate(
             spec,
-            data,
+            study=data,
             folds=folds,
             workers=workers,
             scheduler=scheduler,

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import EXIT_UNUSABLE, fail
+from bayes_ketamine.cli.options import Seed
 from bayes_ketamine.cli.studies import STUDY_HELP, open_study
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def simulate(
         Path | None,
         typer.Argument(help="Folder to write; default simulated_study_seed<SEED>."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: Seed = 0,
     participants: Annotated[int, typer.Option(min=1, help="Number of participants.")] = 26,
     dropout: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Fraction of participants who miss period 2.")
@@ -43,7 +44,7 @@ def simulate(
     if out.is_dir() and any(out.iterdir()) and not force:
         raise fail(f"{out} is not empty; pass --force to replace it")
     try:
-        study, _ = simulate_study(seed, participants, dropout_fraction=dropout)
+        study, _ = simulate_study(seed, n_participants=participants, dropout_fraction=dropout)
         write_study(study, out, overwrite=force)
     except ValueError as err:
         raise fail(err) from err

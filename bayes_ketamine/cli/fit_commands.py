@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import EXIT_FAIL_VERDICT, fail, require_extra
+from bayes_ketamine.cli.options import Chains, Draws, Seed, Tune
 from bayes_ketamine.cli.studies import STUDY_HELP, default_posteriors, study_or_exit
 from bayes_ketamine.inference.settings import SAMPLERS, FitSettings
 
@@ -45,12 +46,14 @@ def fit_command(
         ),
     ],
     study: Annotated[str, typer.Option(help=STUDY_HELP)] = "default",
-    sampler: Annotated[str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")] = "nutpie",
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
-    chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
-    cores: Annotated[int, typer.Option(help="Chains run in parallel.")] = 2,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+    sampler: Annotated[
+        str, typer.Option(help=f"NUTS sampler: {', '.join(SAMPLERS)}.")
+    ] = FitSettings.sampler,
+    draws: Draws = FitSettings.draws,
+    tune: Tune = FitSettings.tune,
+    chains: Chains = FitSettings.chains,
+    cores: Annotated[int, typer.Option(help="Chains run in parallel.")] = FitSettings.cores,
+    seed: Seed = FitSettings.seed,
     force: Annotated[bool, typer.Option(help="Refit even if a matching artifact exists.")] = False,
     out: Annotated[
         Path | None,
@@ -86,7 +89,12 @@ def fit_command(
             # fit() keeps library warnings out of the terminal (stored in the artifact);
             # the report below states LOO's Pareto-k problems in plain words.
             result = fit(
-                resolved, data, settings=settings, out_dir=out_dir, force=force, progress=not quiet
+                resolved,
+                study=data,
+                settings=settings,
+                out_dir=out_dir,
+                force=force,
+                progress=not quiet,
             )
     except (ValueError, FileNotFoundError, SpecError, ArtifactError) as err:
         raise fail(err) from err
@@ -193,7 +201,7 @@ def compare(
 
     console = Console()
     try:
-        table = compare_artifacts(artifacts, out=out)
+        table = compare_artifacts(artifacts, out_path=out)
     except (ArtifactError, ValueError) as err:
         raise fail(err) from err
     criterion = table.attrs["criterion"]

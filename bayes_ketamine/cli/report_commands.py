@@ -52,7 +52,7 @@ def figures_command(
 
     _check_folder(posteriors)
     try:
-        paths = make_figures(posteriors, out)
+        paths = make_figures(posteriors, out_dir=out)
     except MixedStudiesError as err:
         raise fail(f"{err}{_SEPARATE}") from err
     except ArtifactError as err:
@@ -92,7 +92,7 @@ def numbers_command(
             raise fail(
                 f"{posteriors} has none of glutamate_partial, symptoms_partial, joint_partial"
             )
-        paths = write_numbers(found, out, mixed_studies=mixed_studies)
+        paths = write_numbers(found, out_dir=out, mixed_studies=mixed_studies)
     except MixedStudiesError as err:
         raise fail(f"{err}{_SEPARATE}, or pass --mixed-studies to report them together") from err
     except ArtifactError as err:

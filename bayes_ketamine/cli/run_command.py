@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import EXIT_FAIL_VERDICT, fail
+from bayes_ketamine.cli.options import Chains, Draws, Seed, Tune
 from bayes_ketamine.cli.studies import STUDY_HELP, default_posteriors, study_or_exit
 from bayes_ketamine.inference.settings import FitSettings
 
@@ -24,10 +25,10 @@ def run(
         Path | None,
         typer.Option(help="Artifact folder; posteriors/ (posteriors/<study> for other studies)."),
     ] = None,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Tuning steps per chain.")] = 1000,
-    chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+    draws: Draws = FitSettings.draws,
+    tune: Tune = FitSettings.tune,
+    chains: Chains = FitSettings.chains,
+    seed: Seed = FitSettings.seed,
     force: Annotated[bool, typer.Option(help="Refit every model.")] = False,
     cv: Annotated[
         bool, typer.Option(help="Also compare the poolings by leave-one-participant-out CV.")
@@ -55,7 +56,12 @@ def run(
     console.print(f"[bold]{data.name}[/] ({label}): valid, {len(data.participants)} participants")
     try:
         result = run_analysis(
-            data, out, settings=settings, force=force, progress=not quiet, cross_validation=cv
+            data,
+            out_dir=out,
+            settings=settings,
+            force=force,
+            progress=not quiet,
+            cross_validation=cv,
         )
     except (ValueError, SpecError, ArtifactError) as err:
         raise fail(err) from err

@@ -34,7 +34,7 @@ def _nimh_study(options: dict[str, str]) -> Study:
     group = options.get("group", "MDD")
     return import_nimh(
         group if group == "all" else group.split(","),
-        options.get("timepoints", "day2").split(","),
+        timepoints=options.get("timepoints", "day2").split(","),
         scale=options.get("scale", "MADRS"),
     )
 

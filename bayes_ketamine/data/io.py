@@ -13,7 +13,7 @@ from typing import Any
 
 from bayes_ketamine.data.errors import Problem
 from bayes_ketamine.data.metadata import METADATA_FILE, read_metadata
-from bayes_ketamine.data.reading import find_table, read_raw_table
+from bayes_ketamine.data.reading import RawTable, find_table, read_raw_table
 from bayes_ketamine.data.study import Study
 from bayes_ketamine.data.toml_writer import dumps
 from bayes_ketamine.data.validation import validate_tables
@@ -60,7 +60,7 @@ def load_study(folder: str | Path) -> Study:
         raise FileNotFoundError(f"study folder not found: {folder}")
     problems: list[Problem] = []
     metadata = read_metadata(folder / METADATA_FILE, problems)
-    tables = {}
+    tables: dict[str, RawTable | None] = {}
     for stem in ("participants", "fmrs", "symptoms"):
         path = find_table(folder, stem, problems)
         if path is None:

@@ -35,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.data.errors import Problem, StudyValidationError
 from bayes_ketamine.data.reading import RawTable, read_raw_table, text_table
 from bayes_ketamine.data.study import Study
@@ -78,11 +79,12 @@ PARTICIPANTS_FILE = "participants.tsv"
 PHENOTYPE_FILE = "phenotype/phenotype.tsv"
 
 
+@deprecated_call_forms(positional=("timepoints", "source"))
 def import_nimh(
     group: str | Iterable[str] = "MDD",
+    *,
     timepoints: Iterable[str] = ("day2",),
     source: str | Path | None = None,
-    *,
     scale: str = "MADRS",
 ) -> Study:
     """Build a validated study from the NIMH ketamine crossover tables.

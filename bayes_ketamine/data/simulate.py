@@ -78,6 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.data.reading import text_table
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.data.validation import validate_tables
@@ -457,10 +458,11 @@ def _mean(by_level: dict[str, float]) -> float:
     return float(np.mean(list(by_level.values())))
 
 
+@deprecated_call_forms(positional=("n_participants",))
 def simulate_study(
     seed: int = 0,
-    n_participants: int = 26,
     *,
+    n_participants: int = 26,
     dropout_fraction: float | None = None,
     missing_score_fraction: float | None = None,
     params: SimulationParameters | None = None,
@@ -496,9 +498,10 @@ def simulate_study(
     (True, 3.2)
     """
     params = params or SimulationParameters()
-    overrides = {"dropout_fraction": dropout_fraction}
-    overrides["missing_score_fraction"] = missing_score_fraction
-    params = dataclasses.replace(params, **{k: v for k, v in overrides.items() if v is not None})
+    if dropout_fraction is not None:
+        params = dataclasses.replace(params, dropout_fraction=dropout_fraction)
+    if missing_score_fraction is not None:
+        params = dataclasses.replace(params, missing_score_fraction=missing_score_fraction)
     _check(params, n_participants)
     rng = np.random.default_rng(seed)
     n = n_participants
@@ -645,7 +648,7 @@ def simulate_study(
         text_table("participants.csv", participants),
         text_table("fmrs.csv", fmrs),
         text_table("symptoms.csv", symptoms),
-        where=metadata["name"],
+        where=str(metadata["name"]),
     )
     return study, truth
 

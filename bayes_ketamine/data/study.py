@@ -25,7 +25,6 @@ Table columns (``dtype`` after loading)
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -35,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from bayes_ketamine.data.metadata import DEFAULT_PERIODS
-from bayes_ketamine.data.summary import StudySummary, summarise
+from bayes_ketamine.data.summary import StudySummary, summarise_study
+from bayes_ketamine.digests import sha256_hex
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -127,7 +127,7 @@ class Study:
             participant (coordinate order) then session.
         """
         parts = [self.symptoms[["participant_id", "session", "condition"]]]
-        if self.has_fmrs:
+        if self.fmrs is not None:
             parts.append(self.fmrs[["participant_id", "session", "condition"]])
         sessions = pd.concat(parts).drop_duplicates(["participant_id", "session"])
         order = {pid: i for i, pid in enumerate(self.participant_ids)}
@@ -190,7 +190,7 @@ class Study:
             ("participant", "session", "timepoint"),
             score.reshape(len(pids), len(sessions), len(timepoints)),
         )
-        if self.has_fmrs:
+        if self.fmrs is not None:
             blocks = sorted(self.fmrs["block"].unique().tolist())
             coords["block"] = blocks
             index = pd.MultiIndex.from_product([pids, sessions, blocks])
@@ -220,7 +220,7 @@ class Study:
         StudySummary
             Small tables (pandas DataFrames); ``str()`` of it is a plain-text report.
         """
-        return summarise(self)
+        return summarise_study(self)
 
     def select_participants(self, participant_ids: Iterable[str], name: str) -> Study:
         """Return the study of only the given participants (for cross-validation folds).
@@ -281,11 +281,7 @@ class Study:
         str
             Hex digest.
         """
-        digest = hashlib.sha256()
-        digest.update(repr((self.name, self.simulated, self.conditions)).encode())
+        parts = [repr((self.name, self.simulated, self.conditions))]
         for table in (self.participants, self.fmrs, self.symptoms):
-            if table is None:
-                digest.update(b"<none>")
-                continue
-            digest.update(table.to_csv(index=False).encode())
-        return digest.hexdigest()
+            parts.append("<none>" if table is None else table.to_csv(index=False))
+        return sha256_hex("".join(parts))

@@ -67,7 +67,7 @@ class StudySummary:
         return "\n\n".join(blocks)
 
 
-def summarise(study: Study) -> StudySummary:
+def summarise_study(study: Study) -> StudySummary:
     """Count participants, periods, measurements and missing cells of a study.
 
     Parameters

@@ -18,13 +18,14 @@ Examples
 The artifacts come from fitting the models, so the doctests skip the call:
 
 >>> from bayes_ketamine.figures import make_figures
->>> paths = make_figures("posteriors", "figures")  # doctest: +SKIP
+>>> paths = make_figures("posteriors", out_dir="figures")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.figures import (
     checks,
     glx_pooling,
@@ -49,7 +50,8 @@ FIGURE_MODULES = (
 """The figure modules, in the order their files are written."""
 
 
-def make_figures(posteriors_dir: str | Path | Posteriors, out_dir: str | Path) -> list[Path]:
+@deprecated_call_forms(positional=("out_dir",))
+def make_figures(posteriors_dir: str | Path | Posteriors, *, out_dir: str | Path) -> list[Path]:
     """Draw every figure whose artifacts exist and write it as PNG and PDF.
 
     Parameters

@@ -9,7 +9,9 @@ from bayes_ketamine.figures import style
 from bayes_ketamine.reporting.artifacts import interval
 
 
-def forest_row(ax: Axes, y: float, values: np.ndarray, color: str, label: str | None = None):
+def forest_row(
+    ax: Axes, y: float, values: np.ndarray, color: str, label: str | None = None
+) -> None:
     """Draw one posterior as a point (mean), a thick 89 % and a thin 95 % interval.
 
     Parameters

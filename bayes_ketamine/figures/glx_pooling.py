@@ -14,10 +14,10 @@ from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
 from bayes_ketamine.figures.forest import forest_row, interval_note
+from bayes_ketamine.models.spec import POOLINGS
 from bayes_ketamine.reporting.artifacts import Posteriors, condition_labels, draws
 
 STEM = "fig2_glx_pooling"
-POOLINGS = ("none", "partial", "complete")
 SOURCES = tuple(f"glutamate_{p}" for p in POOLINGS)
 ROWS = ("F", "M", "pooled")
 

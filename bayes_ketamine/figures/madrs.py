@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
@@ -119,7 +120,7 @@ def draw(tree: xr.DataTree) -> Figure:
     return fig
 
 
-def _effects(ax, tree: xr.DataTree, names: tuple[str, str], primary: str) -> None:
+def _effects(ax: Axes, tree: xr.DataTree, names: tuple[str, str], primary: str) -> None:
     """Draw the condition-by-time effect per sex and pooled, and the reference change."""
     effect = draws(tree, "symptom_condition_effect")
     rows = [

@@ -9,6 +9,7 @@ software fields of both formats are left out and the SVG hash salt is fixed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -17,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.layout_engine import ConstrainedLayoutEngine  # noqa: E402
 
 SINGLE_COLUMN_IN: float = 3.5
 """Width of a single journal column, inches."""
@@ -95,7 +97,7 @@ _PDF_METADATA = {
 _PNG_METADATA = {"Software": None}
 
 
-def figure(width: float, height: float, **subplots) -> tuple[Figure, object]:
+def figure(width: float, height: float, **subplots: Any) -> tuple[Figure, Any]:
     """Return a new figure and its axes; draw it inside :func:`styled`.
 
     Parameters
@@ -145,7 +147,10 @@ def label_provenance(fig: Figure, *trees: xr.DataTree) -> None:
     height = fig.get_figheight()
     top = 1.0 - 0.16 / height
     bottom = 0.12 / height if any(is_nimh(t) for t in trees) else 0.0
-    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, top - bottom))
+    engine = fig.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        raise TypeError("label_provenance needs a figure with constrained layout (style.figure)")
+    engine.set(rect=(0.0, bottom, 1.0, top - bottom))
     names = sorted({str(t.attrs.get("study_name", "")) for t in trees} - {""})
     if names:
         fig.text(

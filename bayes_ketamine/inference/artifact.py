@@ -18,9 +18,9 @@ import contextlib
 import fcntl
 import os
 import secrets
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used, so that ArtifactError costs no xarray import
     import xarray as xr
@@ -90,7 +90,7 @@ def artifact_lock(path: str | Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Write a file atomically through a temporary file in the same folder.
 
     Parameters
@@ -157,27 +157,6 @@ def write_artifact(tree: xr.DataTree, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: safe.to_netcdf(tmp, engine="netcdf4"))
 
 
-def read_attrs(path: str | Path) -> dict:
-    """Return the root attributes of an artifact without loading its data.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        Artifact file.
-
-    Returns
-    -------
-    dict
-
-    Raises
-    ------
-    ArtifactError
-        As :func:`load_posterior`.
-    """
-    with _open(path) as tree:
-        return dict(tree.attrs)
-
-
 def check_artifact_path(path: str | Path) -> Path:
     """Return ``path`` if it names an existing ``.nc`` file, else raise ArtifactError."""
     path = Path(path)
@@ -193,7 +172,9 @@ def unreadable(path: Path, err: Exception) -> ArtifactError:
     return ArtifactError(f"{path}: not a readable netCDF file (truncated or corrupted?): {err}")
 
 
-def check_artifact_contents(path: Path, attrs: Mapping[str, Any], groups: Collection[str]) -> None:
+def check_artifact_contents(
+    path: Path, attrs: Collection[Hashable], groups: Collection[str]
+) -> None:
     """Raise ArtifactError unless root ``attrs`` and ``groups`` are an artifact's."""
     missing = [a for a in REQUIRED_ATTRS if a not in attrs]
     if missing or "posterior" not in groups:

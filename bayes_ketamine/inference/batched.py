@@ -26,17 +26,28 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS, Array
 from bayes_ketamine.inference.structure import bind_data, data_values
 
-SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
+if TYPE_CHECKING:
+    import pymc as pm
+    from pytensor.compile import Function, SharedVariable
+    from pytensor.graph.basic import Apply
+    from pytensor.graph.op import Op
+    from pytensor.tensor.type import TensorType
+    from pytensor.tensor.variable import TensorVariable
+
+    type Tensor = TensorVariable[TensorType, Apply[Op] | None]
+    type Coords = dict[str, Array]
+    type Dims = dict[Hashable, Sequence[Hashable]]
 
 MODE = "FAST_COMPILE"
 """pytensor mode of the functions that run once per fit (these, the prior predictive).
@@ -56,7 +67,7 @@ CHUNK_DRAWS = 1000
 (draws x observations each) for large studies."""
 
 
-def _batched_inputs(variables: Sequence[Any]) -> list[Any]:
+def _batched_inputs(variables: Sequence[Tensor]) -> list[Tensor]:
     """Return one input per variable with an extra leading (draw) dimension."""
     import pytensor.tensor as pt
 
@@ -66,7 +77,7 @@ def _batched_inputs(variables: Sequence[Any]) -> list[Any]:
     ]
 
 
-def _stacked(posterior: xr.Dataset, names: Sequence[str], dtypes: Sequence[str]) -> list:
+def _stacked(posterior: xr.Dataset, names: Sequence[str], dtypes: Sequence[str]) -> list[Array]:
     """Return ``posterior[name]`` as ``(chain * draw, ...)`` arrays of the given dtypes."""
     out = []
     for name, dtype in zip(names, dtypes, strict=True):
@@ -76,7 +87,10 @@ def _stacked(posterior: xr.Dataset, names: Sequence[str], dtypes: Sequence[str])
 
 
 def _to_dataset(
-    values: dict[str, np.ndarray], posterior: xr.Dataset, coords: dict, dims: dict
+    values: Mapping[str, Array],
+    posterior: xr.Dataset,
+    coords: Coords,
+    dims: Dims,
 ) -> xr.Dataset:
     """Return batched outputs as a dataset shaped like PyMC's (``dict_to_dataset``)."""
     import pymc
@@ -112,13 +126,13 @@ class BatchedFunction:
         order ``pymc.pytensorf.compile`` seeds them.
     """
 
-    fn: Any
-    free: list
-    dtypes: list
-    observed: list
-    rngs: list = field(default_factory=list)
+    fn: Function
+    free: list[str]
+    dtypes: list[str]
+    observed: list[str]
+    rngs: list[SharedVariable] = field(default_factory=list)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, object]:
         """Pickle without the per-node ``Blockwise`` loops of the Python linker.
 
         pytensor's ``Blockwise.perform`` caches a closure (not picklable) on its node
@@ -135,11 +149,11 @@ class BatchedFunction:
 
         reseed_rngs(self.rngs, seed)
 
-    def bind(self, pm_model: Any) -> None:
+    def bind(self, pm_model: pm.Model) -> None:
         """Feed the function the data of ``pm_model`` (a model of its structure)."""
         bind_data(self.fn, data_values(pm_model))
 
-    def __call__(self, posterior: xr.Dataset) -> list[np.ndarray]:
+    def __call__(self, posterior: xr.Dataset) -> list[Array]:
         """Evaluate the function on all draws of ``posterior``, :data:`CHUNK_DRAWS` at a time.
 
         Returns one array per output with a leading dimension of all draws (an
@@ -147,7 +161,7 @@ class BatchedFunction:
         """
         inputs = _stacked(posterior, self.free, self.dtypes)
         n = posterior.sizes["chain"] * posterior.sizes["draw"]
-        parts: list[list[np.ndarray]] = []
+        parts: list[list[Array]] = []
         for start in range(0, n, CHUNK_DRAWS):
             stop = min(start + CHUNK_DRAWS, n)
             outs = self.fn(*(x[start:stop] for x in inputs))
@@ -155,21 +169,23 @@ class BatchedFunction:
         return [np.concatenate(chunks) for chunks in zip(*parts, strict=True)]
 
 
-def _compiled(pm_model: Any, cache_key: str | None, build) -> BatchedFunction:
+def _compiled(
+    pm_model: pm.Model, cache_key: str | None, build: Callable[[], BatchedFunction]
+) -> BatchedFunction:
     """Return ``build()`` (cached when there is a key), fed the data of ``pm_model``."""
     function = compile_cache.cached(cache_key, build) if cache_key else build()
     function.bind(pm_model)
     return function
 
 
-def _coords_and_dims(pm_model: Any) -> tuple[dict, dict]:
+def _coords_and_dims(pm_model: pm.Model) -> tuple[Coords, Dims]:
     """Return the coordinates and dims of the model's variables, as PyMC stores them."""
     from pymc.backends.arviz import coords_and_dims_for_inferencedata
 
     return coords_and_dims_for_inferencedata(pm_model)
 
 
-def log_density_function(pm_model: Any) -> BatchedFunction:
+def log_density_function(pm_model: pm.Model) -> BatchedFunction:
     """Compile the elementwise log-likelihood and log-prior of all draws (:class:`LogDensity`)."""
     from pymc.model.transform.conditioning import remove_value_transforms
     from pymc.pytensorf import compile as pm_compile
@@ -190,7 +206,7 @@ def log_density_function(pm_model: Any) -> BatchedFunction:
     )
 
 
-def posterior_predictive_function(pm_model: Any) -> BatchedFunction:
+def posterior_predictive_function(pm_model: pm.Model) -> BatchedFunction:
     """Compile one draw of every observed variable per draw (:class:`PosteriorPredictive`).
 
     The function is compiled unseeded (``random_seed=False``) so that one compiled
@@ -227,7 +243,7 @@ class LogDensity:
         Compile-cache key of the function (it must identify the model graph).
     """
 
-    def __init__(self, pm_model: Any, cache_key: str | None = None) -> None:
+    def __init__(self, pm_model: pm.Model, cache_key: str | None = None) -> None:
         self.pm_model = pm_model
         self.cache_key = cache_key
         self.function: BatchedFunction | None = None
@@ -241,9 +257,8 @@ class LogDensity:
 
     def __call__(self, posterior: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
         """Return the ``log_likelihood`` and ``log_prior`` groups of ``posterior``."""
-        if self.function is None:
-            self.compile()
-        f = self.function
+        f = self.function or self.compile().function
+        assert f is not None  # compile() sets it
         outs = f(posterior)
         n_obs = len(f.observed)
         like = dict(zip(f.observed, outs[:n_obs], strict=True))
@@ -268,7 +283,7 @@ class PosteriorPredictive:
         Compile-cache key of the function (it must identify the model graph).
     """
 
-    def __init__(self, pm_model: Any, seed: int, cache_key: str | None = None) -> None:
+    def __init__(self, pm_model: pm.Model, seed: int, cache_key: str | None = None) -> None:
         self.pm_model = pm_model
         self.seed = seed
         self.cache_key = cache_key
@@ -304,9 +319,8 @@ class PosteriorPredictive:
         """
         import pymc
 
-        if self.function is None:
-            self.compile()
-        f = self.function
+        f = self.function or self.compile().function
+        assert f is not None  # compile() sets it
         outs = f(posterior)
         if not with_data:
             values = dict(zip(f.observed, outs, strict=True))

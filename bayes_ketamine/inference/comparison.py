@@ -22,14 +22,16 @@ when at least two of the inputs have it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from pathlib import Path
+from typing import Any
 
 import arviz_stats as azs
 import numpy as np
 import xarray as xr
 from arviz_stats.utils import ELPDDataLOO, ELPDDataLOOKFold
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.inference.artifact import atomic_write, load_posterior
 from bayes_ketamine.inference.loo_columns import REPAIRED
 
@@ -117,7 +119,7 @@ def cv_elpd(result: xr.Dataset, var: str) -> ELPDDataLOOKFold:
         n_data_points=n,
         scale="log",
         warning=False,
-        good_k=None,
+        good_k=None,  # type: ignore[arg-type]  # no PSIS in CV; arviz-stats allows None
         elpd_i=elpd_i,
         n_folds=int(result.sizes["fold"]),
     )
@@ -140,7 +142,8 @@ def _read_inputs(
                 f"{p} ({'CV' if k else 'artifact'})" for p, k in zip(paths, kinds, strict=True)
             )
         )
-    attrs, elpds = [], []
+    attrs: list[dict[Hashable, Any]] = []
+    elpds: list[dict[str, Any]] = []
     if all(kinds):
         results = []
         for path in paths:
@@ -165,9 +168,11 @@ def _read_inputs(
     return ("PSIS-LOO, high-k points repaired" if repaired else "PSIS-LOO"), attrs, elpds
 
 
+@deprecated_call_forms(positional=("out", "trees"), renamed={"out": "out_path"})
 def compare(
     paths: Sequence[str | Path],
-    out: str | Path | None = None,
+    *,
+    out_path: str | Path | None = None,
     trees: Sequence[xr.DataTree] | None = None,
 ) -> xr.Dataset:
     """Compare fitted artifacts, or CV results, on each shared observed variable.
@@ -176,7 +181,7 @@ def compare(
     ----------
     paths : sequence of str or pathlib.Path
         Two or more artifacts, or two or more CV results (``cv.nc``).
-    out : str or pathlib.Path, optional
+    out_path : str or pathlib.Path, optional
         If given, the table is also written there as netCDF (atomically).
     trees : sequence of xarray.DataTree, optional
         The artifacts at ``paths`` already loaded (e.g. ``FitResult.tree``), in the
@@ -250,6 +255,6 @@ def compare(
     table.attrs["paths"] = "\n".join(str(p) for p in paths)
     table.attrs["criterion"] = criterion
     table.attrs["unranked_json"] = json.dumps(unranked)
-    if out is not None:
-        atomic_write(out, lambda tmp: table.to_netcdf(tmp, engine="netcdf4"))
+    if out_path is not None:
+        atomic_write(out_path, lambda tmp: table.to_netcdf(tmp, engine="netcdf4"))
     return table

@@ -27,14 +27,15 @@ belongs to the user running the fits.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+
+from bayes_ketamine.digests import sha256_hex
+from bayes_ketamine.inference.artifact import atomic_write
 
 ENV_SWITCH = "BAYES_KETAMINE_COMPILE_CACHE"
 """Environment variable; ``0`` disables the cache (every call builds)."""
@@ -96,9 +97,8 @@ def cache_key(purpose: str, graph_key: str, builder: ModuleType) -> str:
     str
         ``<purpose>-<SHA-256 hex digest>``.
     """
-    source = Path(builder.__file__).read_bytes()
-    digest = hashlib.sha256(graph_key.encode() + b"\0" + purpose.encode() + b"\0" + source)
-    return f"{purpose}-{digest.hexdigest()}"
+    source = Path(str(builder.__file__)).read_bytes()
+    return f"{purpose}-{sha256_hex(graph_key, purpose, source)}"
 
 
 def cached[T](key: str, build: Callable[[], T]) -> T:
@@ -198,15 +198,7 @@ def _store(path: Path, value: object) -> bytes | None:
         )
         return None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: tmp.write_bytes(payload))
     except OSError as err:
         warnings.warn(
             f"could not store compile cache entry {path}: {err}", RuntimeWarning, stacklevel=3

@@ -39,6 +39,7 @@ one, so it never fails a fit.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import arviz_stats as azs
@@ -76,6 +77,11 @@ class Verdict:
 
     status: str
     reasons: tuple[str, ...]
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """The reasons of the failed checks, without their level prefix."""
+        return tuple(r.removeprefix("fail: ") for r in self.reasons if r.startswith("fail: "))
 
 
 def parameter_diagnostics(data: xr.DataTree) -> xr.Dataset:
@@ -195,8 +201,10 @@ def sampler_checks(data: xr.DataTree, max_treedepth: int) -> xr.Dataset:
     return checks
 
 
-def judge(parameters: xr.Dataset, sampler: xr.Dataset) -> Verdict:
-    """Apply :data:`THRESHOLDS` to the two diagnostic tables.
+def judge(
+    parameters: xr.Dataset, sampler: xr.Dataset, *, thresholds: Mapping[str, float] = THRESHOLDS
+) -> Verdict:
+    """Apply verdict thresholds to the two diagnostic tables.
 
     Parameters
     ----------
@@ -204,12 +212,15 @@ def judge(parameters: xr.Dataset, sampler: xr.Dataset) -> Verdict:
         Output of :func:`parameter_diagnostics`.
     sampler : xarray.Dataset
         Output of :func:`sampler_checks`.
+    thresholds : mapping, default :data:`THRESHOLDS`
+        The keys of :data:`THRESHOLDS`; calibration fits use their own
+        (:data:`bayes_ketamine.calibration.worker.CALIBRATION_THRESHOLDS`).
 
     Returns
     -------
     Verdict
     """
-    t = THRESHOLDS
+    t = thresholds
     fails: list[str] = []
     warns: list[str] = []
 

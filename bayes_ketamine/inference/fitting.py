@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +34,8 @@ import numpy as np
 import xarray as xr
 from rich.console import Console
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.inference import samplers
 from bayes_ketamine.inference.artifact import (
     artifact_lock,
     artifact_path,
@@ -149,10 +149,23 @@ def _resolve(
     return spec, study, None
 
 
+posterior_sampler: Callable[[CrossoverModel, FitSettings, bool], xr.DataTree] | None = None
+"""A stand-in for NUTS, ``(model, settings, progress) -> tree`` as
+:func:`~bayes_ketamine.inference.samplers.sample_posterior`; ``None`` (the default) samples
+with NUTS. When set, every fit draws its posterior with it, in the foreground, and
+computes its checks in-process: the tests set one so that a fit takes a second."""
+
+
+def _draw_posterior(model: CrossoverModel, settings: FitSettings, progress: bool) -> xr.DataTree:
+    """Draw the posterior in the foreground: the stand-in if set, else NUTS."""
+    if posterior_sampler is not None:
+        return posterior_sampler(model, settings, progress)
+    return sample_posterior(model, settings=settings, progress=progress)
+
+
 def _in_background(settings: FitSettings) -> bool:
-    """Whether NUTS runs in the background (nutpie, ``sample_posterior`` not replaced)."""
-    # ``sample_posterior`` may be replaced (tests do); then it runs, in the foreground.
-    return settings.sampler == "nutpie" and sample_posterior is samplers.sample_posterior
+    """Whether NUTS runs in the background: nutpie, and no :data:`posterior_sampler`."""
+    return settings.sampler == "nutpie" and posterior_sampler is None
 
 
 @contextmanager
@@ -160,8 +173,8 @@ def _diagnostics_worker(settings: FitSettings) -> Iterator[DiagnosticsWorker | N
     """Yield the process's diagnostics helper for real nutpie fits, else ``None``.
 
     The helper process pays off where the fit's set-up leaves a core idle and the
-    diagnostics are sizeable: real nutpie sampling. Fits with a replaced sampler (the
-    tests' stand-in) compute everything in-process.
+    diagnostics are sizeable: real nutpie sampling. Fits with a stand-in sampler
+    (:data:`posterior_sampler`) compute everything in-process.
     """
     if not _in_background(settings):
         yield None
@@ -214,7 +227,7 @@ def _sample_all(
         f"({settings.tune} tune + {settings.draws} draws)",
         "posterior",
     ) as report:
-        tree = run.result() if run is not None else sample_posterior(model, settings, progress)
+        tree = run.result() if run is not None else _draw_posterior(model, settings, progress)
         if run is not None:
             sampled = float(tree["posterior"].attrs["sampling_time"])
             report["done"] = f"sampled in {sampled:.1f} s (running since step 2)"
@@ -250,7 +263,7 @@ def _refit(settings: FitSettings, versions: dict[str, str]) -> Refit:
             key = cache_keys(model_structure_key(model.pymc_model, versions)).nutpie
             tree = start_nutpie(model.pymc_model, settings, False, key).result()
         else:
-            tree = sample_posterior(model, settings, False)
+            tree = _draw_posterior(model, settings, False)
         return tree["posterior"].to_dataset()
 
     return refit
@@ -292,8 +305,10 @@ def _add_checks(
         tree["mediation_sensitivity"] = mediation_sensitivity(tree)
 
 
+@deprecated_call_forms(positional=("study", "settings", "out_dir", "force", "progress"))
 def fit(
     model_or_spec: CrossoverModel | ModelSpec | str | Path,
+    *,
     study: Study | None = None,
     settings: FitSettings | None = None,
     out_dir: str | Path = "posteriors",

@@ -42,7 +42,8 @@ import pandas as pd
 import xarray as xr
 from scipy.special import logsumexp
 
-from bayes_ketamine.inference.batched import SAMPLE_DIMS, LogDensity
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
+from bayes_ketamine.inference.batched import LogDensity
 from bayes_ketamine.inference.moment_match import moment_match_inputs
 from bayes_ketamine.inference.ppc import loo_table
 from bayes_ketamine.inference.provenance import package_versions
@@ -218,7 +219,7 @@ def repaired_loo_table(
                 warnings.warn(f"{var}: exact refit without point {i} failed ({err})", stacklevel=2)
     loglik = tree["log_likelihood"][var]
     n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
-    lpd = logsumexp(loglik.values.reshape(n_samples, -1), axis=0) - np.log(n_samples)
+    lpd = logsumexp(loglik.to_numpy().reshape(n_samples, -1), axis=0) - np.log(n_samples)
     obs_dim = table["elpd_i"].dims
     table = table.rename({"elpd_i": "elpd_i_psis"}).assign(
         elpd_i=(obs_dim, elpd_i),

@@ -120,6 +120,8 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import brentq
 
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
+
 GROUP: str = "mediation_sensitivity"
 """Name of the artifact group holding :func:`mediation_sensitivity`."""
 
@@ -147,10 +149,12 @@ REQUIRED_VARS: tuple[str, ...] = (
 )
 """Posterior variables of the joint model the sensitivity analysis needs."""
 
-SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 
-
-def slope_shift(rho: np.ndarray | float, noise_sd, response_sd):
+def slope_shift(
+    rho: np.ndarray | xr.DataArray | float,
+    noise_sd: np.ndarray | xr.DataArray | float,
+    response_sd: np.ndarray | xr.DataArray | float,
+) -> np.ndarray | xr.DataArray | float:
     r"""Return :math:`b - b(\rho) = \rho/\sqrt{1-\rho^2}\;\sigma/\tau_A`.
 
     Parameters

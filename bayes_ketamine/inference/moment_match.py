@@ -20,7 +20,8 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
-from bayes_ketamine.inference.batched import SAMPLE_DIMS, _batched_inputs
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
+from bayes_ketamine.inference.batched import _batched_inputs
 from bayes_ketamine.inference.structure import bind_data, data_values, model_structure_key
 
 

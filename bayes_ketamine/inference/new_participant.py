@@ -54,7 +54,8 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from bayes_ketamine.inference import compile_cache
-from bayes_ketamine.inference.batched import SAMPLE_DIMS, _batched_inputs
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
+from bayes_ketamine.inference.batched import _batched_inputs
 from bayes_ketamine.inference.structure import bind_data, data_values, model_structure_key
 
 PARTICIPANT_DIM = "participant"
@@ -211,8 +212,9 @@ def held_out_elpd(
     outputs = function.fn(*arrays)
     labels = held_out.observation_labels()
     participants = held_out.study.participant_ids
-    shape = (len(participants), len(function.observed))
-    elpd, mcse, n_obs = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape, int)
+    table_shape = (len(participants), len(function.observed))
+    elpd, mcse = np.full(table_shape, np.nan), np.full(table_shape, np.nan)
+    n_obs = np.zeros(table_shape, int)
     for v, (name, loglik) in enumerate(zip(function.observed, outputs, strict=True)):
         present = ~np.isnan(_observed_values(pm_model, name))
         owner = labels[name]["participant_id"].to_numpy()

@@ -39,21 +39,33 @@ floating-point rounding (the same log density, evaluated by another graph).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import sys
 import threading
 import time
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bayes_ketamine.digests import sha256_hex
 from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference.arrays import Array, Ints
+from bayes_ketamine.inference.batched import MODE as HOISTED_MODE
+from bayes_ketamine.inference.censored_logp import model_logp
+from bayes_ketamine.inference.hoisting import HoistedData, hoist_data_only
 from bayes_ketamine.inference.structure import bind_data, data_values
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from llvmlite import ir
+    from numba.core.typing.templates import Signature
+    from nutpie.compile_pymc import CompiledPyMCModel
+    from pytensor.compile import Function, SharedVariable
 
 NUTPIE_VERSION_FOLLOWED = "0.16"
 """The nutpie release whose internals this module follows."""
@@ -80,7 +92,7 @@ class ArvizForNutpie(types.ModuleType):
 
     _FROM_BASE = ("from_dict", "dict_to_dataset")
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         if name in self._FROM_BASE:
             return getattr(importlib.import_module("arviz_base"), name)
         return getattr(importlib.import_module("arviz"), name)
@@ -107,12 +119,12 @@ class LeanUnavailable(Exception):
     """The structure-compiled path does not apply; fall back to nutpie's compilation."""
 
 
-def _with_lock(func):
+def _with_lock[**P, R](func: Callable[P, R]) -> Callable[P, R]:
     """Serialise calls of ``func`` (nutpie calls the initial point from several threads)."""
     lock = threading.Lock()
 
     @wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         with lock:
             return func(*args, **kwargs)
 
@@ -133,7 +145,7 @@ class SeededInitialPoint:
         The model; every free variable is jittered, as ``pymc.sample`` does.
     """
 
-    def __init__(self, pm_model: Any) -> None:
+    def __init__(self, pm_model: pm.Model) -> None:
         from pymc.initial_point import make_initial_point_fn
 
         point_fn = make_initial_point_fn(
@@ -146,7 +158,7 @@ class SeededInitialPoint:
         self.function = point_fn.__wrapped__
         self.names = [pm_model.rvs_to_values[rv].name for rv in pm_model.free_RVs]
 
-    def __call__(self, seed: Any) -> dict[str, Any]:
+    def __call__(self, seed: int) -> dict[str, Array]:
         """Return the initial point (transformed values by name) for ``seed``."""
         from pymc.pytensorf import find_rng_nodes, reseed_rngs
 
@@ -176,18 +188,21 @@ class NutpieFunctions:
         Rank of each stored variable.
     reparameterized : list of str
         Names of the transformed values.
+    hoisted : HoistedData
+        The data-only parts of ``logp_func``, computed once per study.
     """
 
-    logp_func: Any
-    expand_func: Any
+    logp_func: Function
+    expand_func: Function
     initial_point: SeededInitialPoint
     value_names: list[str]
     expanded_names: list[str]
     expanded_ndims: list[int]
     reparameterized: list[str]
+    hoisted: HoistedData
 
 
-def nutpie_functions(pm_model: Any) -> NutpieFunctions:
+def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
     """Compile the functions nutpie needs from the structure of ``pm_model``.
 
     The log density, its gradient and the expansion, as in nutpie's own
@@ -202,13 +217,15 @@ def nutpie_functions(pm_model: Any) -> NutpieFunctions:
     from pytensor.graph.replace import clone_replace
 
     value_vars = [pm_model.rvs_to_values[rv] for rv in pm_model.free_RVs]
-    logp = pm_model.logp()
+    logp = model_logp(pm_model)
     rewrites = ["canonicalize", "stabilize"]
     if not pm_model.check_bounds:
         rewrites.append("local_remove_check_parameter")
-    logp = rewrite_graph(logp, include=rewrites)
+    # pytensor's stubs widen what rewrite_graph, grad and clone_replace return; the
+    # graphs and lists keep their kind.
+    logp = rewrite_graph(logp, include=rewrites)  # type: ignore[assignment]
     grads = pt.grad(logp, value_vars)
-    grad = pt.concatenate([pt.as_tensor(g).ravel() for g in grads])
+    grad = pt.concatenate([pt.as_tensor(g).ravel() for g in grads])  # type: ignore[union-attr]
 
     joined = pt.vector("_unconstrained_point", dtype="float64")
     n_shape = sum(v.type.ndim for v in value_vars)
@@ -226,7 +243,13 @@ def nutpie_functions(pm_model: Any) -> NutpieFunctions:
         pieces.append(pt.specify_shape(piece.astype(value.dtype), value.type.shape))
         start = start + size
     replacements = dict(zip(value_vars, pieces, strict=True))
-    logp, grad = clone_replace([logp, grad], replacements)
+    logp, grad = clone_replace([logp, grad], replacements)  # type: ignore[assignment]
+    logp, grad = rewrite_graph(  # type: ignore[assignment, misc, attr-defined]
+        [logp, grad], include=("canonicalize", "stabilize", "specialize")
+    )
+    (logp, grad), hoisted = hoist_data_only(
+        [logp, grad], joined, skip=frozenset({VALUE_SHAPES}), mode=HOISTED_MODE
+    )
     with pm_model:
         logp_func = pm_compile((joined,), (logp, grad), mode="NUMBA")
 
@@ -253,6 +276,7 @@ def nutpie_functions(pm_model: Any) -> NutpieFunctions:
         expanded_names=[*value_names, *(v.name for v in remaining)],
         expanded_ndims=[v.type.ndim for v in stored],
         reparameterized=reparameterized,
+        hoisted=hoisted,
     )
 
 
@@ -270,12 +294,12 @@ class NutpieCompiled:
         Wall time of the compilation (or of loading and binding it).
     """
 
-    compiled: Any
+    compiled: CompiledPyMCModel
     path: str
     seconds: float
 
 
-def compile_nutpie(pm_model: Any, cache_key: str | None = None) -> NutpieCompiled:
+def compile_nutpie(pm_model: pm.Model, cache_key: str | None = None) -> NutpieCompiled:
     """Compile ``pm_model`` for nutpie through its structure, with disk-cached callbacks.
 
     Parameters
@@ -323,9 +347,9 @@ def nutpie_cache_key(structure_key: str) -> str:
     return compile_cache.cache_key("nutpie", structure_key, sys.modules[__name__])
 
 
-def _shared_union(functions: NutpieFunctions) -> list[Any]:
+def _shared_union(functions: NutpieFunctions) -> list[SharedVariable]:
     """Return the shared (non-random) inputs of both functions, each once, in a fixed order."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, SharedVariable] = {}
     for fn in (functions.logp_func, functions.expand_func):
         for var in fn.get_shared():
             if _is_random(var):
@@ -334,7 +358,7 @@ def _shared_union(functions: NutpieFunctions) -> list[Any]:
     return list(seen.values())
 
 
-def bind_study(functions: NutpieFunctions, pm_model: Any) -> Any:
+def bind_study(functions: NutpieFunctions, pm_model: pm.Model) -> CompiledPyMCModel:
     """Return the ``CompiledPyMCModel`` of ``functions`` fed the data of ``pm_model``.
 
     Raises
@@ -361,6 +385,7 @@ def bind_study(functions: NutpieFunctions, pm_model: Any) -> Any:
         values[VALUE_SHAPES] = np.asarray(
             [n for shape in value_shapes for n in shape], dtype="int64"
         )
+        values.update(functions.hoisted.values(values))
         bind_data(functions.logp_func, values)
         bind_data(functions.expand_func, values)
     except LookupError as err:
@@ -380,7 +405,7 @@ def bind_study(functions: NutpieFunctions, pm_model: Any) -> Any:
     n_dim, n_expanded = x0.size, flat.size
 
     shared = _shared_union(functions)
-    arrays = {var.name: np.ascontiguousarray(values[var.name]) for var in shared}
+    arrays = {str(var.name): np.ascontiguousarray(values[str(var.name)]) for var in shared}
     for array in arrays.values():
         array.flags.writeable = False
     header = _user_data(shared, arrays)
@@ -411,7 +436,7 @@ def bind_study(functions: NutpieFunctions, pm_model: Any) -> Any:
     )
 
 
-def _user_data(shared: list[Any], arrays: dict[str, np.ndarray]) -> np.ndarray:
+def _user_data(shared: list[SharedVariable], arrays: dict[str, Array]) -> Ints:
     """Return the header the callbacks read the study's arrays from.
 
     One int64 word with the array's address, then one per dimension with its length,
@@ -420,7 +445,7 @@ def _user_data(shared: list[Any], arrays: dict[str, np.ndarray]) -> np.ndarray:
     """
     words = []
     for var in shared:
-        array = arrays[var.name]
+        array = arrays[str(var.name)]
         words.append(array.ctypes.data)
         words.extend(array.shape)
     return np.asarray(words or [0], dtype=np.int64)
@@ -456,7 +481,9 @@ _SIGNATURES = {
 }
 
 
-def callback_source(kind: str, function_shared: list[Any], shared: list[Any]) -> str:
+def callback_source(
+    kind: str, function_shared: list[SharedVariable], shared: list[SharedVariable]
+) -> str:
     """Return the source of the ``kind`` (``"logp"`` or ``"expand"``) C callback.
 
     The callback rebuilds each shared array the pytensor function reads from the
@@ -502,7 +529,7 @@ def callback_source(kind: str, function_shared: list[Any], shared: list[Any]) ->
     return "\n".join(lines)
 
 
-def _as_pointer_intrinsic():
+def _as_pointer_intrinsic() -> object:
     """Return a numba intrinsic that turns an int64 address into a ``void*``.
 
     numba has no public way to make an array from an integer address; nutpie keeps
@@ -512,8 +539,12 @@ def _as_pointer_intrinsic():
     from numba.extending import intrinsic
 
     @intrinsic
-    def as_pointer(typingctx, address):
-        def codegen(context, builder, signature, args):
+    def as_pointer(
+        typingctx: object, address: types.Type
+    ) -> tuple[Signature, Callable[[object, ir.IRBuilder, object, list[ir.Value]], ir.Value]]:
+        def codegen(
+            context: object, builder: ir.IRBuilder, signature: object, args: list[ir.Value]
+        ) -> ir.Value:
             return builder.inttoptr(args[0], cgutils.voidptr_t)
 
         return types.voidptr(address), codegen
@@ -521,14 +552,14 @@ def _as_pointer_intrinsic():
     return as_pointer
 
 
-_AS_POINTER: Any = None
+_AS_POINTER: object = None
 
-_CFUNCS: dict[str, Any] = {}
+_CFUNCS: dict[str, object] = {}
 """C callbacks made in this process, by :func:`cfunc_cache_key`: a later fit of the
 same structure reuses them instead of loading them from disk again."""
 
 
-def _signature(kind: str) -> Any:
+def _signature(kind: str) -> Signature:
     """Return the C signature nutpie expects of the ``kind`` callback."""
     import numba
 
@@ -557,18 +588,17 @@ def cfunc_cache_key(src: str, inner_key: str) -> str:
     str
         SHA-256 hex digest over :data:`CFUNC_VERSION`, the source and ``inner_key``.
     """
-    payload = "\0".join([CFUNC_VERSION, src, inner_key])
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return sha256_hex(CFUNC_VERSION, src, inner_key)
 
 
-def _cached_cfunc(kind: str, function: Any, shared: list[Any]) -> Any:
+def _cached_cfunc(kind: str, function: Function, shared: list[SharedVariable]) -> object:
     """Compile the ``kind`` callback of ``function`` as a numba C callback in pytensor's cache."""
     global _AS_POINTER
     import numba
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS, compile_numba_function_src
 
-    inner = function.vm.jit_fn
-    inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))
+    inner = function.vm.jit_fn  # type: ignore[attr-defined]  # the numba linker's VM
+    inner_key = CACHED_SRC_FUNCTIONS.get(getattr(inner, "py_func", None))  # type: ignore[arg-type]
     if inner_key is None:
         raise LeanUnavailable(f"{kind}: the pytensor function has no numba cache key")
     if _AS_POINTER is None:
@@ -594,7 +624,7 @@ def _cached_cfunc(kind: str, function: Any, shared: list[Any]) -> Any:
     return _CFUNCS[key]
 
 
-def _is_random(var: Any) -> bool:
+def _is_random(var: SharedVariable) -> bool:
     """Whether ``var`` is a random generator (not data)."""
     from pytensor.tensor.random.type import RandomType
 

@@ -156,7 +156,7 @@ def ppc_statistics(data: xr.DataTree, labels: dict[str, pd.DataFrame]) -> dict[s
     """
     return {
         name: statistics_table(
-            data["observed_data"][name], data["posterior_predictive"][name], frame
+            data["observed_data"].dataset[name], data["posterior_predictive"].dataset[name], frame
         )
         for name, frame in labels.items()
     }
@@ -238,6 +238,7 @@ def loo_pit_values(
     var_names = list(var_names)
     if loo_results is None or not set(var_names) <= set(loo_results):
         return azs.loo_pit(data, var_names=var_names)
-    log_weights = xr.Dataset({v: loo_results[v].log_weights for v in var_names})
+    # arviz-stats' loo sets log_weights on the ELPDData it returns (not in its type).
+    log_weights = xr.Dataset({v: loo_results[v].log_weights for v in var_names})  # type: ignore[attr-defined]
     pareto_k = xr.Dataset({v: loo_results[v].pareto_k for v in var_names})
     return azs.loo_pit(data, var_names=var_names, log_weights=log_weights, pareto_k=pareto_k)

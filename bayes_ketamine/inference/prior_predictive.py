@@ -145,8 +145,8 @@ class PriorPredictive:
 
         if self.sampler is None:
             self.compile()
-        values = zip(*(self.sampler.fn() for _ in range(draws)), strict=True)
-        prior = {
-            name: np.stack(draw) for name, draw in zip(self.sampler.names, values, strict=True)
-        }
+        sampler = self.sampler
+        assert sampler is not None  # compile() sets it
+        values = zip(*(sampler.fn() for _ in range(draws)), strict=True)
+        prior = {name: np.stack(draw) for name, draw in zip(sampler.names, values, strict=True)}
         return pm.to_inference_data(prior=prior, model=self.pm_model)

@@ -9,7 +9,6 @@ on any difference.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from importlib import metadata
@@ -18,6 +17,7 @@ from typing import Any
 
 import bayes_ketamine.models as models_package
 from bayes_ketamine.data.study import Study
+from bayes_ketamine.digests import digest, sha256_hex
 from bayes_ketamine.inference.settings import FitSettings
 from bayes_ketamine.models.spec import ModelSpec
 
@@ -46,10 +46,8 @@ def models_source_hash() -> str:
     The model code writes the mathematics every fit samples from, so an edit to it
     (even without a version bump) changes the provenance key and refits.
     """
-    digest = hashlib.sha256()
-    for path in sorted(Path(models_package.__file__).parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    files = sorted(Path(models_package.__file__).parent.glob("*.py"))
+    return sha256_hex(b"".join(path.name.encode() + b"\0" + path.read_bytes() for path in files))
 
 
 def package_versions() -> dict[str, str]:
@@ -65,11 +63,6 @@ def package_versions() -> dict[str, str]:
             versions[name] = "absent"
     versions["bayes_ketamine.models source"] = models_source_hash()
     return versions
-
-
-def digest(**fields: Any) -> str:
-    """Return the SHA-256 hex digest of the canonical JSON of ``fields``."""
-    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 def provenance_key(

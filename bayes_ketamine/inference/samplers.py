@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.inference.nutpie_adapter import NutpieCompiled, compile_nutpie, import_nutpie
 
 if TYPE_CHECKING:
@@ -42,8 +43,9 @@ _MAX_DEPTH_KEY = {"nutpie": "max_treedepth", "pymc": "max_treedepth", "numpyro":
 """Name of the maximum-tree-depth option in each sampler's ``nuts={...}`` options."""
 
 
+@deprecated_call_forms(positional=("settings", "progressbar"), renamed={"progressbar": "progress"})
 def sample_posterior(
-    model: CrossoverModel, settings: FitSettings, progressbar: bool = True
+    model: CrossoverModel, *, settings: FitSettings, progress: bool = True
 ) -> xr.DataTree:
     """Draw posterior samples of ``model`` with NUTS.
 
@@ -57,7 +59,7 @@ def sample_posterior(
         The built model.
     settings : FitSettings
         Sampler and its settings.
-    progressbar : bool, default True
+    progress : bool, default True
         Show the sampler's own progress bar.
 
     Returns
@@ -67,7 +69,7 @@ def sample_posterior(
         data containers) ``constant_data``, as ``pymc.sample`` returns them.
     """
     if settings.sampler == "nutpie":
-        return sample_nutpie(model.pymc_model, settings, progressbar=progressbar)
+        return sample_nutpie(model.pymc_model, settings, progressbar=progress)
     import pymc as pm
 
     nuts = {
@@ -82,8 +84,8 @@ def sample_posterior(
         chains=settings.chains,
         cores=settings.cores,
         random_seed=settings.seed,
-        progressbar=progressbar,
-        quiet=not progressbar,
+        progressbar=progress,
+        quiet=not progress,
         compute_convergence_checks=False,
         nuts=nuts,
     )

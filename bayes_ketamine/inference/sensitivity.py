@@ -31,13 +31,13 @@ import numpy as np
 import xarray as xr
 from arviz_base import dataset_to_dataframe
 
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
+
 THRESHOLD: float = 0.05
 """Sensitivity above which a component is called influential."""
 
 ALPHAS: tuple[float, float] = (0.99, 1.01)
 """Lower and upper power-scaling exponents (``psense``'s defaults)."""
-
-SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 
 
 def diagnose(prior: np.ndarray, likelihood: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
@@ -68,10 +68,10 @@ def diagnose(prior: np.ndarray, likelihood: np.ndarray, threshold: float = THRES
 
 def _summed(group: xr.Dataset) -> xr.DataArray:
     """Return the sum of a log-density group over everything but ``chain`` and ``draw``."""
-    total = 0.0
-    for da in group.data_vars.values():
-        total = total + da.sum([d for d in da.dims if d not in SAMPLE_DIMS])
-    return total
+    return sum(
+        (da.sum([d for d in da.dims if d not in SAMPLE_DIMS]) for da in group.data_vars.values()),
+        start=xr.DataArray(0.0),
+    )
 
 
 def _psense(posterior: xr.Dataset, log_density: xr.DataArray) -> xr.Dataset:
@@ -127,7 +127,7 @@ def prior_sensitivity(
     per_obs = {obs: _summed(log_likelihood[[obs]]) for obs in observed_vars}
     components = {
         "psense_prior": _psense(posterior, _summed(log_prior)),
-        "psense_likelihood": _psense(posterior, sum(per_obs.values())),
+        "psense_likelihood": _psense(posterior, sum(per_obs.values(), start=xr.DataArray(0.0))),
     }
     if len(observed_vars) > 1:
         for obs in observed_vars:

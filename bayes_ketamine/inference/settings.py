@@ -1,10 +1,20 @@
-"""Sampler settings of a fit: one frozen value that round-trips through artifacts."""
+"""Sampler settings: of a fit, of every fold of a cross-validation and of calibration fits.
+
+Every default is stated here once; the command line reads its defaults from these
+classes (this module imports nothing heavy, so the CLI stays quick to start).
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
+
+from bayes_ketamine.digests import digest
+
+CORES = 2
+"""Cores the defaults are sized for (the project's machines): chains run in parallel
+by a fit, and worker processes of a local Dask cluster."""
 
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
 """NUTS implementations a fit may use; the first is the default."""
@@ -51,7 +61,7 @@ class FitSettings:
     seed: int = 2025
     target_accept: float = 0.99
     max_treedepth: int = 10
-    cores: int = 2
+    cores: int = CORES
     prior_draws: int = 500
 
     def __post_init__(self) -> None:
@@ -92,3 +102,45 @@ class FitSettings:
     def from_json(cls, text: str) -> FitSettings:
         """Build settings from :meth:`to_json` output (e.g. an artifact attribute)."""
         return cls.from_dict(json.loads(text))
+
+
+CV_SETTINGS = FitSettings(draws=500, tune=500, chains=2, cores=1)
+"""Sampler settings of every fold of a cross-validation by participant unless given:
+1000 draws per fold, one core per Dask worker."""
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """nutpie settings of every calibration fit.
+
+    Parameters
+    ----------
+    draws, tune, chains : int
+        Posterior draws and tuning steps per chain; number of chains (run one after
+        the other inside a worker, which owns one core).
+    target_accept : float
+        NUTS target acceptance; the workbench default of every fit
+        (:class:`FitSettings`).
+    max_treedepth : int
+        Maximum tree depth.
+    thin_to : int
+        Number ``L`` of thinned posterior draws the true value is ranked among
+        (rank in ``0..L``).
+    """
+
+    draws: int = 500
+    tune: int = 500
+    chains: int = 2
+    target_accept: float = FitSettings.target_accept
+    max_treedepth: int = FitSettings.max_treedepth
+    thin_to: int = 99
+
+    def key(self) -> str:
+        """Return a short stable hash of the settings (part of Dask task keys)."""
+        return digest(**asdict(self))[:10]
+
+    def __post_init__(self) -> None:
+        if self.thin_to > self.draws * self.chains:
+            raise ValueError(
+                f"thin_to={self.thin_to} exceeds the {self.draws * self.chains} posterior draws"
+            )

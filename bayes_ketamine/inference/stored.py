@@ -62,7 +62,7 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _netcdf_group(group: netCDF4.Group) -> StoredGroup:
+def _netcdf_group(group: netCDF4.Dataset | netCDF4.Group) -> StoredGroup:
     def read(name: str) -> np.ndarray:
         return np.asarray(group.variables[name][...])
 
@@ -123,8 +123,32 @@ def stored_tree(tree: xr.DataTree) -> StoredGroup:
     """
     dataset = tree.to_dataset()
     return StoredGroup(
-        attrs={name: _plain(value) for name, value in tree.attrs.items()},
-        dims={name: tuple(var.dims) for name, var in dataset.variables.items()},
+        attrs={str(name): _plain(value) for name, value in tree.attrs.items()},
+        dims={str(name): tuple(map(str, var.dims)) for name, var in dataset.variables.items()},
         read=lambda name: np.asarray(dataset.variables[name].values),
         children={name: stored_tree(child) for name, child in tree.children.items()},
     )
+
+
+def read_attrs(path: str | Path) -> dict[str, Any]:
+    """Return the root attributes of an artifact without loading its data.
+
+    Read with netCDF4 alone (:func:`open_stored`), as every reader of stored
+    attributes does.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Artifact file.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ArtifactError
+        As :func:`bayes_ketamine.inference.load_posterior`.
+    """
+    with open_stored(path) as root:
+        return dict(root.attrs)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bayes_ketamine.inference.provenance import digest
+from bayes_ketamine.digests import digest
 
 
 def _op_token(op: Any) -> str:

@@ -349,7 +349,9 @@ class CrossoverModel(ABC):
         dims = "later_session" if self.study.periods > 2 else None
         return pm.Normal(name, **self.priors[name], dims=dims)
 
-    def period_term(self, period: pt.TensorVariable, session: pt.TensorVariable):
+    def period_term(
+        self, period: pt.TensorVariable, session: pt.TensorVariable
+    ) -> pt.TensorVariable:
         """Return the period effect of each observation's session (0 in period 1)."""
         if self.study.periods == 2:
             return period * pt.eq(session, 2)
@@ -418,7 +420,7 @@ class CrossoverModel(ABC):
         *,
         sessions: pd.DataFrame,
         contrast_sd: float,
-    ):
+    ) -> pt.TensorVariable:
         """Return an effect per level of the pooling factor, pooled as the spec says.
 
         With ``pooling = "none"`` each level has its own effect with the prior

@@ -229,6 +229,8 @@ def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
     The level of the pooling factor is a column named after it (``sex`` by default).
     """
     fmrs = model.study.fmrs
+    if fmrs is None:
+        raise ValueError(f"study {model.study.name!r} has no fMRS table")
     people = model.study.participants.set_index("participant_id")
     return pd.DataFrame(
         {

@@ -38,12 +38,14 @@ Unknown keys or invalid values raise :class:`SpecError` naming the file and key.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bayes_ketamine.api import deprecated_call_forms
+from bayes_ketamine.digests import sha256_hex
 
 FAMILIES = ("glutamate", "symptoms", "joint")
 POOLINGS = ("none", "partial", "complete")
@@ -161,7 +163,7 @@ class ModelSpec:
 
     def content_hash(self) -> str:
         """Return the SHA-256 of the canonical JSON form (file layout ignored)."""
-        return hashlib.sha256(self.to_json().encode()).hexdigest()
+        return sha256_hex(self.to_json())
 
     def with_pooling(self, pooling: str) -> ModelSpec:
         """Return a copy with another pooling (same factor) and a matching name."""
@@ -181,7 +183,8 @@ def _check_choice(value: Any, choices: tuple[str, ...], key: str, source: Path |
         )
 
 
-def spec_from_dict(raw: dict[str, Any], source: Path | None = None) -> ModelSpec:
+@deprecated_call_forms(positional=("source",))
+def spec_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> ModelSpec:
     """Validate a parsed spec and return a :class:`ModelSpec`.
 
     Parameters

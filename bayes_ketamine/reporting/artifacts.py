@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.inference import ArtifactError, load_posterior
-from bayes_ketamine.inference.artifact import read_attrs
-
-SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
-"""Dims of the posterior draws."""
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
+from bayes_ketamine.inference.stored import read_attrs
 
 
 class MixedStudiesError(ValueError):
@@ -149,7 +148,8 @@ def as_posteriors(posteriors: str | Path | Posteriors) -> Posteriors:
     return posteriors if isinstance(posteriors, Posteriors) else Posteriors(posteriors)
 
 
-def draws(tree: xr.DataTree, var: str, group: str = "posterior") -> xr.DataArray:
+@deprecated_call_forms(data=2, positional=("group",))
+def draws(tree: xr.DataTree, var: str, *, group: str = "posterior") -> xr.DataArray:
     """Return the draws of ``var`` with chain and draw stacked into one ``sample`` dim.
 
     Parameters
@@ -174,7 +174,8 @@ def draws(tree: xr.DataTree, var: str, group: str = "posterior") -> xr.DataArray
     )
 
 
-def interval(values: np.ndarray, prob: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+@deprecated_call_forms(data=2, positional=("axis",))
+def interval(values: np.ndarray, prob: float, *, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Return the equal-tailed interval of probability ``prob`` along ``axis``.
 
     Parameters

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS
 from bayes_ketamine.inference.loo_columns import ESTIMATES, REPAIRED
 from bayes_ketamine.inference.stored import StoredGroup
 from bayes_ketamine.reporting.quantities import PROBS, hypotheses
 
-SAMPLE_DIMS: tuple[str, str] = ("chain", "draw")
 HYPOTHESES: dict[str, str] = hypotheses()
 
 REMEDIES: tuple[tuple[str, str], ...] = (

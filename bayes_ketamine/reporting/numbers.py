@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from bayes_ketamine.api import deprecated_call_forms
 from bayes_ketamine.inference.mediation import stored_or_computed
 from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors, draws, interval
 from bayes_ketamine.reporting.quantities import PROBS, QUANTITIES, SEX_WORDS, Quantity
@@ -41,12 +42,12 @@ __all__ = [
     "headline_numbers",
     "latex_macros",
     "quantity_numbers",
-    "summarise",
+    "summarise_draws",
     "write_numbers",
 ]
 
 
-def summarise(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
+def summarise_draws(values: np.ndarray, direction: str) -> dict[str, float | list[float]]:
     """Return the mean, the intervals of :data:`PROBS` and P(value direction 0).
 
     Parameters
@@ -149,18 +150,18 @@ def quantity_numbers(tree: xr.DataTree, quantity: Quantity) -> dict:
     -------
     dict
         ``model``, ``variable``, ``unit``, ``hypothesis``, ``meaning`` and
-        ``estimates`` (``{"Female"|"Male"|"Pooled"|"All": summarise(...)}``).
+        ``estimates`` (``{"Female"|"Male"|"Pooled"|"All": summarise_draws(...)}``).
     """
     values = _primary(draws(tree, quantity.var))
     if quantity.pooled_var is None:
-        estimates = {"All": summarise(values.values, quantity.direction)}
+        estimates = {"All": summarise_draws(values.values, quantity.direction)}
     else:
         estimates = {
-            SEX_WORDS[s]: summarise(values.sel(sex=s).values, quantity.direction)
+            SEX_WORDS[s]: summarise_draws(values.sel(sex=s).values, quantity.direction)
             for s in ("F", "M")
         }
         pooled = draws(tree, quantity.pooled_var).values
-        estimates["Pooled"] = summarise(pooled, quantity.direction)
+        estimates["Pooled"] = summarise_draws(pooled, quantity.direction)
     return {
         "model": quantity.model,
         "variable": quantity.var,
@@ -306,10 +307,11 @@ def _mediation_macros(sensitivity: dict) -> list[str]:
     return lines
 
 
+@deprecated_call_forms(positional=("out_dir",))
 def write_numbers(
     posteriors_dir: str | Path | Posteriors,
-    out_dir: str | Path,
     *,
+    out_dir: str | Path,
     mixed_studies: bool = False,
 ) -> list[Path]:
     r"""Write the headline numbers as ``numbers.json`` and ``numbers.tex``.
@@ -344,7 +346,7 @@ def write_numbers(
     The artifacts come from fitting the models, so the doctests skip the call:
 
     >>> from bayes_ketamine.reporting import write_numbers
-    >>> write_numbers("posteriors", "manuscript")  # doctest: +SKIP
+    >>> write_numbers("posteriors", out_dir="manuscript")  # doctest: +SKIP
     [PosixPath('manuscript/numbers.json'), PosixPath('manuscript/numbers.tex')]
     """
     posteriors = as_posteriors(posteriors_dir)
