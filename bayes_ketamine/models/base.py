@@ -495,7 +495,12 @@ class CrossoverModel(ABC):
         return pm.Deterministic(name, mean_b + sd_b * z, dims=dims)
 
     def _centred_levels(
-        self, name: str, p: dict[str, float], sd_sigma: float, outer: tuple[str, ...], n_levels
+        self,
+        name: str,
+        p: dict[str, float],
+        sd_sigma: float,
+        outer: tuple[str, ...],
+        n_levels: int | pt.TensorVariable,
     ) -> pt.TensorVariable:
         r"""Return partially pooled level effects in the centred form.
 
