@@ -4,8 +4,10 @@
 embedded default study. Each step reads what the previous one stored. The pooling
 variants of each family are compared by two criteria: repaired PSIS-LOO (from the
 artifacts) and leave-one-participant-out CV (:func:`bayes_ketamine.calibration.cross_validate`,
-folds stored and resumed), and :func:`criteria_agreement` states whether the two
-prefer the same pooling and, where not, why. Fits whose spec,
+folds stored and resumed), and
+:func:`~bayes_ketamine.reporting.criteria.criteria_agreement` states whether the two
+prefer the same pooling and, where not, why (in the summary, the numbers and figure
+6). Fits whose spec,
 data and settings are unchanged are reused, and the comparisons, figures and numbers
 are redrawn only when an artifact they come from changed (``analysis_outputs.json``
 records the artifacts they were made from), so a re-run with nothing changed
@@ -14,6 +16,7 @@ finishes in seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from contextlib import nullcontext
@@ -21,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 from rich.console import Console
 from rich.table import Table
@@ -37,25 +39,67 @@ from bayes_ketamine.inference.precompile import Precompiler
 from bayes_ketamine.inference.reuse import stored_fit
 from bayes_ketamine.inference.settings import CORES
 from bayes_ketamine.models import resolve_spec
-from bayes_ketamine.models.spec import POOLINGS
+from bayes_ketamine.models.spec import POOLINGS, ModelSpec, named_specs
 from bayes_ketamine.reporting import Posteriors, write_numbers
+from bayes_ketamine.reporting.artifacts import COMPARISONS_DIR
+from bayes_ketamine.reporting.criteria import (
+    AGREEMENT_FILE,
+    CRITERIA,
+    FAMILIES,
+    comparison_path,
+    criteria_agreement,
+)
 
-FAMILIES = ("glutamate", "symptoms")
 MANIFEST = "analysis_outputs.json"
 """File in the posteriors folder recording which artifacts the derived outputs came from."""
 
 
-def analysis_variants(study: Study) -> list[str]:
+def variant_name(family: str, pooling: str, factor: str = "sex") -> str:
+    """Return the name of a family's variant pooled by ``factor``.
+
+    ``<family>_<pooling>`` by sex (the named variants) and
+    ``<family>_<factor>_<pooling>`` by another factor.
+
+    Examples
+    --------
+    >>> variant_name("symptoms", "partial"), variant_name("symptoms", "partial", "group")
+    ('symptoms_partial', 'symptoms_group_partial')
+    """
+    return f"{family}_{pooling}" if factor == "sex" else f"{family}_{factor}_{pooling}"
+
+
+def variant_spec(family: str, pooling: str, factor: str = "sex") -> ModelSpec:
+    """Return the spec of :func:`variant_name`.
+
+    A named variant of that name is used when one ships (e.g.
+    ``symptoms_group_partial``); otherwise the sex variant ``<family>_<pooling>`` is
+    pooled by ``factor`` instead, with every other setting kept.
+    """
+    name = variant_name(family, pooling, factor)
+    if name in named_specs():
+        return resolve_spec(name)
+    base = resolve_spec(variant_name(family, pooling))
+    return dataclasses.replace(
+        base,
+        name=name,
+        pooling_factor=factor,
+        description=f"{base.description} Pooled by {factor!r} instead of sex.",
+    )
+
+
+def analysis_variants(study: Study, *, factor: str = "sex") -> list[str]:
     """Return the model variants the analysis fits for a study.
 
     Every pooling of the glutamate and symptom families (the shrinkage figure and the
     LOO comparison need all three) and the partially pooled joint model; studies
-    without fMRS (e.g. the NIMH data) get the symptom family only.
+    without fMRS (e.g. the NIMH data) get the symptom family only. The condition
+    effects are pooled by ``factor`` (a participant column; sex by default), see
+    :func:`variant_name`.
     """
     families = ["glutamate", "symptoms"] if study.has_fmrs else ["symptoms"]
-    variants = [f"{family}_{pooling}" for family in families for pooling in POOLINGS]
+    variants = [variant_name(family, p, factor) for family in families for p in POOLINGS]
     if study.has_fmrs:
-        variants.append("joint_partial")
+        variants.append(variant_name("joint", "partial", factor))
     return variants
 
 
@@ -71,7 +115,7 @@ class AnalysisResult:
         Comparison tables (netCDF): ``<family>`` (repaired PSIS-LOO, file
         ``<family>_poolings.nc``), ``<family>_cv`` (CV by participant, file
         ``<family>_poolings_cv.nc``) and ``criteria_agreement`` (JSON,
-        :func:`criteria_agreement` per family).
+        :func:`~bayes_ketamine.reporting.criteria.criteria_agreement` per family).
     figures : list of pathlib.Path
         Figure files (PNG and PDF).
     numbers : list of pathlib.Path
@@ -114,6 +158,7 @@ def run_analysis(
     cross_validation: bool = True,
     cv_settings: FitSettings | None = None,
     workers: int = CORES,
+    pool_by: str = "sex",
 ) -> AnalysisResult:
     """Run the full analysis of a study.
 
@@ -137,6 +182,10 @@ def run_analysis(
         Sampler settings of the CV folds (default: those of ``bayes-ketamine cv``).
     workers : int, default 2
         Worker processes of the local Dask cluster of the CV folds.
+    pool_by : str, default "sex"
+        The participant factor the condition effects are pooled by (a categorical
+        column of ``participants.csv``, e.g. ``group`` or ``site``); the variants are
+        those of :func:`analysis_variants`.
 
     Returns
     -------
@@ -146,7 +195,12 @@ def run_analysis(
     console = Console(stderr=True, quiet=not progress)
     posteriors_dir = Path(out_dir)
     settings = settings or FitSettings()
-    specs = [resolve_spec(name) for name in analysis_variants(study)]
+    specs = [
+        variant_spec(family, pooling, pool_by)
+        for family, pooling in (
+            _family_pooling(name) for name in analysis_variants(study, factor=pool_by)
+        )
+    ]
     to_fit = [
         spec
         for spec in specs
@@ -175,7 +229,14 @@ def run_analysis(
         console.rule("[bold]leave-one-participant-out CV of the pooling variants")
         with caught_warnings() as caught:
             cv_results = _cross_validate_poolings(
-                fits, study, posteriors_dir / "cv", settings, cv_settings, workers, progress
+                fits,
+                {spec.name: spec for spec in specs},
+                study,
+                posteriors_dir / "cv",
+                settings,
+                cv_settings,
+                workers,
+                progress,
             )
         _summarise_warnings(console, caught, "cross-validating")
     console.rule("[bold]compare, figures, numbers")
@@ -185,7 +246,7 @@ def run_analysis(
     outputs = _reusable_outputs(manifest, inputs)
     if outputs is None:
         with caught_warnings() as caught:
-            outputs = _derive_outputs(fits, cv_results, posteriors_dir)
+            outputs = _derive_outputs(fits, cv_results, posteriors_dir, pool_by)
         _summarise_warnings(console, caught, "comparing and drawing")
         payload = {"inputs": inputs, "outputs": {k: list(map(str, v)) for k, v in outputs.items()}}
         atomic_write(manifest, lambda tmp: tmp.write_text(json.dumps(payload, indent=1)))
@@ -226,8 +287,15 @@ def cv_identity(result: CVResult) -> str:
     return f"{attrs['full_data_provenance_key']}:{attrs['settings_json']}:{attrs['folds_json']}"
 
 
+def _family_pooling(name: str) -> tuple[str, str]:
+    """Return the family and pooling of a :func:`variant_name`."""
+    family, *_, pooling = name.split("_")
+    return family, pooling
+
+
 def _cross_validate_poolings(
     fits: dict[str, FitResult],
+    specs: dict[str, ModelSpec],
     study: Study,
     out_dir: Path,
     settings: FitSettings,
@@ -241,11 +309,9 @@ def _cross_validate_poolings(
     """
     from bayes_ketamine.calibration.cluster import dask_client
 
+    by_family = {f: [n for n in fits if _family_pooling(n)[0] == f] for f in FAMILIES}
     names = [
-        f"{family}_{p}"
-        for family in FAMILIES
-        for p in POOLINGS
-        if sum(f"{family}_{q}" in fits for q in POOLINGS) > 1 and f"{family}_{p}" in fits
+        name for family in FAMILIES if len(by_family[family]) > 1 for name in by_family[family]
     ]
     options: dict[str, Any] = {
         "out_dir": out_dir,
@@ -257,89 +323,15 @@ def _cross_validate_poolings(
     results: dict[str, CVResult] = {}
     with dask_client(workers) as client:
         for name in names:
-            results[name] = cross_validate(name, study=study, client=client, **options)
+            results[name] = cross_validate(specs[name], study=study, client=client, **options)
     return results
 
 
-def criteria_agreement(loo: xr.Dataset, cv: xr.Dataset) -> dict[str, dict]:
-    """State, per observed variable, whether repaired PSIS-LOO and CV prefer one model.
-
-    Parameters
-    ----------
-    loo, cv : xarray.Dataset
-        Tables of :func:`bayes_ketamine.inference.compare` of the same models by
-        PSIS-LOO and by cross-validation by participant.
-
-    Returns
-    -------
-    dict
-        Per observed variable: ``agree`` (the same model ranks first; ``None``
-        when a criterion can rank no model), the best
-        model, the order and the elpd differences with their SEs under each
-        criterion, and ``why``: a sentence on the agreement or the reason for the
-        disagreement. Two criteria "disagree" only in their first choice; when that
-        choice is within two standard errors of the runner-up under either
-        criterion, the disagreement is called not decisive.
-    """
-    out = {}
-    for var in sorted(set(loo["observed"].values) & set(cv["observed"].values)):
-        summary: dict[str, dict[str, Any]] = {}
-        for label, table in (("loo", loo), ("cv", cv)):
-            sub = table.sel(observed=var)
-            ranked = sub.where(np.isfinite(sub["rank"]), drop=True).sortby("rank")
-            models = [str(m) for m in ranked["model"].values]
-            summary[label] = {
-                "order": models,
-                "elpd": {m: float(ranked["elpd"].sel(model=m)) for m in models},
-                "elpd_diff": {m: float(ranked["elpd_diff"].sel(model=m)) for m in models},
-                "dse": {m: float(ranked["dse"].sel(model=m)) for m in models},
-            }
-        if not summary["loo"]["order"] or not summary["cv"]["order"]:
-            reasons = json.loads(loo.attrs.get("unranked_json", "{}")).get(var, {})
-            out[var] = {
-                "agree": None,
-                "loo_best": (summary["loo"]["order"] or ["-"])[0],
-                "cv_best": (summary["cv"]["order"] or ["-"])[0],
-                "why": "PSIS-LOO cannot rank the models: "
-                + "; ".join(f"{m}: {r}" for m, r in reasons.items()),
-                **summary,
-            }
-            continue
-        loo_best, cv_best = summary["loo"]["order"][0], summary["cv"]["order"][0]
-        agree = loo_best == cv_best
-        if agree:
-            why = (
-                f"both prefer {loo_best}: it predicts both new ratings of the participants "
-                "in the data and new participants best"
-            )
-        else:
-            close = []
-            for label, name in (("loo", "PSIS-LOO"), ("cv", "CV")):
-                runner = summary[label]["order"][1] if len(summary[label]["order"]) > 1 else None
-                if runner is None:
-                    continue
-                diff = abs(summary[label]["elpd_diff"][runner])
-                dse = summary[label]["dse"][runner]
-                if diff < 2 * dse:
-                    close.append(f"{name} ({diff:.1f} ± {dse:.1f})")
-            if close:
-                why = (
-                    f"PSIS-LOO prefers {loo_best}, CV {cv_best}, but not decisively: the first "
-                    f"choice is within 2 SE of the runner-up under {' and '.join(close)}"
-                )
-            else:
-                why = (
-                    f"PSIS-LOO prefers {loo_best}, CV {cv_best}: LOO scores new ratings of "
-                    "participants already in the data, where participant-level terms fitted "
-                    "to them help; CV scores new participants, whose levels come from the "
-                    "population distribution, which rewards the pooling that generalises"
-                )
-        out[var] = {"agree": agree, "loo_best": loo_best, "cv_best": cv_best, "why": why, **summary}
-    return out
-
-
 def _derive_outputs(
-    fits: dict[str, FitResult], cv_results: dict[str, CVResult], posteriors_dir: Path
+    fits: dict[str, FitResult],
+    cv_results: dict[str, CVResult],
+    posteriors_dir: Path,
+    factor: str = "sex",
 ) -> dict[str, list[Path]]:
     """Write the comparisons (LOO, CV, their agreement), figures and numbers.
 
@@ -347,27 +339,33 @@ def _derive_outputs(
     in memory, so no artifact is read from disk again for them.
     """
     comparisons = []
+    tables: dict[str, xr.Dataset] = {}
     agreement = {}
-    folder = posteriors_dir / "comparisons"
     for family in FAMILIES:
-        names = [f"{family}_{p}" for p in POOLINGS if f"{family}_{p}" in fits]
+        names = [n for p in POOLINGS if (n := variant_name(family, p, factor)) in fits]
         if len(names) < 2:
             continue
         results = [fits[n] for n in names]
-        out = folder / f"{family}_poolings.nc"
+        out = comparison_path(posteriors_dir, family, cv=False)
         loo = compare([r.path for r in results], out_path=out, trees=[r.tree for r in results])
+        tables[out.stem] = loo
         comparisons.append(out)
         if all(n in cv_results for n in names):
-            out_cv = folder / f"{family}_poolings_cv.nc"
+            out_cv = comparison_path(posteriors_dir, family, cv=True)
             cv = compare([cv_results[n].path for n in names], out_path=out_cv)
+            tables[out_cv.stem] = cv
             comparisons.append(out_cv)
             agreement[family] = criteria_agreement(loo, cv)
     if agreement:
-        path = folder / "criteria_agreement.json"
+        path = posteriors_dir / COMPARISONS_DIR / AGREEMENT_FILE
         text = json.dumps(agreement, indent=1)
         atomic_write(path, lambda tmp: tmp.write_text(text))
         comparisons.append(path)
-    posteriors = Posteriors(posteriors_dir, trees={r.path.stem: r.tree for r in fits.values()})
+    posteriors = Posteriors(
+        posteriors_dir,
+        trees={r.path.stem: r.tree for r in fits.values()},
+        comparisons=tables,
+    )
     return {
         "comparisons": comparisons,
         "figures": make_figures(posteriors, out_dir=posteriors_dir / "figures"),
@@ -410,6 +408,8 @@ def summary_table(result: AnalysisResult) -> Table:
 def agreement_table(result: AnalysisResult) -> Table | None:
     """Return a rich table of whether repaired PSIS-LOO and CV agree, per family.
 
+    Per family and observed variable: each criterion's first choice, how far the
+    runner-up is behind it (elpd difference +- its SE), whether the two agree and why.
     ``None`` when the run did not cross-validate.
     """
     path = result.comparisons.get("criteria_agreement")
@@ -417,15 +417,20 @@ def agreement_table(result: AnalysisResult) -> Table | None:
         return None
     agreement = json.loads(path.read_text())
     table = Table(title="Pooling: repaired PSIS-LOO vs leave-one-participant-out CV")
-    for column in ("family", "observed", "LOO prefers", "CV prefers", "agree", "why"):
+    columns = ("family", "observed", "LOO prefers", "CV prefers", "runner-up behind by")
+    for column in (*columns, "agree", "why"):
         table.add_column(column, overflow="fold")
     for family, per_var in agreement.items():
         for var, entry in per_var.items():
+            gaps = "; ".join(
+                f"{label.upper()} {entry[label].get('runner_up_gap', '-')}" for label in CRITERIA
+            )
             table.add_row(
                 family,
                 var,
                 entry["loo_best"],
                 entry["cv_best"],
+                gaps,
                 {True: "yes", False: "[yellow]no[/]", None: "-"}[entry["agree"]],
                 entry["why"],
             )

@@ -48,6 +48,23 @@ def test_select_participants_keeps_only_their_rows(small_study):
         small_study.select_participants(["nobody"], "x")
 
 
+def test_a_selection_keeps_the_timepoints_of_the_whole_study(small_study):
+    from dataclasses import replace
+
+    from bayes_ketamine.models import build_model
+
+    ids = small_study.participant_ids
+    sym = small_study.symptoms
+    only_baseline = sym[(sym["participant_id"] != ids[0]) | (sym["hours"] < 0)]
+    study = replace(small_study, symptoms=only_baseline.reset_index(drop=True))
+    held_out = study.select_participants([ids[0]], "held out")
+    assert held_out.timepoints().equals(study.timepoints())
+    assert set(held_out.symptoms["timepoint"]) == {"pre"}  # rated before the infusion only
+    model = build_model("symptoms_partial", held_out)
+    assert list(model.pymc_model.coords["post_timepoint"]) == ["24h"]
+    assert held_out.content_hash() != replace(held_out, design_timepoints=None).content_hash()
+
+
 def _posterior(pm_model, draws: int, seed: int, **fixed: np.ndarray) -> xr.Dataset:
     """Prior draws of the free variables as a one-chain posterior, some values fixed."""
     import pymc as pm
@@ -206,7 +223,7 @@ def _table(elpd: dict[str, float], dse: float) -> xr.Dataset:
 
 
 def test_criteria_agreement_states_agreement_and_why_not():
-    from bayes_ketamine.pipeline import criteria_agreement
+    from bayes_ketamine.reporting.criteria import criteria_agreement
 
     loo = _table({"none": -300.0, "partial": -290.0, "complete": -295.0}, dse=2.0)
     same = criteria_agreement(
@@ -226,7 +243,7 @@ def test_criteria_agreement_states_agreement_and_why_not():
 
 
 def test_criteria_agreement_says_when_loo_cannot_rank():
-    from bayes_ketamine.pipeline import criteria_agreement
+    from bayes_ketamine.reporting.criteria import criteria_agreement
 
     loo = _table({"none": -300.0, "partial": -290.0}, dse=2.0)
     loo["rank"][:] = np.nan

@@ -8,6 +8,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+import tomli_w
 
 from bayes_ketamine.data import (
     SimulationParameters,
@@ -19,7 +20,6 @@ from bayes_ketamine.data import (
     write_study,
 )
 from bayes_ketamine.data.default import DEFAULT_FOLDER, DEFAULT_PARTICIPANTS, DEFAULT_SEED
-from bayes_ketamine.data.toml_writer import dumps
 
 SHIPPED = "bayes_ketamine/resources"
 
@@ -106,7 +106,7 @@ def test_simulated_label_and_metadata(simulated):
     sim = study.metadata["simulation"]
     assert sim["seed"] == 0
     assert sim["parameters"] == SimulationParameters().to_dict()
-    assert tomllib.loads(dumps(study.metadata))["simulation"]["truth"]["total_effect"] == {
+    assert tomllib.loads(tomli_w.dumps(study.metadata))["simulation"]["truth"]["total_effect"] == {
         "F": pytest.approx(2.6),
         "M": pytest.approx(3.8),
     }

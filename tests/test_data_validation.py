@@ -554,3 +554,52 @@ def test_a_single_condition_is_an_error(tmp_path):
     toml = 'name = "One arm"\nconditions = ["placebo"]\n'
     found = problems(make_study(tmp_path, study_toml=toml))
     assert "at least two condition labels" in find(found, "study.toml", None, "conditions").message
+
+
+BALAAM_TOML = TOML + "repeated_conditions = true\n"
+P3_PLACEBO_TWICE = edit_line(PARTICIPANTS, 4, "F,,", "F,placebo-placebo,")
+SYMPTOMS_PLACEBO_TWICE = SYMPTOMS + "p3,2,placebo,pre,-1,26\np3,2,placebo,24h,24,19\n"
+
+
+def test_balaam_sequences_are_errors_unless_the_study_says_so(tmp_path):
+    found = problems(
+        make_study(tmp_path, participants_csv=P3_PLACEBO_TWICE, symptoms_csv=SYMPTOMS_PLACEBO_TWICE)
+    )
+    sequence = find(found, "participants.csv", 4, "sequence").message
+    assert "at most once" in sequence and "repeated_conditions = true" in sequence
+    session = find(found, "symptoms.csv", 12, "condition").message
+    assert "in both sessions" in session and "repeated_conditions = true" in session
+    (tmp_path / "balaam").mkdir()
+    study = load_study(
+        make_study(
+            tmp_path / "balaam",
+            study_toml=BALAAM_TOML,
+            participants_csv=P3_PLACEBO_TWICE,
+            symptoms_csv=SYMPTOMS_PLACEBO_TWICE,
+        )
+    )
+    assert study.metadata["repeated_conditions"] is True
+    assert study.participants["sequence"].tolist()[2] == "placebo-placebo"
+
+
+def test_balaam_sequence_must_still_match_the_sessions(tmp_path):
+    participants = edit_line(PARTICIPANTS, 4, "F,,", "F,naltrexone-naltrexone,")
+    found = problems(
+        make_study(
+            tmp_path,
+            study_toml=BALAAM_TOML,
+            participants_csv=participants,
+            symptoms_csv=SYMPTOMS_PLACEBO_TWICE,
+        )
+    )
+    messages = [
+        p.message for p in found if (p.file, p.row, p.column) == ("participants.csv", 4, "sequence")
+    ]
+    assert any("puts 'naltrexone' in session 1" in m for m in messages)
+    assert any("puts 'naltrexone' in session 2" in m for m in messages)
+
+
+def test_repeated_conditions_must_be_true_or_false(tmp_path):
+    found = problems(make_study(tmp_path, study_toml=TOML + 'repeated_conditions = "yes"\n'))
+    message = find(found, "study.toml", None, "repeated_conditions").message
+    assert message == "must be true or false, got 'yes'"

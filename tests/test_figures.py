@@ -12,6 +12,8 @@ from inference_toy import fake_sample_posterior
 
 from bayes_ketamine.data import default_study
 from bayes_ketamine.figures import FIGURE_MODULES, make_figures, style
+from bayes_ketamine.figures.bands import ecdf, simultaneous_band
+from bayes_ketamine.figures.ranks import fractional_ranks
 from bayes_ketamine.inference import FitSettings, fit, load_posterior
 from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.models import resolve_spec
@@ -146,3 +148,102 @@ def test_mediation_sensitivity_figure_marks_the_crossings(posteriors_dir):
     expected = [round(float(c), 2) for c in crossings if np.isfinite(c) and c != 0.0]
     assert sorted(marked) == sorted(expected)
     assert len(fig.axes) == 2
+
+
+def comparison_table(family: str, var: str, elpd: dict[str, float], dse: float, keys: dict):
+    """A comparison table of one family's poolings, as ``compare`` returns it."""
+    import json
+
+    import xarray as xr
+
+    models = [f"{family}_{p}" for p in elpd]
+    values = dict(zip(models, elpd.values(), strict=True))
+    best = max(values.values())
+    order = sorted(models, key=lambda m: -values[m])
+    table = xr.Dataset(
+        {
+            "rank": (("model", "observed"), [[float(order.index(m))] for m in models]),
+            "elpd": (("model", "observed"), [[values[m]] for m in models]),
+            "elpd_diff": (("model", "observed"), [[best - values[m]] for m in models]),
+            "dse": (("model", "observed"), [[0.0 if values[m] == best else dse] for m in models]),
+        },
+        coords={"model": models, "observed": [var]},
+    )
+    table.attrs["provenance_keys_json"] = json.dumps({m: keys[m] for m in models})
+    return table
+
+
+def glutamate_criteria_tables(posteriors: Posteriors, cv_elpd: dict[str, float]) -> dict:
+    """PSIS-LOO and CV tables of the mocked glutamate poolings, by file stem."""
+    names = [f"glutamate_{p}" for p in ("none", "partial", "complete")]
+    keys = {n: posteriors.get(n).attrs["provenance_key"] for n in names}
+    loo = {"none": -300.0, "partial": -290.0, "complete": -295.0}
+    return {
+        "glutamate_poolings": comparison_table("glutamate", "log_glx", loo, 2.0, keys),
+        "glutamate_poolings_cv": comparison_table("glutamate", "log_glx", cv_elpd, 3.0, keys),
+    }
+
+
+def test_pooling_criteria_figure_shows_both_criteria_and_the_verdict(posteriors_dir):
+    from bayes_ketamine.figures import pooling_criteria
+
+    base = Posteriors(posteriors_dir)
+    cv = {"none": -80.0, "partial": -79.0, "complete": -60.0}
+    posteriors = Posteriors(posteriors_dir, comparisons=glutamate_criteria_tables(base, cv))
+    with style.styled():
+        figures = pooling_criteria.make(posteriors)
+    fig = figures[pooling_criteria.STEM]
+    texts = _texts(fig)
+    verdict = "disagree: PSIS-LOO prefers glutamate_partial, CV glutamate_complete"
+    assert f"glutamate (log_glx): {verdict}" in texts  # both separate their first choice
+    assert style.SIMULATED_LABEL in texts
+    loo_ax, cv_ax = fig.axes
+    assert loo_ax.get_title() == "repaired PSIS-LOO"
+    assert cv_ax.get_title() == "leave-one-participant-out CV"
+
+    def points(ax):  # elpd difference of none, partial, complete (markers, top to bottom)
+        marks = [line for line in ax.get_lines() if line.get_marker() == "o"]
+        return {float(m.get_ydata()[0]): float(m.get_xdata()[0]) for m in marks}
+
+    assert points(loo_ax) == {0.0: -10.0, 1.0: 0.0, 2.0: -5.0}
+    assert points(cv_ax) == {0.0: -20.0, 1.0: -19.0, 2.0: 0.0}
+    thin = [line for line in cv_ax.get_lines() if line.get_linewidth() == 0.8]
+    assert [float(t.get_xdata()[0]) for t in thin] == [-26.0, -25.0, 0.0]  # 2 SE of 3
+
+
+def test_pooling_criteria_figure_skips_tables_of_other_artifacts(posteriors_dir):
+    from bayes_ketamine.figures import pooling_criteria
+
+    base = Posteriors(posteriors_dir)
+    tables = glutamate_criteria_tables(base, {"none": -80.0, "partial": -70.0, "complete": -75.0})
+    tables["glutamate_poolings_cv"].attrs["provenance_keys_json"] = (
+        '{"glutamate_none": "older", "glutamate_partial": "older", "glutamate_complete": "x"}'
+    )
+    with pytest.warns(UserWarning, match="made from other artifacts"):
+        figures = pooling_criteria.make(Posteriors(posteriors_dir, comparisons=tables))
+    assert figures == {}
+    assert pooling_criteria.make(Posteriors(posteriors_dir)) == {}  # no tables: no figure
+
+
+def test_the_ecdf_band_is_simultaneous_not_pointwise():
+    """Calibrated ECDFs leave the band in about 5 % of samples; a pointwise band's far more."""
+    n, samples = 100, 400
+    x, lower, upper = simultaneous_band(n)
+    uniform = np.random.default_rng(5).uniform(size=(samples, n))
+    curves = np.array([ecdf(u, x) for u in uniform])
+    outside = ((curves < lower - 1e-12) | (curves > upper + 1e-12)).any(axis=1).mean()
+    assert 0.02 <= outside <= 0.09
+    half = 1.96 * np.sqrt(x * (1 - x) / n)
+    pointwise = (np.abs(curves - x) > half + 1e-12).any(axis=1).mean()
+    assert pointwise > 3 * outside  # the band it replaced raised false alarms
+
+
+def test_rank_ecdfs_of_stuck_chains_leave_the_band():
+    rng = np.random.default_rng(6)
+    mixed = rng.normal(size=(4, 1000))
+    stuck = mixed + np.array([0.0, 0.0, 0.0, 1.5])[:, None]  # one chain elsewhere
+    for values, expect_outside in ((mixed, False), (stuck, True)):
+        ranks = fractional_ranks(values)
+        x, lower, upper = simultaneous_band(ranks.shape[1])
+        curves = np.array([ecdf(chain, x) for chain in ranks])
+        assert ((curves < lower - 1e-12) | (curves > upper + 1e-12)).any() == expect_outside

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pymc as pm
@@ -189,3 +190,17 @@ def test_storing_keeps_the_folder_under_its_limit(cache_dir, monkeypatch):
         compile_cache.cached(f"k{i}", lambda: b"y" * 1000)
         os.utime(cache_dir / f"k{i}.pkl", (1_000_000 + i, 1_000_000 + i))
     assert sorted(p.name for p in cache_dir.iterdir()) == ["k2.pkl", "k3.pkl", "k4.pkl"]
+
+
+def test_nutpie_key_follows_every_module_that_builds_the_log_density(tmp_path, monkeypatch):
+    from bayes_ketamine.inference import censored_logp, hoisting
+    from bayes_ketamine.inference.nutpie_adapter import nutpie_cache_key
+
+    before = nutpie_cache_key("structure")
+    for module in (hoisting, censored_logp):
+        edited = tmp_path / f"{module.__name__}.py"
+        edited.write_text(Path(module.__file__).read_text() + "\n# edited\n")
+        with monkeypatch.context() as patch:
+            patch.setattr(module, "__file__", str(edited))
+            assert nutpie_cache_key("structure") != before
+    assert nutpie_cache_key("structure") == before

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import subprocess
 import sys
 
+import loky
 import numpy as np
 import pytest
 import xarray as xr
@@ -51,26 +55,25 @@ def test_one_shared_helper_lent_to_one_fit_at_a_time():
         assert again is first
 
 
-def test_helper_that_dies_is_replaced_by_the_in_process_table_with_a_warning():
+def test_helper_that_is_killed_is_replaced_by_the_in_process_table_with_a_warning():
     post = posterior(1)
-    worker = DiagnosticsWorker()
-    worker.process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sys.stdin.buffer.read(8); sys.exit(3)"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
+    worker = DiagnosticsWorker().start()
+    (pid,) = worker.executor._processes  # the one helper process, started with the executor
+    os.kill(pid, signal.SIGKILL)
     worker.submit(post)
     with pytest.warns(RuntimeWarning, match="diagnostics helper process failed"):
         table = worker.result(post)
     xr.testing.assert_identical(table, in_process(post))
-    assert worker.process is None  # closed
+    assert worker.executor is None  # closed
+    with borrowed_worker() as replacement:  # the next fit gets a new helper
+        assert replacement is not None and replacement.usable
 
 
 def test_helper_that_cannot_start_is_replaced_with_a_warning(monkeypatch):
     def refuse(*args, **kwargs):
         raise OSError("no processes left")
 
-    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(loky, "ProcessPoolExecutor", refuse)
     post = posterior(2)
     worker = DiagnosticsWorker().start()
     worker.submit(post)
@@ -81,9 +84,32 @@ def test_helper_that_cannot_start_is_replaced_with_a_warning(monkeypatch):
 
 def test_closing_an_unused_helper_stops_it():
     worker = DiagnosticsWorker().start()
-    process = worker.process
+    (process,) = worker.executor._processes.values()
     worker.close()
-    assert process.poll() is not None
+    assert process.exitcode is not None
+
+
+def test_a_daemonic_process_borrows_no_helper(monkeypatch):
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True, raising=False)
+    with borrowed_worker() as worker:
+        assert worker is None  # it could not start one: the fit computes the table
+
+
+def test_the_helper_does_not_run_the_callers_main_script(tmp_path):
+    script = tmp_path / "user_script.py"
+    marker = tmp_path / "ran"
+    script.write_text(
+        "import pathlib, numpy as np, xarray as xr\n"
+        f"pathlib.Path({str(marker)!r}).open('a').write('x')\n"
+        "from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker\n"
+        "post = xr.Dataset({'mu': (('chain', 'draw'), np.zeros((2, 50)))})\n"
+        "with DiagnosticsWorker() as worker:\n"
+        "    worker.submit(post)\n"
+        "    worker.result(post)\n"
+        "    assert worker.failure is None\n"
+    )
+    subprocess.run([sys.executable, str(script)], check=True, cwd=tmp_path)
+    assert marker.read_text() == "x"  # once: the helper did not import the script again
 
 
 def test_helper_warnings_are_raised_again_in_the_fit():

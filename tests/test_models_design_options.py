@@ -8,13 +8,20 @@ and bad input is a clear error naming the file, line and column.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
 
-from bayes_ketamine.data import SimulationParameters, import_nimh, simulate_study
+from bayes_ketamine.data import (
+    SimulationParameters,
+    import_nimh,
+    load_study,
+    simulate_study,
+    write_study,
+)
 from bayes_ketamine.inference.structure import model_structure_key
 from bayes_ketamine.models import ModelSpec, SpecError, build_model, resolve_spec, spec_from_dict
 
@@ -206,14 +213,14 @@ def test_missing_covariate_may_be_set_to_the_mean_when_the_spec_says_so(site_stu
 
 @pytest.mark.parametrize("pooling", POOLINGS)
 def test_shipped_nimh_specs_pool_by_diagnostic_group(pooling):
-    study = import_nimh("all", ("day2", "day10"))
+    study = import_nimh("all", timepoints=("day2", "day10"))
     model = build_model(f"symptoms_group_{pooling}", study)
     pm_model = model.pymc_model
     assert pm_model.coords["group"] == ("BP", "HC", "MDD")
     assert pm_model.named_vars_to_dims["symptom_condition_effect"] == ("group",)
     assert "symptom_condition_effect_contrast" in model.key_effects
     hamd = build_model(
-        f"symptoms_group_{pooling}", import_nimh("all", ("day2", "day10"), scale="HAMD")
+        f"symptoms_group_{pooling}", import_nimh("all", timepoints=("day2", "day10"), scale="HAMD")
     )
     assert key(hamd) == key(model)
     with pytest.raises(SpecError, match="column 'group': no such column"):
@@ -297,9 +304,50 @@ def test_carryover_is_off_by_default_and_two_periods_keep_a_scalar_period_effect
     assert "later_session" not in two.coords
 
 
-def test_carryover_on_a_two_period_two_sequence_design_is_an_error(site_study):
-    with pytest.raises(SpecError, match=r"cannot identify it.*AB/BA.*Senn.*Jones & Kenward"):
+def test_carryover_on_a_two_period_two_sequence_design_is_an_error(site_study, tmp_path):
+    with pytest.raises(
+        SpecError,
+        match=r"^spec 'x', key 'design.carryover': carry-over cannot be identified in study "
+        r".*\(participants.csv, column 'sequence': naltrexone-placebo \(\d+\), "
+        r"placebo-naltrexone \(\d+\)\).*AB/BA.*Senn.*Jones & Kenward.*Balaam",
+    ):
         build_model(ModelSpec(name="x", family="symptoms", carryover=True), site_study)
+    spec = tmp_path / "carry.toml"
+    spec.write_text('name = "carry"\nfamily = "glutamate"\n[design]\ncarryover = true\n')
+    with pytest.raises(SpecError, match=rf"^{re.escape(str(spec))}, key 'design.carryover'"):
+        build_model(spec, site_study)
+
+
+BALAAM = SimulationParameters(
+    sequences=(
+        "placebo-naltrexone",
+        "naltrexone-placebo",
+        "placebo-placebo",
+        "naltrexone-naltrexone",
+    ),
+    carryover_glx_pct=-3.0,
+    carryover_madrs=1.0,
+)
+
+
+def test_balaam_design_is_valid_and_identifies_carryover_in_two_periods(tmp_path):
+    study, truth = simulate_study(seed=4, n_participants=16, params=BALAAM)
+    assert study.metadata["repeated_conditions"] is True and study.periods == 2
+    assert study.participants["sequence"].value_counts().to_dict() == dict.fromkeys(
+        BALAAM.sequences, 4
+    )
+    assert truth.glx_carryover == -3.0
+    write_study(study, tmp_path / "balaam")
+    reread = load_study(tmp_path / "balaam")  # validates from disk
+    assert reread.content_hash() == study.content_hash()
+    for family in FAMILIES:
+        model = build_model(ModelSpec(name="x", family=family, carryover=True), reread)
+        carried = model.pymc_model["session_after_active"].get_value()
+        seqs = reread.participants.set_index("participant_id")["sequence"]
+        # period 2 follows naltrexone exactly for BA and BB participants
+        expected = [s.split("-")[0] == "naltrexone" for s in seqs[reread.participant_ids]]
+        np.testing.assert_array_equal(carried[:, 1], expected)
+        np.testing.assert_array_equal(carried[:, 0], 0)
 
 
 def test_carryover_check_follows_the_sequences():

@@ -129,3 +129,88 @@ def test_run_command_on_nimh_fits_the_symptom_family(tmp_path, sampler_calls, mo
     assert "SIMULATED" not in result.output
     # Mocked draws come from the prior, so the diagnostics verdict fails: exit code 1.
     assert result.exit_code == 1
+
+
+def fake_cross_validation(elpd_by_pooling: dict[str, float]):
+    """Return a stand-in for the pipeline's CV step: stored CV results, no sampling.
+
+    Each participant's elpd is the pooling's value plus seeded noise; the result
+    carries the full-data provenance key that ``cross_validate`` would store.
+    """
+    import numpy as np
+    import xarray as xr
+
+    from bayes_ketamine.calibration.cross_validation import CVResult
+    from bayes_ketamine.inference.comparison import CV_RESULT_KIND
+    from bayes_ketamine.inference.provenance import package_versions, provenance_key
+    from bayes_ketamine.models import resolve_spec
+
+    def cross_validate_poolings(fits, study, out_dir, settings, *args):
+        results = {}
+        ids = study.participant_ids
+        for k, name in enumerate(sorted(fits)):
+            spec = resolve_spec(name)
+            var = {"glutamate": "log_glx", "symptoms": "score"}.get(spec.family)
+            if var is None:
+                continue
+            noise = np.random.default_rng(k).normal(0.0, 0.5, len(ids))
+            ds = xr.Dataset(
+                {
+                    "elpd": (
+                        ("participant", "observed"),
+                        (elpd_by_pooling[spec.pooling] + noise)[:, None],
+                    )
+                },
+                coords={"participant": ids, "observed": [var], "fold": np.arange(len(ids))},
+                attrs={
+                    "kind": CV_RESULT_KIND,
+                    "model_name": name,
+                    "study_name": study.name,
+                    "data_hash": study.content_hash(),
+                    "criterion": "leave-one-participant-out CV",
+                    "settings_json": "{}",
+                    "folds_json": "[]",
+                    "full_data_provenance_key": provenance_key(
+                        spec, study, settings, package_versions()
+                    ),
+                },
+            )
+            path = out_dir / name / "cv.nc"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ds.to_netcdf(path, engine="netcdf4")
+            results[name] = CVResult(ds, path, computed=len(ids))
+        return results
+
+    return cross_validate_poolings
+
+
+def test_run_states_whether_the_criteria_agree_in_numbers_figure_and_summary(
+    tmp_path, sampler_calls, monkeypatch
+):
+    import bayes_ketamine.pipeline as pipeline
+    from bayes_ketamine.figures import make_figures
+    from bayes_ketamine.reporting.criteria import pooling_criteria
+
+    fake = fake_cross_validation({"none": -4.0, "partial": -3.9, "complete": -3.0})
+    monkeypatch.setattr(pipeline, "_cross_validate_poolings", fake)
+    result = run_analysis(default_study(), out_dir=tmp_path, settings=SETTINGS, progress=False)
+    assert {"glutamate_cv", "symptoms_cv", "criteria_agreement"} <= set(result.comparisons)
+    agreement = json.loads(result.comparisons["criteria_agreement"].read_text())
+    assert agreement["symptoms"]["score"]["cv_best"] == "symptoms_complete"
+    numbers = json.loads((tmp_path / "numbers" / "numbers.json").read_text())
+    assert numbers["pooling_criteria"] == agreement
+    assert (
+        r"\SymptomsScorePoolingCvBest}{complete}"
+        in (tmp_path / "numbers" / "numbers.tex").read_text()
+    )
+    assert {p.name for p in result.figures} >= {
+        "fig6_pooling_criteria.png",
+        "fig6_pooling_criteria.pdf",
+    }
+    # The figures verb reads the stored tables, which belong to these artifacts.
+    assert set(pooling_criteria(artifacts.Posteriors(tmp_path))) == {"glutamate", "symptoms"}
+    again = make_figures(tmp_path, out_dir=tmp_path / "again")
+    assert "fig6_pooling_criteria.png" in {p.name for p in again}
+    table = pipeline.agreement_table(result)
+    assert table is not None and table.row_count == 2
+    assert [c.header for c in table.columns][4] == "runner-up behind by"

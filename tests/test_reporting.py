@@ -129,3 +129,30 @@ def test_mediation_sensitivity_numbers(posteriors_dir, numbers):
     assert "RhoIndirectZeroLowNinetyFive" in tex
     assert got["rho_mean_zero"]["Male"] == pytest.approx(sens["rho_mean_zero"].sel(sex="M").item())
     assert "IndirectEffectPooledRhoMeanZero" in tex
+
+
+def test_pooling_criteria_numbers_state_both_criteria(posteriors_dir):
+    from test_figures import glutamate_criteria_tables
+
+    from bayes_ketamine.reporting.numbers import headline_numbers, latex_macros
+
+    cv = {"none": -80.0, "partial": -79.0, "complete": -78.0}  # within 2 SE of each other
+    tables = glutamate_criteria_tables(Posteriors(posteriors_dir), cv)
+    numbers = headline_numbers(Posteriors(posteriors_dir, comparisons=tables))
+    entry = numbers["pooling_criteria"]["glutamate"]["log_glx"]
+    assert (entry["loo_best"], entry["cv_best"], entry["agree"]) == (
+        "glutamate_partial",
+        "glutamate_complete",
+        False,
+    )
+    assert "not decisively" in entry["why"] and "CV (1.0 ± 3.0)" in entry["why"]
+    json.dumps(numbers)  # serialisable as numbers.json
+    tex = latex_macros(numbers)
+    assert r"\newcommand{\GlutamateLogGlxPoolingLooBest}{partial}" in tex
+    assert r"\newcommand{\GlutamateLogGlxPoolingCvBest}{complete}" in tex
+    assert r"\newcommand{\GlutamateLogGlxPoolingCriteriaAgree}{no}" in tex
+    assert r"\newcommand{\GlutamateLogGlxNoneLooElpdDiff}{\ensuremath{-}10.0}" in tex
+    assert r"\newcommand{\GlutamateLogGlxPartialCvElpdDiffSe}{3.0}" in tex
+    names = re.findall(r"\\newcommand\{\\([^}]*)\}", tex)
+    assert len(names) == len(set(names)) and all(re.fullmatch(r"[A-Za-z]+", n) for n in names)
+    assert "pooling_criteria" not in headline_numbers(Posteriors(posteriors_dir))

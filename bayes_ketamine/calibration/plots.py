@@ -108,8 +108,10 @@ def plot_sbc_ecdf(
     return _save(fig, Path(path))
 
 
-def plot_assurance(summary: xr.Dataset, path: str | Path, title: str = "") -> Path:
-    """Plot the probability that the posterior settles each question against n per sex.
+def plot_assurance(
+    summary: xr.Dataset, path: str | Path, title: str = "", *, per: str = "sex"
+) -> Path:
+    """Plot the probability that the posterior settles each question against n per level.
 
     Points with 95 % Monte Carlo intervals (± 1.96 MCSE, clipped to [0, 1]); one line
     per criterion.
@@ -122,6 +124,8 @@ def plot_assurance(summary: xr.Dataset, path: str | Path, title: str = "") -> Pa
         PNG path (a PDF is written next to it).
     title : str
         Figure title.
+    per : str
+        The pooling factor whose levels ``n_per_sex`` counts (axis label).
     """
     fig, ax = plt.subplots(figsize=(6.6, 5.0))
     n = summary["n_per_sex"].values
@@ -144,7 +148,7 @@ def plot_assurance(summary: xr.Dataset, path: str | Path, title: str = "") -> Pa
     ax.set_xticks(n)
     ax.set_ylim(-0.02, 1.02)
     ax.axhline(0.8, color="0.6", ls=":", lw=1)
-    ax.set_xlabel("participants per sex")
+    ax.set_xlabel(f"participants per {per}")
     ax.set_ylabel("probability the posterior settles it")
     ax.set_title("\n".join(textwrap.wrap(title, 95)), fontsize=8.5)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, ncol=1)

@@ -105,6 +105,13 @@ def uniformity_band(
     points; ``gamma`` is its ``alpha`` quantile, and the band is the pointwise binomial
     ``gamma/2`` and ``1 - gamma/2`` quantiles.
 
+    Kept rather than ArviZ's band (:func:`arviz_stats.ecdf_utils.ecdf_pit`, used by the
+    posterior figures): SBC ranks are discrete on ``0..L``, and this band simulates
+    discrete uniform ranks evaluated at the rank bins, while ArviZ's simulates
+    continuous uniform values at ``1/n, ..., (n-1)/n``; and the simulated statistics
+    are also the null distribution of :func:`uniformity_test`, so the drawn band and
+    the verdict come from one simulation.
+
     Parameters
     ----------
     n : int

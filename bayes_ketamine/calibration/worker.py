@@ -40,8 +40,11 @@ any parameter has R-hat > 1.05, bulk or tail ESS < 50, or a chain has E-BFMI < 0
 The analysis verdict (ESS 100; ``status``) is stored too, but it is meant for
 4 x 1000-draw fits, not for the short 2-chain fits of calibration."""
 
-RANKED_DIMS: frozenset[str] = frozenset({"sex", "post_timepoint"})
-"""Parameters whose dims are a subset of these are ranked (population-level ones)."""
+UNRANKED_DIMS: frozenset[str] = frozenset({"participant", "session", "fmrs_obs", "symptom_obs"})
+"""Participant-, session- and observation-level dims: a parameter with one of them is
+not ranked. Every other parameter is population-level (scalars and effects per level of
+the pooling factor, per timepoint, per active condition, per later period, per
+covariate) and is ranked."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,9 @@ _CACHE: dict[str, _Entry] = {}
 def ranked_variables(pymc_model: pm.Model) -> list[str]:
     """Return the population-level variables of a model that SBC ranks.
 
-    Free random variables and deterministics whose dims are all in
-    :data:`RANKED_DIMS` (scalars and per-sex or per-timepoint effects); participant-
+    Free random variables and deterministics with none of the
+    :data:`UNRANKED_DIMS` (scalars; effects per level of the pooling factor, per
+    timepoint, per active condition, per later period or per covariate); participant-
     and session-level variables are left out. ``*_by_time`` deterministics are left out
     because their primary-timepoint slice is ranked under its own name.
 
@@ -99,14 +103,14 @@ def ranked_variables(pymc_model: pm.Model) -> list[str]:
     names = [v.name for v in pymc_model.free_RVs] + [
         v.name for v in pymc_model.deterministics if not v.name.endswith("_by_time")
     ]
-    return [n for n in names if set(dims.get(n, ())) <= RANKED_DIMS]
+    return [n for n in names if not set(dims.get(n, ())) & UNRANKED_DIMS]
 
 
 def flatten_draws(ds: xr.Dataset, names: list[str]) -> tuple[np.ndarray, list[str]]:
     """Return draws of ``names`` as one array ``(chain, draw, parameter)`` plus labels.
 
-    Labels are ``name`` for scalars and ``name[c1,c2]`` for coordinates, e.g.
-    ``glx_condition_effect[M]``.
+    Labels are those of the arviz-base labeller: ``name`` for scalars and
+    ``name[c1, c2]`` for coordinates, e.g. ``glx_condition_effect[M]``.
 
     Parameters
     ----------
@@ -120,6 +124,10 @@ def flatten_draws(ds: xr.Dataset, names: list[str]) -> tuple[np.ndarray, list[st
     values : numpy.ndarray
     labels : list of str
     """
+    from arviz_base.labels import BaseLabeller
+    from arviz_base.sel_utils import xarray_sel_iter
+
+    labeller = BaseLabeller()
     blocks, labels = [], []
     for name in names:
         da = ds[name]
@@ -127,12 +135,10 @@ def flatten_draws(ds: xr.Dataset, names: list[str]) -> tuple[np.ndarray, list[st
         da = da.transpose("chain", "draw", *other)
         arr = np.asarray(da.values, dtype=float)
         blocks.append(arr.reshape(arr.shape[0], arr.shape[1], -1))
-        if not other:
-            labels.append(name)
-            continue
-        grids = np.meshgrid(*[da[d].values for d in other], indexing="ij")
-        for combo in zip(*[g.ravel() for g in grids], strict=True):
-            labels.append(f"{name}[{','.join(str(c) for c in combo)}]")
+        labels += [
+            labeller.make_label_flat(var, sel, isel)
+            for var, sel, isel in xarray_sel_iter(da.to_dataset(), skip_dims={"chain", "draw"})
+        ]
     return np.concatenate(blocks, axis=-1), labels
 
 

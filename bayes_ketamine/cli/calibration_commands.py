@@ -10,10 +10,11 @@ option or output folder).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
@@ -25,10 +26,22 @@ from bayes_ketamine.cli.options import (
     Tune,
     Workers,
 )
+from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
 from bayes_ketamine.inference.settings import CORES, FitSettings, SamplerSettings
+
+if TYPE_CHECKING:
+    from bayes_ketamine.data import SimulationParameters
 
 EXIT_NOT_CALIBRATED = 1
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
+
+
+def _run_errors() -> tuple[type[Exception], ...]:
+    """Return the errors a calibration run reports as one line: bad spec, run or value."""
+    from bayes_ketamine.calibration.store import RunMismatchError
+    from bayes_ketamine.models.spec import SpecError
+
+    return (SpecError, RunMismatchError, OSError, ValueError)
 
 
 def _settings(
@@ -44,6 +57,10 @@ def sbc_command(
         str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")
     ],
     simulations: Annotated[int, typer.Option(help="Number of simulations N.")] = 100,
+    study: Annotated[
+        str,
+        typer.Option(help=f"Study whose design is simulated. {STUDY_HELP}"),
+    ] = "default",
     workers: Workers = CORES,
     scheduler: Scheduler = None,
     out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/sbc"),
@@ -59,15 +76,19 @@ def sbc_command(
     ] = SamplerSettings.target_accept,
     quiet: NoProgress = False,
 ) -> None:
-    """Simulation-based calibration of SPEC: rank true prior draws among posterior draws."""
-    from bayes_ketamine.calibration.sbc import run_sbc
-    from bayes_ketamine.calibration.store import RunMismatchError
-    from bayes_ketamine.models.spec import SpecError
+    """Simulation-based calibration of SPEC: rank true prior draws among posterior draws.
 
+    The simulated data sets have the design of --study (its participants, levels of
+    the pooling factor, conditions, sessions and rows); only the outcomes are drawn.
+    """
+    from bayes_ketamine.calibration.sbc import run_sbc
+
+    design = study_or_exit(study)
     try:
         result = run_sbc(
             spec,
             simulations=simulations,
+            study=design,
             out_dir=out,
             settings=_settings(draws, tune, chains, thin, target_accept),
             seed=seed,
@@ -75,7 +96,7 @@ def sbc_command(
             scheduler=scheduler,
             progress=not quiet,
         )
-    except (SpecError, RunMismatchError, OSError, ValueError) as err:
+    except _run_errors() as err:
         raise fail(err) from err
     v = result.verdicts
     table = Table(title=f"SBC {result.out_dir.name}: {v.attrs['n_simulations']} simulations")
@@ -85,7 +106,7 @@ def sbc_command(
     for k, name in enumerate(v["parameter"].values):
         verdict = str(v["verdict"].values[k])
         table.add_row(
-            str(name),
+            escape(str(name)),  # labels such as "effect[naltrexone,F]" are not markup
             f"[{_STYLE[verdict]}]{verdict}[/]",
             f"{float(v['p_value'].values[k]):.3f}",
             f"{float(v['p_holm'].values[k]):.3f}",
@@ -118,18 +139,42 @@ def power_command(
         "glutamate_partial"
     ),
     n_per_sex: Annotated[
-        str, typer.Option(help="Sample sizes per sex, comma-separated, e.g. 10,20,40.")
+        str,
+        typer.Option(
+            "--n-per-sex",
+            "--n-per-level",
+            help="Sample sizes per sex (per level of the pooling factor), comma-separated, "
+            "e.g. 10,20,40.",
+        ),
     ] = "10,20,40",
     replicates: Annotated[int, typer.Option(help="Simulated trials per sample size.")] = 50,
     effect: Annotated[
         str, typer.Option(help="'fixed' effects or a design 'prior' around them.")
     ] = "fixed",
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file of simulation parameters that differ from the defaults: "
+            "sequences (periods), extra conditions, sites and effects_by, effects; or a "
+            "simulated study.toml.",
+        ),
+    ] = None,
     male_effect: Annotated[
-        float, typer.Option(help="Naltrexone effect on the Glx response, males, %.")
-    ] = -4.5,
+        float | None,
+        typer.Option(help="Naltrexone effect on the Glx response, males, % (default -4.5)."),
+    ] = None,
     female_effect: Annotated[
-        float, typer.Option(help="Naltrexone effect on the Glx response, females, %.")
-    ] = -1.5,
+        float | None,
+        typer.Option(help="Naltrexone effect on the Glx response, females, % (default -1.5)."),
+    ] = None,
+    condition: Annotated[
+        str | None,
+        typer.Option(help="With more than two conditions: the active condition asked about."),
+    ] = None,
+    contrast: Annotated[
+        str | None,
+        typer.Option(help="Levels compared, FIRST-SECOND (default M-F; last-first by site)."),
+    ] = None,
     effect_sd: Annotated[float, typer.Option(help="SD of the design prior, %.")] = 1.5,
     threshold: Annotated[float, typer.Option(help="Posterior probability that settles.")] = 0.95,
     workers: Workers = CORES,
@@ -143,22 +188,19 @@ def power_command(
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""
     from bayes_ketamine.calibration.power import run_power
-    from bayes_ketamine.calibration.store import RunMismatchError
-    from bayes_ketamine.data import SimulationParameters
-    from bayes_ketamine.models.spec import SpecError
 
     sizes = parse_sizes(n_per_sex)
     try:
-        params = SimulationParameters(
-            glx_condition_effect_pct={"F": female_effect, "M": male_effect}
-        )
+        simulation = power_parameters(params, male_effect, female_effect)
         result = run_power(
             spec,
             n_per_sex=sizes,
             replicates=replicates,
             effect=effect,
             effect_sd=effect_sd,
-            params=params,
+            params=simulation,
+            condition=condition,
+            contrast=parse_contrast(contrast),
             threshold=threshold,
             out_dir=out,
             settings=_settings(draws, tune, chains, min(99, draws * chains), 0.95),
@@ -167,13 +209,14 @@ def power_command(
             scheduler=scheduler,
             progress=not quiet,
         )
-    except (SpecError, RunMismatchError, OSError, ValueError) as err:
+    except _run_errors() as err:
         raise fail(err) from err
     s = result.summary
+    per = simulation.effects_by
     table = Table(title=f"power {result.out_dir.name}")
     table.add_column("criterion")
     for n in s["n_per_sex"].values:
-        table.add_column(f"n/sex={int(n)}")
+        table.add_column(f"n/{per}={int(n)}")
     for crit in s["criterion"].values:
         cells = [
             f"{float(p):.2f} ± {float(se):.2f}"
@@ -188,6 +231,64 @@ def power_command(
     out_console.print(table)
     out_console.print("± is the Monte Carlo SE sqrt(p(1-p)/R)")
     out_console.print(f"wrote {result.netcdf} and {result.plot}")
+
+
+def power_parameters(
+    path: Path | None, male_effect: float | None, female_effect: float | None
+) -> SimulationParameters:
+    """Return the simulation parameters of ``power``: a file's, then the sex effects.
+
+    ``--male-effect`` and ``--female-effect`` replace the naltrexone effects of the
+    file (or of the defaults); they need the effects to be keyed by sex.
+
+    Raises
+    ------
+    ValueError
+        For an unreadable file, or sex effects given with effects keyed by site.
+
+    Examples
+    --------
+    >>> power_parameters(None, -6.0, None).glx_condition_effect_pct
+    {'F': -1.5, 'M': -6.0}
+    """
+    import dataclasses
+
+    from bayes_ketamine.data import SimulationParameters, read_simulation_parameters
+
+    params = read_simulation_parameters(path) if path is not None else SimulationParameters()
+    given = {
+        sex: value for sex, value in (("M", male_effect), ("F", female_effect)) if value is not None
+    }
+    if not given:
+        return params
+    if params.effects_by != "sex":
+        raise ValueError(
+            f"power: --male-effect/--female-effect need effects keyed by sex; {path} keys "
+            f"them by {params.effects_by} (set glx_condition_effect_pct there)"
+        )
+    effects = {**params.glx_condition_effect_pct, **given}
+    return dataclasses.replace(params, glx_condition_effect_pct=effects)
+
+
+def parse_contrast(text: str | None) -> tuple[str, str] | None:
+    """Return the levels of ``--contrast FIRST-SECOND`` (``None`` when not given).
+
+    Raises
+    ------
+    typer.Exit
+        Code 2 unless the text is two labels joined by one ``-``.
+
+    Examples
+    --------
+    >>> parse_contrast("D-A")
+    ('D', 'A')
+    """
+    if text is None:
+        return None
+    first, sep, second = text.partition("-")
+    if not (sep and first.strip() and second.strip()) or "-" in second:
+        raise fail(f"power: --contrast takes two levels joined by '-', e.g. M-F; got {text!r}")
+    return first.strip(), second.strip()
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:

@@ -32,19 +32,33 @@ def simulate(
     seed: Seed = 0,
     participants: Annotated[int, typer.Option(min=1, help="Number of participants.")] = 26,
     dropout: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Fraction of participants who miss period 2.")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Fraction of participants who miss the periods after the first."
+        ),
+    ] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option(
+            help="TOML file of simulation parameters that differ from the defaults "
+            "(docs/data_format.md): sequences (periods), extra conditions, sites, "
+            "carry-over, covariates, effects; or a simulated study.toml.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace OUT_DIR if it is not empty.")] = False,
 ) -> None:
     """Simulate a GO-MARK-like crossover study (SIMULATED DATA) and write it."""
-    from bayes_ketamine.data import simulate_study, write_study
+    from bayes_ketamine.data import read_simulation_parameters, simulate_study, write_study
 
     console = Console()
     out = out_dir if out_dir is not None else Path(f"simulated_study_seed{seed}")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise fail(f"{out} is not empty; pass --force to replace it")
     try:
-        study, _ = simulate_study(seed, n_participants=participants, dropout_fraction=dropout)
+        design = read_simulation_parameters(params) if params is not None else None
+        study, _ = simulate_study(
+            seed, n_participants=participants, dropout_fraction=dropout, params=design
+        )
         write_study(study, out, overwrite=force)
     except ValueError as err:
         raise fail(err) from err

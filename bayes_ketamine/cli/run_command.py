@@ -33,13 +33,21 @@ def run(
     cv: Annotated[
         bool, typer.Option(help="Also compare the poolings by leave-one-participant-out CV.")
     ] = True,
+    pool_by: Annotated[
+        str,
+        typer.Option(
+            help="Participant factor the condition effects are pooled by: sex, or a "
+            "categorical column of participants.csv (e.g. group for nimh:group=all, site)."
+        ),
+    ] = "sex",
     quiet: Annotated[bool, typer.Option(help="Only the final summary.")] = False,
 ) -> None:
     """Run the full analysis: validate, fit, check, compare, figures and numbers.
 
     On the embedded default study (SIMULATED DATA) this fits every pooling of the
     glutamate and symptom families and the joint model; on a symptom-only study (e.g.
-    ``nimh``) the symptom family. Unchanged fits are reused.
+    ``nimh``) the symptom family. ``--pool-by group`` pools by another participant
+    factor (e.g. the NIMH diagnostic groups). Unchanged fits are reused.
     """
     from bayes_ketamine.inference import ArtifactError
     from bayes_ketamine.models.spec import SpecError
@@ -62,6 +70,7 @@ def run(
             force=force,
             progress=not quiet,
             cross_validation=cv,
+            pool_by=pool_by,
         )
     except (ValueError, SpecError, ArtifactError) as err:
         raise fail(err) from err

@@ -28,6 +28,9 @@ from .simulate import (
     SimulationTruth as SimulationTruth,
 )
 from .simulate import (
+    read_simulation_parameters as read_simulation_parameters,
+)
+from .simulate import (
     simulate_study as simulate_study,
 )
 from .study import (

@@ -11,11 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from bayes_ketamine.data.errors import Problem
 from bayes_ketamine.data.metadata import METADATA_FILE, read_metadata
 from bayes_ketamine.data.reading import RawTable, find_table, read_raw_table
 from bayes_ketamine.data.study import Study
-from bayes_ketamine.data.toml_writer import dumps
 from bayes_ketamine.data.validation import validate_tables
 
 README_FILE = "README.txt"
@@ -111,7 +112,7 @@ def write_study(study: Study, folder: str | Path, *, overwrite: bool = False) ->
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     staging.chmod(0o755)
     try:
-        (staging / METADATA_FILE).write_text(dumps(_metadata(study)), encoding="utf-8")
+        (staging / METADATA_FILE).write_text(tomli_w.dumps(_metadata(study)), encoding="utf-8")
         tables = {"participants": study.participants, "fmrs": study.fmrs}
         tables["symptoms"] = study.symptoms
         for stem, table in tables.items():

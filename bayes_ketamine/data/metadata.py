@@ -18,6 +18,7 @@ TOP_LEVEL_KEYS: tuple[str, ...] = (
     "conditions",
     "simulated",
     "periods",
+    "repeated_conditions",
     "fmrs",
     "symptoms",
     "description",
@@ -70,7 +71,9 @@ def check_metadata(
     reference first,
     without ``-`` since sequences join labels with it). Optional: ``simulated``
     (default ``false``), ``periods`` (number of crossover periods, an integer of at
-    least 2, default 2), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
+    least 2, default 2), ``repeated_conditions`` (``true`` allows sequences that give
+    every period the same condition, e.g. Balaam's ``A-A`` and ``B-B`` next to ``A-B``
+    and ``B-A``; default ``false``), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
     studies with fMRS) and ``[symptoms] scale`` / ``min`` / ``max`` (default MADRS,
     0, 60). Other keys are kept unchanged.
 
@@ -111,6 +114,11 @@ def check_metadata(
     if isinstance(periods, bool) or not isinstance(periods, int) or periods < 2:
         problem("periods", f"must be an integer of at least 2, got {periods!r}")
         meta.pop("periods")
+
+    repeated = meta.get("repeated_conditions", False)
+    if not isinstance(repeated, bool):
+        problem("repeated_conditions", f"must be true or false, got {repeated!r}")
+        meta.pop("repeated_conditions")
 
     simulated = meta.setdefault("simulated", False)
     if not isinstance(simulated, bool):

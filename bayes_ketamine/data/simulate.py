@@ -37,7 +37,9 @@ Options beyond the GO-MARK design (off by default):
 * Periods and sequences: ``sequences`` lists the sequences (conditions in period
   order joined by ``-``, all of one length ``P``), e.g.
   ``("placebo-naltrexone-naltrexone", "naltrexone-placebo-placebo")`` for a
-  three-period design; the default is the two-period ``placebo-naltrexone`` /
+  three-period design or Balaam's ``placebo-naltrexone``, ``naltrexone-placebo``,
+  ``placebo-placebo``, ``naltrexone-naltrexone`` (``study.toml`` then says
+  ``repeated_conditions = true``); the default is the two-period ``placebo-naltrexone`` /
   ``naltrexone-placebo``. Participants are spread over the sequences as evenly as
   possible (the first sequences get one more), then shuffled. Every period after the
   first gets the period shifts above (``period_glx_pct``, ``period_madrs``); dropout
@@ -73,6 +75,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -223,6 +226,54 @@ class SimulationParameters:
             values[f.name] = list(value) if isinstance(value, tuple) else value
         return values
 
+    @classmethod
+    def from_dict(
+        cls, values: dict[str, Any], *, where: str = "simulation parameters"
+    ) -> SimulationParameters:
+        """Return parameters from TOML-style values (lists for tuples), e.g. :meth:`to_dict`.
+
+        Fields left out keep their defaults, so a file need only name what differs.
+
+        Parameters
+        ----------
+        values : dict
+            Field name to value.
+        where : str
+            Named in the error (e.g. the file the values came from).
+
+        Returns
+        -------
+        SimulationParameters
+
+        Raises
+        ------
+        ValueError
+            Naming ``where`` and every key that is not a field.
+
+        Examples
+        --------
+        >>> params = SimulationParameters.from_dict(
+        ...     {"sequences": ["placebo-naltrexone-naltrexone", "naltrexone-placebo-placebo"]}
+        ... )
+        >>> params.design[0], SimulationParameters.from_dict(params.to_dict()) == params
+        ('placebo-naltrexone-naltrexone', True)
+        """
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown simulation parameter(s) {', '.join(unknown)}; "
+                f"known: {', '.join(fields)}"
+            )
+        converted = {}
+        for name, value in values.items():
+            if isinstance(value, list):
+                value = tuple(value)
+            elif name == "covariates" and isinstance(value, dict):
+                value = {k: tuple(v) for k, v in value.items()}
+            converted[name] = value
+        return cls(**converted)
+
     @property
     def levels(self) -> tuple[str, ...]:
         """The levels of the factor the condition effects are keyed by."""
@@ -253,6 +304,41 @@ OPTION_FIELDS = (
     "symptom_covariate_effect",
 )
 """Fields of :class:`SimulationParameters` for designs beyond GO-MARK's."""
+
+
+def read_simulation_parameters(path: str | Path) -> SimulationParameters:
+    """Read simulation parameters from a TOML file.
+
+    The file either lists fields of :class:`SimulationParameters` at its top level
+    (only those that differ from the defaults) or is a simulated study's
+    ``study.toml``, whose ``[simulation.parameters]`` table is used.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The TOML file.
+
+    Returns
+    -------
+    SimulationParameters
+
+    Raises
+    ------
+    ValueError
+        Naming the file: missing, not TOML, an unknown field or an invalid value.
+    """
+    import tomllib
+
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ValueError(f"{path}: simulation parameter file not found") from err
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a valid TOML file ({err})") from err
+    if "simulation" in raw:
+        raw = raw["simulation"].get("parameters", {})
+    return SimulationParameters.from_dict(raw, where=str(path))
 
 
 def _default(f: dataclasses.Field) -> Any:
@@ -632,6 +718,7 @@ def simulate_study(
         "simulated": True,
         "conditions": list(params.conditions),
         **({"periods": n_periods} if n_periods != 2 else {}),
+        **({"repeated_conditions": True} if _repeats(design) else {}),
         "description": SIMULATED_DESCRIPTION,
         "fmrs": {"metabolite": "Glx/tNAA"},
         "symptoms": {"scale": "MADRS", "min": params.madrs_min, "max": params.madrs_max},
@@ -651,6 +738,11 @@ def simulate_study(
         where=str(metadata["name"]),
     )
     return study, truth
+
+
+def _repeats(design: tuple[str, ...]) -> bool:
+    """Whether a sequence gives every period one condition (Balaam's ``A-A``, ``B-B``)."""
+    return any(len(set(seq.split("-"))) == 1 for seq in design)
 
 
 def _check(params: SimulationParameters, n_participants: int) -> None:

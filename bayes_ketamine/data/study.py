@@ -65,6 +65,10 @@ class Study:
         ``simulation`` table of generating parameters).
     source : pathlib.Path or None
         Folder the study was read from, if any.
+    design_timepoints : pandas.DataFrame or None
+        The symptom timepoints of the study this one was selected from
+        (:meth:`select_participants`), returned by :meth:`timepoints` instead of
+        those of its own ratings; ``None`` for a whole study.
     """
 
     name: str
@@ -75,6 +79,7 @@ class Study:
     symptoms: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    design_timepoints: pd.DataFrame | None = None
 
     @property
     def reference_condition(self) -> str:
@@ -142,8 +147,11 @@ class Study:
         -------
         pandas.DataFrame
             Columns ``timepoint`` and ``hours`` (median over ratings), one row per
-            label, with ``baseline`` true for ratings before the infusion.
+            label, with ``baseline`` true for ratings before the infusion; for a
+            selection of participants, those of the whole study (``design_timepoints``).
         """
+        if self.design_timepoints is not None:
+            return self.design_timepoints.copy()
         tp = self.symptoms.groupby("timepoint", sort=False)["hours"].median()
         tp = tp.sort_values().reset_index()
         tp["baseline"] = tp["hours"] < 0
@@ -236,7 +244,10 @@ class Study:
         -------
         Study
             Same conditions, metadata, simulated flag and source; every table
-            restricted to the participants' rows.
+            restricted to the participants' rows. Its :meth:`timepoints` are this
+            study's, so a model of the selection has the design of a model of the
+            whole study (e.g. a held-out participant rated only at baseline, or never
+            at a later timepoint).
 
         Raises
         ------
@@ -268,6 +279,7 @@ class Study:
             participants=rows(self.participants),
             fmrs=rows(self.fmrs),
             symptoms=rows(self.symptoms),
+            design_timepoints=self.timepoints(),
         )
 
     def content_hash(self) -> str:
@@ -284,4 +296,6 @@ class Study:
         parts = [repr((self.name, self.simulated, self.conditions))]
         for table in (self.participants, self.fmrs, self.symptoms):
             parts.append("<none>" if table is None else table.to_csv(index=False))
+        if self.design_timepoints is not None:
+            parts.append(self.design_timepoints.to_csv(index=False))
         return sha256_hex("".join(parts))

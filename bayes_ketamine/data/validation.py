@@ -76,10 +76,11 @@ def validate_tables(
         meta = check_metadata(metadata, found, has_fmrs=fmrs is not None)
     conditions = tuple(meta["conditions"]) if meta and "conditions" in meta else None
     periods = int(meta.get("periods", DEFAULT_PERIODS)) if meta else DEFAULT_PERIODS
+    repeats = bool(meta.get("repeated_conditions", False)) if meta else False
     people = fmrs_table = symptom_table = None
     if participants is not None:
         people = _participants(
-            _Cells(participants, found, PARTICIPANT_COLUMNS), conditions, periods
+            _Cells(participants, found, PARTICIPANT_COLUMNS), conditions, periods, repeats
         )
     known = set(people["participant_id"].dropna()) if people is not None else None
     design = (conditions, periods, known, participants)
@@ -94,7 +95,7 @@ def validate_tables(
         if table is not None and raw is not None
     ]
     if people is not None and participants is not None:
-        _check_sessions(people, participants.file, measured, found, periods)
+        _check_sessions(people, participants.file, measured, found, periods, repeats)
     if found or meta is None or people is None or symptom_table is None:
         found = found or [Problem("study", None, None, "required tables could not be read")]
         raise StudyValidationError(_ordered(found), where)
@@ -288,7 +289,7 @@ def _extras(cells: _Cells, typed: pd.DataFrame, known: tuple[str, ...]) -> pd.Da
 
 
 def _participants(
-    cells: _Cells, conditions: tuple[str, ...] | None, periods: int
+    cells: _Cells, conditions: tuple[str, ...] | None, periods: int, repeats: bool = False
 ) -> pd.DataFrame | None:
     if not cells.usable():
         return None
@@ -297,7 +298,7 @@ def _participants(
     typed["sex"] = cells.choice(cells.text("sex"), "sex", SEXES, "sex")
     if "sequence" in cells.frame.columns:
         typed["sequence"] = cells.text("sequence", required=False)
-        _check_sequences(cells, typed["sequence"], conditions, periods)
+        _check_sequences(cells, typed["sequence"], conditions, periods, repeats)
     else:
         typed["sequence"] = pd.Series(np.nan, index=typed.index, dtype="str")
     if "age" in cells.frame.columns:
@@ -307,13 +308,19 @@ def _participants(
 
 
 def _check_sequences(
-    cells: _Cells, sequences: pd.Series, conditions: tuple[str, ...] | None, periods: int
+    cells: _Cells,
+    sequences: pd.Series,
+    conditions: tuple[str, ...] | None,
+    periods: int,
+    repeats: bool = False,
 ) -> None:
     """Check declared sequences: known conditions, at most ``periods`` of them.
 
     In the two-period design each condition appears at most once; with more periods
     a condition may repeat (e.g. ``A-B-B``) but a full sequence must contain at
-    least two conditions, or it has no within-participant contrast.
+    least two conditions, or it has no within-participant contrast. With
+    ``repeats`` (``study.toml`` ``repeated_conditions = true``) a sequence may give
+    every period the same condition (Balaam's ``A-A``/``B-B``).
     """
     if conditions is None:
         return
@@ -336,19 +343,23 @@ def _check_sequences(
                 f"sequence {sequence!r} lists {len(parts)} periods but the study has "
                 f"{periods} (study.toml 'periods')",
             )
+        elif repeats:
+            continue
         elif periods == 2 and len(set(parts)) != len(parts):
             cells.add(
                 line,
                 "sequence",
                 f"sequence {sequence!r} must list each condition at most once, "
-                f"in period order (e.g. '{example}')",
+                f"in period order (e.g. '{example}'); a Balaam design with sequences "
+                "such as 'A-A' says repeated_conditions = true in study.toml",
             )
         elif len(parts) == periods and len(set(parts)) < 2:
             cells.add(
                 line,
                 "sequence",
                 f"sequence {sequence!r} gives every period the same condition; a crossover "
-                f"sequence needs at least two (e.g. '{example}')",
+                f"sequence needs at least two (e.g. '{example}'), unless study.toml says "
+                "repeated_conditions = true (a Balaam design)",
             )
 
 
@@ -438,11 +449,13 @@ def _check_sessions(
     measured: list[tuple[pd.DataFrame, str]],
     problems: list[Problem],
     periods: int,
+    repeats: bool = False,
 ) -> None:
     """Check condition consistency within sessions, across sessions and with sequences.
 
-    In the two-period design a participant's two sessions must differ in condition;
-    with more periods conditions may repeat, as the declared sequence says.
+    In the two-period design a participant's two sessions must differ in condition
+    unless ``repeats`` (Balaam's design); with more periods conditions may repeat, as
+    the declared sequence says.
     """
     first: dict[tuple[str, int], tuple[str, str, int]] = {}
     for table, file in measured:
@@ -466,14 +479,22 @@ def _check_sessions(
                 )
     for (pid, session), (condition, file, line) in first.items():
         other = first.get((pid, 1))
-        if periods == 2 and session == 2 and other is not None and other[0] == condition:
+        if (
+            periods == 2
+            and not repeats
+            and session == 2
+            and other is not None
+            and other[0] == condition
+        ):
             problems.append(
                 Problem(
                     file,
                     line,
                     "condition",
                     f"participant {pid!r} has condition {condition!r} in both sessions; "
-                    "each period of the crossover must have a different condition",
+                    "each period of the crossover must have a different condition (a "
+                    "Balaam design with A-A and B-B sequences says repeated_conditions = "
+                    "true in study.toml)",
                 )
             )
     sequences = people[["participant_id", "sequence"]].dropna()

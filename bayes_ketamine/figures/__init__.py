@@ -8,6 +8,9 @@ its artifacts are absent) and a ``draw`` function for one figure:
 - :mod:`~bayes_ketamine.figures.madrs` (figure 3, ``symptoms_partial``);
 - :mod:`~bayes_ketamine.figures.mediation` (figure 4, ``joint_partial``);
 - :mod:`~bayes_ketamine.figures.mediation_sensitivity` (figure 5, ``joint_partial``);
+- :mod:`~bayes_ketamine.figures.pooling_criteria` (figure 6, the poolings of each
+  family by repaired PSIS-LOO and by participant CV, from the comparison tables in
+  ``comparisons/``);
 - :mod:`~bayes_ketamine.figures.checks` and :mod:`~bayes_ketamine.figures.ranks`
   (supplement, every artifact).
 
@@ -33,6 +36,7 @@ from bayes_ketamine.figures import (
     madrs,
     mediation,
     mediation_sensitivity,
+    pooling_criteria,
     ranks,
     style,
 )
@@ -44,6 +48,7 @@ FIGURE_MODULES = (
     madrs,
     mediation,
     mediation_sensitivity,
+    pooling_criteria,
     checks,
     ranks,
 )

@@ -5,7 +5,9 @@ against that of replicated data sets drawn from the posterior predictive (thin
 coloured lines; :data:`N_REPLICATES` draws spread evenly over the stored ones, so the
 figure is deterministic). Right: the LOO-PIT calibration check from the stored
 ``loo_pit`` group, drawn as the difference between the empirical CDF of the LOO-PIT
-values and the uniform CDF, with the pointwise 95 % band of a calibrated model.
+values and the uniform CDF, with the simultaneous 95 % band of a calibrated model
+(:mod:`~bayes_ketamine.figures.bands`; a pointwise band is crossed somewhere by most
+calibrated curves).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
+from bayes_ketamine.figures.bands import BAND_PROB, ecdf, simultaneous_band
 from bayes_ketamine.reporting.artifacts import Posteriors, draws
 
 STEM = "figS_checks_{name}"
@@ -80,22 +83,19 @@ def draw_loo_pit(ax: Axes, tree: xr.DataTree, var: str) -> None:
         Observed variable.
     """
     pit = tree["loo_pit"][var].values.astype(float)
-    pit = np.sort(pit[~np.isnan(pit)])
-    n = pit.size
-    grid = np.linspace(0.0, 1.0, 201)
-    ecdf = np.searchsorted(pit, grid, side="right") / n
-    half = 1.96 * np.sqrt(grid * (1.0 - grid) / n)
-    ax.fill_between(grid, -half, half, color="0.88", lw=0)
-    ax.plot(grid, ecdf - grid, color="#009e73", lw=1.0)
+    pit = pit[~np.isnan(pit)]
+    x, lower, upper = simultaneous_band(pit.size)
+    ax.fill_between(x, lower - x, upper - x, color="0.88", lw=0)
+    ax.plot(x, ecdf(pit, x) - x, color="#009e73", lw=1.0)
     ax.axhline(0.0, color="0.5", lw=0.5)
     ax.set_xlim(0.0, 1.0)
     ax.set_xlabel("LOO-PIT value")
     ax.set_ylabel("ECDF − uniform CDF")
-    ax.set_title(f"LOO-PIT: {var} (n = {n})")
+    ax.set_title(f"LOO-PIT: {var} (n = {pit.size})")
     ax.text(
         0.01,
         0.99,
-        "grey: pointwise 95% band of a calibrated model",
+        f"grey: simultaneous {BAND_PROB:.0%} band of a calibrated model",
         transform=ax.transAxes,
         ha="left",
         va="top",

@@ -1,7 +1,9 @@
 """Figure 4: the joint model's indirect, direct and total effects per sex and pooled.
 
-Three panels, each a forest of the posterior per sex and pooled (mean over the
-sexes), in symptom-scale points at the primary post timepoint: ``indirect_effect``
+Three panels, each a forest of the posterior per sex (or level of the pooling factor)
+and pooled (mean over the levels), in symptom-scale points at the primary post
+timepoint (one figure per active condition, ``fig4_mediation_<condition>``, with more
+than two conditions): ``indirect_effect``
 (the active condition's effect carried by the glutamate response,
 ``glx_condition_effect * effect_b``), ``direct_effect`` and ``total_effect``. Each row
 is annotated with the posterior probability that the effect is positive (less
@@ -18,13 +20,15 @@ from bayes_ketamine.figures import style
 from bayes_ketamine.figures.forest import forest_row, interval_note
 from bayes_ketamine.reporting.artifacts import (
     Posteriors,
+    arm_draws,
+    arms,
     condition_labels,
-    draws,
+    factor_levels,
+    pooling_factor,
     symptom_scale,
 )
 
 STEM = "fig4_mediation"
-SOURCES = ("joint_partial",)
 EFFECTS = {
     "indirect_effect": "Indirect (via Glx)",
     "direct_effect": "Direct",
@@ -32,50 +36,57 @@ EFFECTS = {
 }
 """Effect variables and their panel titles."""
 
-ROWS = ("F", "M", "pooled")
 
-
-def effect_draws(tree: xr.DataTree, var: str) -> dict[str, np.ndarray]:
-    """Return the draws of a per-sex effect and of its mean over the sexes.
+def effect_draws(tree: xr.DataTree, var: str, arm: str | None = None) -> dict[str, np.ndarray]:
+    """Return the draws of a per-level effect and of its mean over the levels.
 
     Parameters
     ----------
     tree : xarray.DataTree
         A joint artifact.
     var : str
-        Effect with dim ``sex`` (e.g. ``"indirect_effect"``).
+        Effect with the dim of the pooling factor (e.g. ``"indirect_effect"``).
+    arm : str, optional
+        With more than two conditions, the active condition.
 
     Returns
     -------
     dict of str to numpy.ndarray
-        Keys ``"F"``, ``"M"`` and ``"pooled"``.
+        One key per level (``"F"``, ``"M"`` by sex) and ``"pooled"``.
     """
-    by_sex = draws(tree, var)
-    out = {s: by_sex.sel(sex=s).values for s in ("F", "M")}
-    out["pooled"] = by_sex.mean("sex").values
+    factor = pooling_factor(tree)
+    by_level = arm_draws(tree, var, arm)
+    out = {s: by_level.sel({factor: s}).values for s in factor_levels(tree)}
+    out["pooled"] = by_level.mean(factor).values
     return out
 
 
-def draw(tree: xr.DataTree) -> Figure:
+def draw(tree: xr.DataTree, arm: str | None = None) -> Figure:
     """Draw the mediation figure from one joint artifact.
 
     Parameters
     ----------
     tree : xarray.DataTree
         The artifact.
+    arm : str, optional
+        With more than two conditions, the active condition drawn.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    reference, active = condition_labels(tree)
+    reference, active = condition_labels(tree, arm=arm)
     scale = symptom_scale(tree)
     primary = str(tree["posterior"]["post_timepoint"].values[0])
-    fig, axes = style.figure(style.DOUBLE_COLUMN_IN, 2.2, ncols=3, sharey=True)
+    levels = factor_levels(tree)
+    rows = (*levels, "pooled")
+    fig, axes = style.figure(
+        style.DOUBLE_COLUMN_IN, 2.2 + 0.5 * (len(rows) - 3), ncols=3, sharey=True
+    )
     for ax, (var, title) in zip(axes, EFFECTS.items(), strict=True):
-        values = effect_draws(tree, var)
-        for y, who in enumerate(ROWS):
-            forest_row(ax, y, values[who], style.SEX_COLORS[who])
+        values = effect_draws(tree, var, arm)
+        for y, who in enumerate(rows):
+            forest_row(ax, y, values[who], style.level_color(who, levels))
             ax.text(
                 1.0,
                 y - 0.18,
@@ -90,8 +101,8 @@ def draw(tree: xr.DataTree) -> Figure:
         ax.set_title(title)
         ax.tick_params(axis="y", length=0)
         ax.spines["left"].set_visible(False)
-    axes[0].set_yticks(range(len(ROWS)), [style.SEX_NAMES[r] for r in ROWS])
-    axes[0].set_ylim(len(ROWS) - 0.5, -0.6)
+    axes[0].set_yticks(range(len(rows)), [style.level_name(r) for r in rows])
+    axes[0].set_ylim(len(rows) - 0.5, -0.6)
     axes[1].set_xlabel(
         f"Effect of {active} vs {reference} on the {scale} change at {primary} "
         f"({scale} points; > 0: less improvement)\n{interval_note()}"
@@ -101,6 +112,8 @@ def draw(tree: xr.DataTree) -> Figure:
 
 
 def make(posteriors: Posteriors) -> dict[str, Figure]:
-    """Return ``{stem: figure}``, empty when no joint artifact exists."""
-    tree = posteriors.first(*SOURCES)
-    return {} if tree is None else {STEM: draw(tree)}
+    """Return ``{stem: figure}``, empty when no partially pooled joint artifact exists."""
+    tree = posteriors.variant("joint", "partial")
+    if tree is None:
+        return {}
+    return {STEM if arm is None else f"{STEM}_{arm}": draw(tree, arm) for arm in arms(tree)}

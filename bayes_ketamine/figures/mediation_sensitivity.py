@@ -19,7 +19,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from bayes_ketamine.figures import style
-from bayes_ketamine.inference.mediation import stored_or_computed
+from bayes_ketamine.inference.mediation import applies, stored_or_computed
 from bayes_ketamine.reporting.artifacts import Posteriors, condition_labels, symptom_scale
 
 STEM = "fig5_mediation_sensitivity"
@@ -147,6 +147,11 @@ def draw(tree: xr.DataTree) -> Figure:
 
 
 def make(posteriors: Posteriors) -> dict[str, Figure]:
-    """Return ``{stem: figure}``, empty when no joint artifact exists."""
+    """Return ``{stem: figure}``, empty when no joint artifact exists.
+
+    The sensitivity analysis is defined for the two-condition joint model pooled by
+    sex (:func:`~bayes_ketamine.inference.mediation.applies`); other joint artifacts
+    get no figure.
+    """
     tree = posteriors.first(*SOURCES)
-    return {} if tree is None else {STEM: draw(tree)}
+    return {} if tree is None or not applies(tree) else {STEM: draw(tree)}

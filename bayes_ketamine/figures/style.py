@@ -38,6 +38,45 @@ SEX_COLORS: dict[str, str] = {"F": "#cc79a7", "M": "#0072b2", "pooled": "#000000
 SEX_NAMES: dict[str, str] = {"F": "Female", "M": "Male", "pooled": "Pooled"}
 """Panel and row labels of the sexes."""
 
+LEVEL_PALETTE: tuple[str, ...] = (
+    "#0072b2",
+    "#cc79a7",
+    "#009e73",
+    "#e69f00",
+    "#56b4e9",
+    "#d55e00",
+    "#f0e442",
+    "#999999",
+)
+"""Colours of the levels of a pooling factor other than sex (Okabe-Ito), in level order."""
+
+EXTRA_CONDITION_COLORS: tuple[str, ...] = ("#0072b2", "#009e73", "#cc79a7", "#e69f00")
+"""Active conditions after the first when a study has more than two conditions."""
+
+
+def level_color(level: str, levels: tuple[str, ...]) -> str:
+    """Return the colour of a level of the pooling factor (or of ``"pooled"``).
+
+    The sexes keep :data:`SEX_COLORS`; other levels take :data:`LEVEL_PALETTE` in
+    level order (cycling after eight).
+    """
+    if level == "pooled" or (level in SEX_COLORS and set(levels) <= set(SEX_COLORS)):
+        return SEX_COLORS[level]
+    return LEVEL_PALETTE[levels.index(level) % len(LEVEL_PALETTE)]
+
+
+def level_name(level: str) -> str:
+    """Return the row or panel label of a level (``Female``/``Male``/``Pooled`` for those)."""
+    return SEX_NAMES.get(level, level)
+
+
+def condition_color(k: int) -> str:
+    """Return the colour of condition ``k`` (0 = reference) in study order."""
+    if k < len(CONDITION_COLORS):
+        return CONDITION_COLORS[k]
+    return EXTRA_CONDITION_COLORS[(k - len(CONDITION_COLORS)) % len(EXTRA_CONDITION_COLORS)]
+
+
 POOLING_COLORS: dict[str, str] = {"none": "#e69f00", "partial": "#009e73", "complete": "#56b4e9"}
 """No, partial and complete pooling by sex."""
 

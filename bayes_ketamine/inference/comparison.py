@@ -196,8 +196,11 @@ def compare(
         (stacking), ``diag_elpd`` and ``diag_diff`` (warnings as text); NaN where a
         model lacks the variable or cannot be ranked on it. Attributes ``paths``
         (newline-separated), ``criterion`` (``"PSIS-LOO, high-k points repaired"``,
-        ``"PSIS-LOO"`` for artifacts without repairs, or the CV scheme) and
-        ``unranked_json`` (``{variable: {model: reason}}``).
+        ``"PSIS-LOO"`` for artifacts without repairs, or the CV scheme),
+        ``unranked_json`` (``{variable: {model: reason}}``) and
+        ``provenance_keys_json`` (``{model: key}``: each artifact's provenance key, or
+        for a CV result that of the full-data artifact it accompanies), which tells
+        whether a stored table still belongs to the artifacts of a folder.
 
     Raises
     ------
@@ -255,6 +258,12 @@ def compare(
     table.attrs["paths"] = "\n".join(str(p) for p in paths)
     table.attrs["criterion"] = criterion
     table.attrs["unranked_json"] = json.dumps(unranked)
+    table.attrs["provenance_keys_json"] = json.dumps(
+        {
+            name: str(attr.get("provenance_key", attr.get("full_data_provenance_key", "")))
+            for name, attr in zip(names, attrs, strict=True)
+        }
+    )
     if out_path is not None:
         atomic_write(out_path, lambda tmp: table.to_netcdf(tmp, engine="netcdf4"))
     return table

@@ -79,7 +79,7 @@ def enabled() -> bool:
     return os.environ.get(ENV_SWITCH, "1") != "0"
 
 
-def cache_key(purpose: str, graph_key: str, builder: ModuleType) -> str:
+def cache_key(purpose: str, graph_key: str, *builders: ModuleType) -> str:
     """Return the entry key of the ``purpose`` functions of the graph ``graph_key``.
 
     Parameters
@@ -88,17 +88,17 @@ def cache_key(purpose: str, graph_key: str, builder: ModuleType) -> str:
         What the functions are for (``"nutpie"``, ``"log_density"``, ...).
     graph_key : str
         Identifies the model graph (:func:`~bayes_ketamine.inference.provenance.model_graph_key`).
-    builder : module
-        The module whose code builds the functions; its source enters the key, so an
-        edit to it rebuilds.
+    *builders : module
+        The modules whose code builds the functions; their sources enter the key, so
+        an edit to any of them rebuilds.
 
     Returns
     -------
     str
         ``<purpose>-<SHA-256 hex digest>``.
     """
-    source = Path(str(builder.__file__)).read_bytes()
-    return f"{purpose}-{sha256_hex(graph_key, purpose, source)}"
+    sources = [Path(str(builder.__file__)).read_bytes() for builder in builders]
+    return f"{purpose}-{sha256_hex(graph_key, purpose, *sources)}"
 
 
 def cached[T](key: str, build: Callable[[], T]) -> T:

@@ -151,26 +151,6 @@ def saturated_draws(sample_stats: xr.Dataset, max_treedepth: int) -> xr.DataArra
     )
 
 
-def ebfmi(energy: xr.DataArray) -> xr.DataArray:
-    """Return the energy Bayesian fraction of missing information per chain.
-
-    ``E-BFMI = sum_t (E_t - E_{t-1})^2 / sum_t (E_t - mean(E))^2``.
-
-    Parameters
-    ----------
-    energy : xarray.DataArray
-        Hamiltonian energy, dims ``(chain, draw)``.
-
-    Returns
-    -------
-    xarray.DataArray
-        Dim ``chain``.
-    """
-    num = (energy.diff("draw") ** 2).sum("draw")
-    den = ((energy - energy.mean("draw")) ** 2).sum("draw")
-    return num / den
-
-
 def sampler_checks(data: xr.DataTree, max_treedepth: int) -> xr.Dataset:
     """Return per-chain sampler checks.
 
@@ -185,7 +165,9 @@ def sampler_checks(data: xr.DataTree, max_treedepth: int) -> xr.Dataset:
     -------
     xarray.Dataset
         Dim ``chain``, variables ``draws``, ``divergences``, ``treedepth_saturated``
-        (counts) and ``ebfmi``; attribute ``max_treedepth``.
+        (counts) and ``ebfmi`` (:func:`arviz_stats.bfmi`: the energy Bayesian fraction
+        of missing information, ``sum_t (E_t - E_{t-1})^2 / sum_t (E_t - mean(E))^2``
+        per chain); attribute ``max_treedepth``.
     """
     stats = data["sample_stats"].to_dataset()
     diverging = stats["diverging"].astype(bool)
@@ -194,7 +176,7 @@ def sampler_checks(data: xr.DataTree, max_treedepth: int) -> xr.Dataset:
             "draws": diverging.count("draw").astype(int),
             "divergences": diverging.sum("draw").astype(int),
             "treedepth_saturated": saturated_draws(stats, max_treedepth).sum("draw").astype(int),
-            "ebfmi": ebfmi(stats["energy"].astype(float)),
+            "ebfmi": azs.bfmi(stats["energy"].astype(float), sample_dims=["chain", "draw"]),
         }
     )
     checks.attrs["max_treedepth"] = int(max_treedepth)

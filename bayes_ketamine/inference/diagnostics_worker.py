@@ -4,18 +4,21 @@ The per-parameter diagnostics (:func:`~bayes_ketamine.inference.diagnostics.para
 rank-normalised R-hat, bulk and tail ESS, MCSE over every scalar of the posterior) are
 the largest of a fit's checks, about a second for the joint model, and are pure
 Python loops over parameters, so a thread would only compete for the GIL. A
-:class:`DiagnosticsWorker` is a helper Python process that computes them: once the
-draws are in, the posterior is sent to it, and the fit computes its other checks
-while the helper computes the table.
+:class:`DiagnosticsWorker` is a single-process :class:`loky.ProcessPoolExecutor`
+that computes them: once the draws are in, the posterior is submitted to it, and the
+fit computes its other checks while the helper computes the table.
 
 One helper serves all the fits of a Python process (:func:`borrowed_worker`): it is
 started by the first fit (its imports then run on the core the fit's set-up leaves
 idle), kept for the next fits, and stopped when the process exits.
 
-The helper is a plain ``python -m bayes_ketamine.inference.diagnostics_worker``
-subprocess talking length-prefixed pickles over its standard input and output (not
-:mod:`multiprocessing`, which would re-import the caller's ``__main__`` script and
-cannot start children from daemon processes). It computes exactly what
+loky rather than :mod:`multiprocessing` or :class:`concurrent.futures.ProcessPoolExecutor`:
+its default start method launches a fresh interpreter without re-importing the
+caller's ``__main__`` script (``spawn`` and ``forkserver`` run it again, which
+re-runs a user's unguarded script), and it reports a helper that was killed as
+:class:`loky.process_executor.TerminatedWorkerError` instead of hanging. A daemonic
+process (e.g. a ``multiprocessing`` pool worker) cannot start children with any of
+them, so there the fit computes the table itself. The helper computes exactly what
 :func:`parameter_diagnostics` computes in-process; the warnings it raises are raised
 again in the fit. If the helper cannot be started or fails, the fit warns and
 computes the table itself.
@@ -26,47 +29,46 @@ from __future__ import annotations
 import atexit
 import builtins
 import contextlib
+import multiprocessing
 import os
-import pickle
 import signal
-import struct
-import subprocess
-import sys
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import IO, Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
-_HEADER = struct.Struct("<Q")
-"""Length prefix of each message (unsigned 64-bit, little-endian)."""
+if TYPE_CHECKING:
+    from loky import ProcessPoolExecutor
+
+_WARM_UP_MODULES = ("bayes_ketamine.inference.diagnostics",)
+"""Imported by the helper as soon as it starts, while the fit sets up."""
 
 
-def write_message(stream: IO[bytes], value: Any) -> None:
-    """Write ``value`` to ``stream`` as a length-prefixed pickle and flush."""
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(payload)))
-    stream.write(payload)
-    stream.flush()
+def _start_helper() -> None:
+    """Initialise the helper: Ctrl-C reaches the whole process group, the fit stops it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def read_message(stream: IO[bytes]) -> Any:
-    """Read one length-prefixed pickle from ``stream``.
+def _warm_up() -> None:
+    """Import the diagnostics' dependencies in the helper."""
+    for name in _WARM_UP_MODULES:
+        __import__(name)
 
-    Raises
-    ------
-    EOFError
-        If the stream ends before a whole message.
+
+def table_and_warnings(posterior: xr.Dataset) -> tuple[xr.Dataset, list[tuple[str, str]]]:
+    """Return :func:`parameter_diagnostics` of ``posterior`` and the warnings it raised.
+
+    The function the helper runs; the warnings are ``(class name, message)`` pairs.
     """
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        raise EOFError("the diagnostics helper closed its output")
-    (size,) = _HEADER.unpack(header)
-    payload = stream.read(size)
-    if len(payload) < size:
-        raise EOFError("truncated message from the diagnostics helper")
-    return pickle.loads(payload)
+    from bayes_ketamine.inference.diagnostics import parameter_diagnostics
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = parameter_diagnostics(xr.DataTree.from_dict({"posterior": posterior}))
+    return table, [(type(w.message).__name__, str(w.message)) for w in caught]
 
 
 class DiagnosticsWorker:
@@ -77,7 +79,8 @@ class DiagnosticsWorker:
     """
 
     def __init__(self) -> None:
-        self.process: subprocess.Popen | None = None
+        self.executor: ProcessPoolExecutor | None = None
+        self.pending: Future | None = None
         self.failure: str | None = None
         self.owner = os.getpid()
 
@@ -89,33 +92,28 @@ class DiagnosticsWorker:
 
     def start(self) -> DiagnosticsWorker:
         """Start the helper process (it imports its dependencies and waits)."""
+        import loky
+
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", __name__],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-            )
-        except OSError as err:
-            self.failure = f"could not start: {err}"
+            executor = loky.ProcessPoolExecutor(max_workers=1, initializer=_start_helper)
+            executor.submit(_warm_up)
+            self.executor = executor
+        except Exception as err:  # noqa: BLE001 - no helper: the fit computes the table
+            self._fail(f"could not start: {err}")
         return self
 
     @property
     def usable(self) -> bool:
         """Whether the helper runs, has not failed and belongs to this process (not a fork)."""
-        return (
-            self.process is not None
-            and self.failure is None
-            and self.owner == os.getpid()
-            and self.process.poll() is None
-        )
+        return self.executor is not None and self.failure is None and self.owner == os.getpid()
 
     def submit(self, posterior: xr.Dataset) -> None:
         """Send the posterior draws to the helper."""
-        if self.process is None or self.failure is not None:
+        if not self.usable or self.executor is None:
             return
         try:
-            write_message(self.process.stdin, posterior)
-        except (OSError, pickle.PicklingError) as err:
+            self.pending = self.executor.submit(table_and_warnings, posterior)
+        except Exception as err:  # noqa: BLE001 - a broken or shut-down pool: compute in the fit
             self._fail(f"could not send the posterior: {err}")
 
     def result(self, posterior: xr.Dataset) -> xr.Dataset:
@@ -133,46 +131,33 @@ class DiagnosticsWorker:
         """
         from bayes_ketamine.inference.diagnostics import parameter_diagnostics
 
-        if self.process is not None and self.failure is None:
+        pending, self.pending = self.pending, None
+        if pending is not None and self.failure is None:
             try:
-                status, value, caught = read_message(self.process.stdout)
-            except (OSError, EOFError, pickle.UnpicklingError) as err:
-                self._fail(str(err))
+                table, caught = pending.result()
+            except Exception as err:  # noqa: BLE001 - killed helper or error: recompute here
+                self._fail(f"{type(err).__name__}: {err}")
             else:
-                if status == "ok":
-                    for category, message in caught:
-                        text = f"convergence table (diagnostics helper): {message}"
-                        warnings.warn(text, _warning_class(category), stacklevel=2)
-                    return value
-                self._fail(value)
-        warnings.warn(
-            f"diagnostics helper process failed ({self.failure}); computing in the fit",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+                for category, message in caught:
+                    text = f"convergence table (diagnostics helper): {message}"
+                    warnings.warn(text, _warning_class(category), stacklevel=2)
+                return table
+        if self.failure is not None:
+            warnings.warn(
+                f"diagnostics helper process failed ({self.failure}); computing in the fit",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return parameter_diagnostics(xr.DataTree.from_dict({"posterior": posterior}))
 
     def close(self) -> None:
         """Stop the helper process if it is still running."""
-        if self.process is None:
-            return
-        if self.owner == os.getpid():
-            for stream in (self.process.stdin, self.process.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
+        if self.executor is not None and self.owner == os.getpid():
+            self.executor.shutdown(wait=True, kill_workers=self.failure is not None)
+        self.executor = None
 
     def _fail(self, reason: str) -> None:
         self.failure = reason
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
         self.close()
 
 
@@ -190,9 +175,10 @@ def borrowed_worker() -> Iterator[DiagnosticsWorker | None]:
     Yields
     ------
     DiagnosticsWorker or None
+        ``None`` too in a daemonic process, which cannot start one.
     """
     global _shared
-    if not _shared_lock.acquire(blocking=False):
+    if multiprocessing.current_process().daemon or not _shared_lock.acquire(blocking=False):
         yield None
         return
     try:
@@ -214,32 +200,3 @@ def _warning_class(name: str) -> type[Warning]:
     """Return the built-in warning class called ``name`` (``UserWarning`` otherwise)."""
     cls = getattr(builtins, name, None)
     return cls if isinstance(cls, type) and issubclass(cls, Warning) else UserWarning
-
-
-def main() -> None:
-    """Run the helper: for each posterior read, write ``(status, table or error, warnings)``."""
-    # Ctrl-C reaches the whole process group: the fit stops this helper itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Keep the message stream clean: anything printed by a library goes to stderr.
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    from bayes_ketamine.inference.diagnostics import parameter_diagnostics
-
-    while True:
-        try:
-            posterior = read_message(sys.stdin.buffer)
-        except EOFError:
-            return  # the fitting process closed the pipe: no more work
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                table = parameter_diagnostics(xr.DataTree.from_dict({"posterior": posterior}))
-                reply = ("ok", table)
-            except Exception as err:  # noqa: BLE001 - reported to the fit, which recomputes
-                reply = ("error", f"{type(err).__name__}: {err}")
-        caught_messages = [(type(w.message).__name__, str(w.message)) for w in caught]
-        write_message(out, (*reply, caught_messages))
-
-
-if __name__ == "__main__":
-    main()

@@ -46,7 +46,7 @@ from bayes_ketamine.inference.batched import LogDensity, PosteriorPredictive
 from bayes_ketamine.inference.diagnostics import Verdict, run_diagnostics, stored_verdict
 from bayes_ketamine.inference.diagnostics_worker import DiagnosticsWorker, borrowed_worker
 from bayes_ketamine.inference.loo_repair import Refit, repaired_loo_table
-from bayes_ketamine.inference.mediation import mediation_sensitivity
+from bayes_ketamine.inference.mediation import applies, mediation_sensitivity
 from bayes_ketamine.inference.ppc import loo_pit_values, ppc_statistics
 from bayes_ketamine.inference.precompile import cache_keys
 from bayes_ketamine.inference.prior_predictive import PriorPredictive
@@ -301,7 +301,7 @@ def _add_checks(
     parameters, sampler = run_diagnostics(tree, settings.max_treedepth, table)
     tree["diagnostics"] = parameters
     tree["sampler_checks"] = sampler
-    if model.family == "joint":
+    if model.family == "joint" and applies(tree):
         tree["mediation_sensitivity"] = mediation_sensitivity(tree)
 
 

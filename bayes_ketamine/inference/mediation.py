@@ -406,6 +406,18 @@ def mediation_sensitivity(
     return out
 
 
+def applies(tree: xr.DataTree) -> bool:
+    """Return whether a joint artifact gets the sensitivity analysis.
+
+    It is defined for the two-condition joint model pooled by sex (effects with the
+    dim ``sex`` and no ``active_condition``); other designs are not analysed.
+    """
+    if GROUP in tree.children:
+        return True
+    effect = tree["posterior"].to_dataset().get("indirect_effect")
+    return effect is not None and set(effect.dims) == {"chain", "draw", "sex"}
+
+
 def stored_or_computed(tree: xr.DataTree) -> xr.Dataset:
     """Return the artifact's :data:`GROUP` group, or compute it from its posterior.
 

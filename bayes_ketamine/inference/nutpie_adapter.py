@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bayes_ketamine.digests import sha256_hex
-from bayes_ketamine.inference import compile_cache
+from bayes_ketamine.inference import censored_logp, compile_cache, hoisting
 from bayes_ketamine.inference.arrays import Array, Ints
 from bayes_ketamine.inference.batched import MODE as HOISTED_MODE
 from bayes_ketamine.inference.censored_logp import model_logp
@@ -344,7 +344,9 @@ def compile_nutpie(pm_model: pm.Model, cache_key: str | None = None) -> NutpieCo
 
 def nutpie_cache_key(structure_key: str) -> str:
     """Return the compile-cache key of the nutpie functions of a model structure."""
-    return compile_cache.cache_key("nutpie", structure_key, sys.modules[__name__])
+    return compile_cache.cache_key(
+        "nutpie", structure_key, sys.modules[__name__], censored_logp, hoisting
+    )
 
 
 def _shared_union(functions: NutpieFunctions) -> list[SharedVariable]:

@@ -24,6 +24,8 @@ from bayes_ketamine.models.design import (
     carryover_identifiable,
     covariate_matrix,
     factor_levels,
+    participants_file,
+    sequence_counts,
 )
 from bayes_ketamine.models.parametrisation import Parametrisation
 from bayes_ketamine.models.spec import ModelSpec, SpecError
@@ -559,11 +561,12 @@ def check_carryover_identifiable(model: CrossoverModel) -> None:
     active = model.session_active()
     any_active = active.sum(axis=-1) if model.multi_arm else active
     if not carryover_identifiable(model.study, active, any_active):
+        where = model.spec.source or f"spec {model.spec.name!r}"
         raise SpecError(
-            f"spec {model.spec.name!r} asks for carry-over (design.carryover = true) but "
-            f"the design of study {model.study.name!r} cannot identify it: within "
-            f"participants it is a combination of the period and condition effects; "
-            f"{CARRYOVER_ALIASED}"
+            f"{where}, key 'design.carryover': carry-over cannot be identified in study "
+            f"{model.study.name!r} ({participants_file(model.study)}, column 'sequence': "
+            f"{sequence_counts(model.study)}): within participants it is a combination of "
+            f"the period and condition effects; {CARRYOVER_ALIASED}"
         )
 
 

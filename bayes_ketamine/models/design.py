@@ -31,8 +31,32 @@ CARRYOVER_ALIASED = (
     "Cross-over Trials in Clinical Research, ch. 3; Jones & Kenward 2014, Design and "
     "Analysis of Cross-Over Trials, ch. 2); it is identifiable within participants "
     "with three or more periods and sequences such as ABB/BAA or ABAB/BABA "
-    "(study.toml 'periods' and the participants' 'sequence')"
+    "(study.toml 'periods' and the participants' 'sequence'), or in two periods with "
+    "Balaam's design, AA and BB next to AB and BA (study.toml repeated_conditions = true)"
 )
+
+
+def sequence_counts(study: Study) -> str:
+    """Return the study's sequences with their participant counts, e.g. ``A-B (13), B-A (13)``.
+
+    A participant without a declared sequence is counted by the conditions of the
+    sessions observed (``?`` for a period not observed).
+    """
+    observed = study.sessions().pivot_table(
+        index="participant_id", columns="session", values="condition", aggfunc="first"
+    )
+    declared = study.participants.set_index("participant_id")["sequence"]
+    counts: dict[str, int] = {}
+    for pid in study.participant_ids:
+        sequence = declared.get(pid)
+        if not isinstance(sequence, str) or not sequence:
+            row = observed.loc[pid] if pid in observed.index else pd.Series(dtype=object)
+            sequence = "-".join(
+                str(row.get(s)) if isinstance(row.get(s), str) else "?"
+                for s in range(1, study.periods + 1)
+            )
+        counts[sequence] = counts.get(sequence, 0) + 1
+    return ", ".join(f"{seq} ({n})" for seq, n in sorted(counts.items()))
 
 
 def carryover_identifiable(study: Study, active: np.ndarray, any_active: np.ndarray) -> bool:

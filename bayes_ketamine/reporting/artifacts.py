@@ -23,6 +23,9 @@ from bayes_ketamine.inference import ArtifactError, load_posterior
 from bayes_ketamine.inference.arrays import SAMPLE_DIMS
 from bayes_ketamine.inference.stored import read_attrs
 
+COMPARISONS_DIR: str = "comparisons"
+"""Subfolder of the artifact folder holding the model comparison tables."""
+
 
 class MixedStudiesError(ValueError):
     """The artifacts to be combined were fitted to different studies (data hashes)."""
@@ -40,6 +43,10 @@ class Posteriors:
         :func:`~bayes_ketamine.inference.load_posterior` returns them (e.g. the
         ``tree`` of each :class:`~bayes_ketamine.inference.FitResult`); these are
         returned by :meth:`get` instead of being read again.
+    comparisons : mapping of str to xarray.Dataset, optional
+        Comparison tables of that folder already in memory, by file stem (e.g.
+        ``symptoms_poolings``), as :func:`~bayes_ketamine.inference.compare` returns
+        them; returned by :meth:`comparison` instead of being read again.
 
     Examples
     --------
@@ -55,9 +62,15 @@ class Posteriors:
     ... )
     """
 
-    def __init__(self, folder: str | Path, trees: Mapping[str, xr.DataTree] | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        trees: Mapping[str, xr.DataTree] | None = None,
+        comparisons: Mapping[str, xr.Dataset] | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self._trees: dict[str, xr.DataTree] = dict(trees or {})
+        self._comparisons: dict[str, xr.Dataset] = dict(comparisons or {})
 
     def names(self) -> list[str]:
         """Return the model names of the artifacts in the folder, sorted.
@@ -123,6 +136,36 @@ class Posteriors:
                 return None
             self._trees[name] = load_posterior(path)
         return self._trees[name]
+
+    def comparison(self, stem: str) -> xr.Dataset | None:
+        """Return the comparison table ``<COMPARISONS_DIR>/<stem>.nc``, or ``None``."""
+        if stem not in self._comparisons:
+            path = self.folder / COMPARISONS_DIR / f"{stem}.nc"
+            if not path.is_file():
+                return None
+            with xr.open_dataset(path, engine="netcdf4") as ds:
+                self._comparisons[stem] = ds.load()
+        return self._comparisons[stem]
+
+    def variant(self, family: str, pooling: str = "partial") -> xr.DataTree | None:
+        """Return the artifact of a family and pooling, whatever the pooling factor.
+
+        ``<family>_<pooling>`` (pooled by sex) when it exists, else the first artifact
+        ``<family>_<factor>_<pooling>`` in name order whose spec has that family and
+        pooling (e.g. ``symptoms_group_partial``), else ``None``.
+        """
+        tree = self.get(f"{family}_{pooling}")
+        if tree is not None:
+            return tree
+        for name in self.names():
+            if name.startswith(f"{family}_") and name.endswith(f"_{pooling}"):
+                found = self.get(name)
+                if found is None:
+                    continue
+                spec = json.loads(found.attrs.get("spec_json", "{}"))
+                if spec.get("family") == family and pooling in spec.get("pooling", {}).values():
+                    return found
+        return None
 
     def first(self, *names: str) -> xr.DataTree | None:
         """Return the first of ``names`` that has an artifact, or ``None``."""
@@ -197,10 +240,49 @@ def interval(values: np.ndarray, prob: float, *, axis: int = 0) -> tuple[np.ndar
     return low, high
 
 
-def condition_labels(tree: xr.DataTree) -> tuple[str, str]:
-    """Return the (reference, active) condition names stored in an artifact's provenance."""
-    reference, active = json.loads(tree.attrs["conditions"])
-    return str(reference), str(active)
+def condition_labels(tree: xr.DataTree, *, arm: str | None = None) -> tuple[str, str]:
+    """Return the (reference, active) condition names stored in an artifact's provenance.
+
+    With more than two conditions, ``arm`` names the active one (see :func:`arms`);
+    without it the active conditions are joined by ``" / "``.
+    """
+    reference, *active = (str(c) for c in json.loads(tree.attrs["conditions"]))
+    return reference, arm if arm is not None else " / ".join(active)
+
+
+def arms(tree: xr.DataTree) -> tuple[str | None, ...]:
+    """Return the active conditions the effects of an artifact are given for.
+
+    ``(None,)`` with two conditions (the effects have no ``active_condition`` dim),
+    else the non-reference conditions in study order.
+    """
+    conditions = json.loads(tree.attrs["conditions"])
+    return (None,) if len(conditions) <= 2 else tuple(str(c) for c in conditions[1:])
+
+
+def arm_draws(tree: xr.DataTree, var: str, arm: str | None) -> xr.DataArray:
+    """Return :func:`draws` of ``var`` for one active condition (all of it when ``None``)."""
+    da = draws(tree, var)
+    return da.sel(active_condition=arm) if arm is not None else da
+
+
+def pooling_factor(tree: xr.DataTree) -> str:
+    """Return the participant factor an artifact's condition effects are pooled by."""
+    (factor,) = json.loads(tree.attrs["spec_json"])["pooling"]
+    return str(factor)
+
+
+def factor_levels(tree: xr.DataTree) -> tuple[str, ...]:
+    """Return the levels of the artifact's pooling factor (coordinate order)."""
+    return tuple(str(v) for v in tree["posterior"].to_dataset()[pooling_factor(tree)].values)
+
+
+def participant_levels(tree: xr.DataTree, participant: np.ndarray) -> np.ndarray:
+    """Return the pooling-factor level of each participant index in ``participant``."""
+    factor = pooling_factor(tree)
+    const = tree["constant_data"].to_dataset()
+    levels = np.asarray(factor_levels(tree), dtype=object)
+    return levels[const[f"participant_{factor}"].values[np.asarray(participant, dtype=int)]]
 
 
 def symptom_scale(tree: xr.DataTree) -> str:

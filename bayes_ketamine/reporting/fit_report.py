@@ -228,23 +228,16 @@ def key_effects(root: StoredGroup) -> list[Effect]:
     """
     posterior = root.children["posterior"]
     stored = _diagnostics_by_label(root)
+    labels = _labels_by_variable(root)
     effects = []
     for var in _key_variables(root):
-        dims = posterior.dims[var]
-        if dims[:2] != SAMPLE_DIMS:
+        if posterior.dims[var][:2] != SAMPLE_DIMS:
             continue
         values = posterior.values(var)
         values = values.reshape(-1, *values.shape[2:]).astype(float)
-        labels = [
-            [str(v) for v in posterior.values(d)] if d in posterior else None for d in dims[2:]
-        ]
         direction = HYPOTHESES.get(var, ">")
-        for index in np.ndindex(*values.shape[1:]):
-            coords = [
-                names[i] if names is not None else str(i)
-                for names, i in zip(labels, index, strict=True)
-            ]
-            label = f"{var}[{', '.join(coords)}]" if coords else var
+        cells = np.ndindex(*values.shape[1:])
+        for label, index in zip(labels[var], cells, strict=True):
             draws = values[(slice(None), *index)]
             hit = draws < 0 if direction == "<" else draws > 0
             (low89, high89), (low95, high95) = (
@@ -259,10 +252,23 @@ def key_effects(root: StoredGroup) -> list[Effect]:
                     (low95, high95),
                     direction,
                     float(hit.mean()),
-                    *stored.get(label, (float("nan"), float("nan"))),
+                    *stored[label],
                 )
             )
     return effects
+
+
+def _labels_by_variable(root: StoredGroup) -> dict[str, list[str]]:
+    """Return the parameter labels of each posterior variable, in C order of its cells.
+
+    They are the labels of the stored diagnostics table (the arviz-base labeller's,
+    e.g. ``x[F, 24h]``), so this report names parameters as ArviZ does.
+    """
+    group = root.children["diagnostics"]
+    labels: dict[str, list[str]] = {}
+    for label, var in zip(group.values("parameter"), group.values("variable"), strict=True):
+        labels.setdefault(str(var), []).append(str(label))
+    return labels
 
 
 def _diagnostics_by_label(root: StoredGroup) -> dict[str, tuple[float, float]]:

@@ -19,6 +19,15 @@ includes 0, on each side (``\IndirectEffect<Female|Male|Pooled>Rho<Negative|Posi
 its posterior mean is 0 (``\IndirectEffect<Female|Male|Pooled>RhoMeanZero``), and the
 posterior of the :math:`\rho` at which each draw's indirect effects are 0
 (``\RhoIndirectZeroMean``, ...).
+
+Where the pooling variants of a family were compared by both repaired PSIS-LOO and
+leave-one-participant-out CV (the comparison tables of ``bayes-ketamine run``;
+:mod:`bayes_ketamine.reporting.criteria`), ``pooling_criteria`` states per family
+which pooling each criterion prefers, whether they agree and why, with every
+variant's elpd difference to the best and its SE; the macros are
+``\<Family><Variable>Pooling<Loo|Cv>Best`` (e.g. ``\SymptomsScorePoolingLooBest``:
+``none``), ``\<Family><Variable>PoolingCriteriaAgree`` (``yes``, ``no`` or
+``undecided``) and ``\<Family><Variable><Pooling><Loo|Cv>ElpdDiff`` and ``...Se``.
 """
 
 from __future__ import annotations
@@ -30,8 +39,17 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.api import deprecated_call_forms
-from bayes_ketamine.inference.mediation import stored_or_computed
-from bayes_ketamine.reporting.artifacts import Posteriors, as_posteriors, draws, interval
+from bayes_ketamine.inference.mediation import applies, stored_or_computed
+from bayes_ketamine.models.spec import POOLINGS
+from bayes_ketamine.reporting.artifacts import (
+    Posteriors,
+    arms,
+    as_posteriors,
+    draws,
+    interval,
+    pooling_factor,
+)
+from bayes_ketamine.reporting.criteria import pooling_criteria
 from bayes_ketamine.reporting.quantities import PROBS, QUANTITIES, SEX_WORDS, Quantity
 
 __all__ = [
@@ -136,44 +154,117 @@ def _primary(da: xr.DataArray) -> xr.DataArray:
     return da
 
 
-def quantity_numbers(tree: xr.DataTree, quantity: Quantity) -> dict:
+DIGIT_WORDS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
+
+
+def macro_word(label: str) -> str:
+    """Return a label as letters only, for keys and LaTeX macro names.
+
+    Words are capitalised and joined, digits spelled out.
+
+    Examples
+    --------
+    >>> macro_word("MDD"), macro_word("site 2"), macro_word("naltrexone")
+    ('MDD', 'SiteTwo', 'Naltrexone')
+    """
+    text = "".join(f" {DIGIT_WORDS[int(c)]} " if c.isdigit() else c for c in str(label))
+    words = "".join(c if c.isalpha() else " " for c in text).split()
+    return "".join(w[:1].upper() + w[1:] for w in words) or "Level"
+
+
+def level_words(tree: xr.DataTree) -> dict[str, str]:
+    """Return the word of each level of the artifact's pooling factor (sexes: Female, Male)."""
+    factor = pooling_factor(tree)
+    levels = [str(v) for v in tree["posterior"].to_dataset()[factor].values]
+    if factor == "sex":
+        return {s: SEX_WORDS[s] for s in levels}
+    return {s: macro_word(s) for s in levels}
+
+
+def quantity_numbers(tree: xr.DataTree, quantity: Quantity, arm: str | None = None) -> dict:
     """Return the numbers of one quantity from its artifact.
 
     Parameters
     ----------
     tree : xarray.DataTree
-        The artifact ``quantity.model``.
+        The artifact of ``quantity.model``'s family and pooling (pooled by sex or by
+        another factor).
     quantity : Quantity
         What to report.
+    arm : str, optional
+        With more than two conditions, the active condition reported.
 
     Returns
     -------
     dict
         ``model``, ``variable``, ``unit``, ``hypothesis``, ``meaning`` and
-        ``estimates`` (``{"Female"|"Male"|"Pooled"|"All": summarise_draws(...)}``).
+        ``estimates`` (``{"Female"|"Male"|<level word>|"Pooled"|"All": summarise_draws(...)}``)
+        and, with more than two conditions, ``condition``.
     """
     values = _primary(draws(tree, quantity.var))
-    if quantity.pooled_var is None:
+    pooled_values = draws(tree, quantity.pooled_var) if quantity.pooled_var else None
+    if arm is not None and "active_condition" in values.dims:
+        values = values.sel(active_condition=arm)
+        if pooled_values is not None:
+            pooled_values = pooled_values.sel(active_condition=arm)
+    if pooled_values is None:
         estimates = {"All": summarise_draws(values.values, quantity.direction)}
     else:
+        factor = pooling_factor(tree)
         estimates = {
-            SEX_WORDS[s]: summarise_draws(values.sel(sex=s).values, quantity.direction)
-            for s in ("F", "M")
+            word: summarise_draws(values.sel({factor: level}).values, quantity.direction)
+            for level, word in level_words(tree).items()
         }
-        pooled = draws(tree, quantity.pooled_var).values
-        estimates["Pooled"] = summarise_draws(pooled, quantity.direction)
-    return {
-        "model": quantity.model,
+        estimates["Pooled"] = summarise_draws(pooled_values.values, quantity.direction)
+    entry = {
+        "model": str(tree.attrs.get("model_name", quantity.model)),
         "variable": quantity.var,
         "unit": quantity.unit,
         "hypothesis": f"P({quantity.var} {quantity.direction} 0)",
         "meaning": quantity.meaning,
         "estimates": estimates,
     }
+    return entry if arm is None else {**entry, "condition": arm}
+
+
+def contrast_numbers(tree: xr.DataTree, quantity: Quantity, arm: str | None = None) -> dict:
+    """Return the contrasts between levels of a per-level quantity (factors other than sex).
+
+    From the artifact's ``<var>_contrast`` (dim ``<factor>_pair``, labels ``"b - a"``):
+    per pair ``b - a`` its summary with the probability that it is above 0. The key of
+    each estimate is ``<B>Minus<A>`` (:func:`macro_word`).
+    """
+    factor = pooling_factor(tree)
+    values = _primary(draws(tree, f"{quantity.var}_contrast"))
+    if arm is not None and "active_condition" in values.dims:
+        values = values.sel(active_condition=arm)
+    estimates = {}
+    for pair in values[f"{factor}_pair"].values:
+        second, first = str(pair).split(" - ")
+        key = f"{macro_word(second)}Minus{macro_word(first)}"
+        estimates[key] = summarise_draws(values.sel({f"{factor}_pair": pair}).values, ">")
+    entry = {
+        "model": str(tree.attrs.get("model_name", quantity.model)),
+        "variable": f"{quantity.var}_contrast",
+        "unit": quantity.unit,
+        "hypothesis": f"P({quantity.var}[b] - {quantity.var}[a] > 0) per pair of {factor} levels",
+        "meaning": f"difference between {factor} levels in: {quantity.meaning}",
+        "estimates": estimates,
+    }
+    return entry if arm is None else {**entry, "condition": arm}
 
 
 def headline_numbers(posteriors: Posteriors) -> dict:
     """Return every quantity of :data:`QUANTITIES` whose artifact exists.
+
+    A quantity is read from the artifact of its model's family and pooling
+    (:meth:`Posteriors.variant`: pooled by sex, else by another factor). Pooled by
+    another factor, per-level estimates are keyed by the level's word
+    (:func:`macro_word`) and each quantity with levels gets a ``<Key>Contrast`` entry
+    (:func:`contrast_numbers`); a quantity the model does not have (the sex
+    difference) is left out. With more than two conditions, every quantity with the
+    dim ``active_condition`` is reported per active condition as
+    ``<Key><Condition>`` (e.g. ``GlxEffectMidazolam``).
 
     Parameters
     ----------
@@ -186,28 +277,41 @@ def headline_numbers(posteriors: Posteriors) -> dict:
         ``simulated`` (true if any source study is simulated), ``sources`` (per
         artifact: study name, simulated flag, spec hash and provenance key) and
         ``quantities`` (``{key: quantity_numbers(...)}``) and, with a joint
-        artifact, ``mediation_sensitivity`` (:func:`mediation_sensitivity_numbers`).
+        artifact, ``mediation_sensitivity`` (:func:`mediation_sensitivity_numbers`)
+        and, where the poolings of a family were compared by both criteria,
+        ``pooling_criteria`` (:func:`~bayes_ketamine.reporting.criteria.pooling_criteria`).
     """
     quantities, sources = {}, {}
     for quantity in QUANTITIES:
-        tree = posteriors.get(quantity.model)
-        if tree is None:
+        family, pooling = quantity.model.split("_")
+        tree = posteriors.variant(family, pooling)
+        if tree is None or quantity.var not in tree["posterior"].data_vars:
             continue
-        sources[quantity.model] = {
+        name = str(tree.attrs.get("model_name", quantity.model))
+        sources[name] = {
             "study_name": str(tree.attrs.get("study_name", "")),
             "simulated": bool(int(tree.attrs.get("study_simulated", 0))),
             "spec_hash": str(tree.attrs.get("spec_hash", "")),
             "provenance_key": str(tree.attrs.get("provenance_key", "")),
         }
-        quantities[quantity.key] = quantity_numbers(tree, quantity)
+        with_arms = "active_condition" in tree["posterior"][quantity.var].dims
+        contrasted = f"{quantity.var}_contrast" in tree["posterior"].data_vars
+        for arm in arms(tree) if with_arms else (None,):
+            key = quantity.key + ("" if arm is None else macro_word(arm))
+            quantities[key] = quantity_numbers(tree, quantity, arm)
+            if contrasted and quantity.pooled_var is not None:
+                quantities[f"{key}Contrast"] = contrast_numbers(tree, quantity, arm)
     numbers = {
         "simulated": any(s["simulated"] for s in sources.values()),
         "sources": sources,
         "quantities": quantities,
     }
     joint = posteriors.get(MEDIATION_MODEL)
-    if joint is not None:
+    if joint is not None and applies(joint):
         numbers["mediation_sensitivity"] = mediation_sensitivity_numbers(joint)
+    criteria = pooling_criteria(posteriors)
+    if criteria:
+        numbers["pooling_criteria"] = criteria
     return numbers
 
 
@@ -260,7 +364,10 @@ def latex_macros(numbers: dict) -> str:
     str
         The content of ``numbers.tex``.
     """
-    decimals = {q.key: q.decimals for q in QUANTITIES}
+    base = sorted(QUANTITIES, key=lambda q: -len(q.key))
+    decimals = {
+        k: next(q.decimals for q in base if k.startswith(q.key)) for k in numbers["quantities"]
+    }
     simulated = numbers["simulated"]
     studies = sorted({s["study_name"] for s in numbers["sources"].values()})
     lines = [
@@ -282,6 +389,8 @@ def latex_macros(numbers: dict) -> str:
             lines.append(rf"\newcommand{{\{stem}Prob}}{{{_probability(stats['prob'])}}}")
     if "mediation_sensitivity" in numbers:
         lines.extend(_mediation_macros(numbers["mediation_sensitivity"]))
+    if "pooling_criteria" in numbers:
+        lines.extend(_pooling_macros(numbers["pooling_criteria"]))
     return "\n".join(lines) + "\n"
 
 
@@ -304,6 +413,39 @@ def _mediation_macros(sensitivity: dict) -> list[str]:
         low, high = zero[f"eti{round(prob * 100)}"]
         lines.append(rf"\newcommand{{\RhoIndirectZeroLow{word}}}{{{_number(low, 2)}}}")
         lines.append(rf"\newcommand{{\RhoIndirectZeroHigh{word}}}{{{_number(high, 2)}}}")
+    return lines
+
+
+def _camel(name: str) -> str:
+    """Return ``name`` (e.g. ``log_glx``) as CamelCase letters for a macro name."""
+    return "".join(part.capitalize() for part in name.split("_") if part.isalpha())
+
+
+def _pooling_macros(criteria: dict) -> list[str]:
+    """Return the macros of the pooling comparison by both criteria (module docstring)."""
+    lines = ["% Pooling variants: repaired PSIS-LOO vs leave-one-participant-out CV"]
+    agree_words = {True: "yes", False: "no", None: "undecided"}
+    for family, by_var in criteria.items():
+        for var, entry in by_var.items():
+            stem = _camel(family) + _camel(var)
+            lines.append(f"% {family} ({var}): {latex_escape(entry['why'])}")
+            lines.append(
+                rf"\newcommand{{\{stem}PoolingCriteriaAgree}}{{{agree_words[entry['agree']]}}}"
+            )
+            for label in ("loo", "cv"):
+                ranking = entry[label]
+                word = _camel(label)
+                best = ranking["order"][0].rsplit("_", 1)[1] if ranking["order"] else "unranked"
+                lines.append(rf"\newcommand{{\{stem}Pooling{word}Best}}{{{best}}}")
+                for model in (f"{family}_{p}" for p in POOLINGS):
+                    name = stem + _camel(model.rsplit("_", 1)[1]) + word + "ElpdDiff"
+                    if model in ranking["elpd_diff"]:
+                        diff = _number(-abs(ranking["elpd_diff"][model]), 1)
+                        se = _number(ranking["dse"][model], 1)
+                    else:
+                        diff = se = "unranked"
+                    lines.append(rf"\newcommand{{\{name}}}{{{diff}}}")
+                    lines.append(rf"\newcommand{{\{name}Se}}{{{se}}}")
     return lines
 
 
