@@ -7,13 +7,17 @@ For each size ``n`` (default 26, 260, 2600) a study is simulated with
 so the cache entry, differs by size), then measured. Reported per size: wall and CPU
 seconds, compile vs sampling vs post-processing (prior predictive, posterior
 predictive, log-likelihood/log-prior, checks, writing), peak RSS, artifact size, min
-bulk ESS, and the log-log slope of wall time (and of each part) against ``n``
-between consecutive sizes (1 = linear).
+bulk ESS (and the parameter it belongs to), the 1-minute load average before and
+after, the parametrisation of each hierarchical term (centred or non-centred, chosen
+from the study: ``docs/models.md``), and the log-log slope of wall time (and of each
+part) against ``n`` between consecutive sizes (1 = linear). ``--warmup-draws`` makes
+the unmeasured warm-up short (it only fills the compile caches).
 
 Usage::
 
     .venv/bin/python benchmarks/scaling.py                       # 26 260 2600, 4 x 1000
     .venv/bin/python benchmarks/scaling.py --sizes 26 260 --draws 500 --tune 500
+    .venv/bin/python benchmarks/scaling.py --sizes 260 2600 --warmup-draws 50
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_speed import PYTHON, RESULTS, run_child  # noqa: E402
+from fit_speed import PYTHON, RESULTS, SPEC, run_child  # noqa: E402
 
 PARTS = {
     "compile": ("posterior_compile_time",),
@@ -56,6 +60,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--study-seed", type=int, default=1)
     parser.add_argument("--no-warmup", action="store_true", help="measure the first run")
+    parser.add_argument(
+        "--warmup-draws",
+        type=int,
+        default=0,
+        help="tune and draws of the warm-up run (default: those of the measured run)",
+    )
     parser.add_argument("--max-load", type=float, default=1.5)
     parser.add_argument("--wait", type=float, default=60.0)
     parser.add_argument("--out", default=str(RESULTS / "scaling.json"))
@@ -73,15 +83,19 @@ def main() -> None:
         ]  # fmt: skip
         if not opts.no_warmup:
             print(f"n={n}: warm-up", file=sys.stderr)
-            run_child(args)
+            short = str(opts.warmup_draws)
+            run_child(args + (["--draws", short, "--tune", short] if opts.warmup_draws else []))
         print(f"n={n}: measured", file=sys.stderr)
         r = run_child(args, max_load=opts.max_load, wait=opts.wait)
         r["parts"] = parts(r["steps"])
+        r["parametrisation"] = parametrisation(n, opts.study_seed)
         rows.append(r)
         _save(opts, rows, [])
         print(
             f"  wall {r['wall_s']:.1f} s, cpu {r['cpu_s']:.1f} s, "
-            f"rss {r['maxrss_mb']:.0f} MB, load {r['loadavg_before'][0]:.2f}",
+            f"rss {r['maxrss_mb']:.0f} MB, load {r['loadavg_before'][0]:.2f}"
+            f"-{r['loadavg_after'][0]:.2f}, min ESS {r['min_ess_bulk']:.0f} "
+            f"({r['min_ess_bulk_variable']})",
             file=sys.stderr,
         )
     slopes = []
@@ -106,6 +120,9 @@ def main() -> None:
             + f" {r['maxrss_mb']:>7.0f} {r['artifact_mb']:>7.0f} {r['min_ess_bulk']:>7.0f}"
             f" {r['loadavg_before'][0]:>5.2f}"
         )
+    print("\nmin bulk ESS by, and parametrisation of each hierarchical term:")
+    for r in rows:
+        print(f"  {r['n_participants']}: {r['min_ess_bulk_variable']}; {r['parametrisation']}")
     print("\nlog-log slopes (1 = linear in participants):")
     for s in slopes:
         print(
@@ -116,6 +133,15 @@ def main() -> None:
     print(f"wrote {opts.out}", file=sys.stderr)
 
 
+def parametrisation(n: int, study_seed: int) -> dict[str, str]:
+    """Return the parametrisation of each hierarchical term of the study's model."""
+    from bayes_ketamine.data import simulate_study
+    from bayes_ketamine.models import build_model
+
+    model = build_model(SPEC, simulate_study(seed=study_seed, n_participants=n)[0])
+    return {term: choice.name for term, choice in model.parametrisation.items()}
+
+
 def _save(opts, rows: list[dict], slopes: list[dict]) -> None:
     """Write the results so far (after every size, so a long run keeps what it measured)."""
     record = {
@@ -124,7 +150,15 @@ def _save(opts, rows: list[dict], slopes: list[dict]) -> None:
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "settings": {
             k: getattr(opts, k)
-            for k in ("draws", "tune", "prior_draws", "seed", "study_seed", "no_warmup")
+            for k in (
+                "draws",
+                "tune",
+                "prior_draws",
+                "seed",
+                "study_seed",
+                "no_warmup",
+                "warmup_draws",
+            )
         },
         "rows": rows,
         "slopes": slopes,

@@ -100,8 +100,14 @@ class ToyModel(CrossoverModel):
         post_s = (sym["hours"] > 0).to_numpy(float)
         pf, ps = self.participant_index(fmrs), self.participant_index(sym)
         with pm.Model(coords=coords) as model:
-            glx_effect = self.factor_effect("glx_condition_effect", "glx_effect")
-            sym_effect = self.factor_effect("symptom_condition_effect", "symptom_effect")
+            # contrast SDs as the toy data have them: non-centred with 3 per sex
+            sessions = self.study.sessions()
+            glx_effect = self.factor_effect(
+                "glx_condition_effect", "glx_effect", sessions=sessions, contrast_sd=0.05
+            )
+            sym_effect = self.factor_effect(
+                "symptom_condition_effect", "symptom_effect", sessions=sessions, contrast_sd=4.0
+            )
             glx_base = pm.Normal("glx_baseline", 0.0, 0.2)
             glx_resp = pm.Normal("glx_response", 0.05, 0.05)
             glx_sigma = pm.HalfNormal("glx_sigma", 0.1)

@@ -375,6 +375,9 @@ def fit(
         tree.attrs["verdict"] = tree["diagnostics"].attrs["verdict"]
         tree.attrs["timings_json"] = json.dumps(steps.seconds)
         tree.attrs["warnings_json"] = json.dumps(caught)
+        tree.attrs["parametrisation_json"] = json.dumps(
+            {term: choice.to_dict() for term, choice in model.parametrisation.items()}
+        )
         write_artifact(tree, path)
         if caught:
             steps.note(

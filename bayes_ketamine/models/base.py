@@ -27,6 +27,7 @@ from bayes_ketamine.models.design import (
     participants_file,
     sequence_counts,
 )
+from bayes_ketamine.models.parametrisation import Parametrisation
 from bayes_ketamine.models.spec import ModelSpec, SpecError
 
 
@@ -66,6 +67,9 @@ class CrossoverModel(ABC):
         factor other than sex, ``glx_sex_difference`` replaced by the contrasts
         between levels (``<effect>_contrast`` of each effect in ``CONTRASTED``), and
         the ``CARRYOVER`` terms when the spec asks for carry-over.
+    parametrisation : dict of str to Parametrisation
+        Each hierarchical term's parametrisation and the numbers that chose it, by
+        the name of the term's variable (see :meth:`choose_parametrisation`).
     """
 
     family: ClassVar[str]
@@ -92,6 +96,7 @@ class CrossoverModel(ABC):
         self.priors = self._merge_priors(spec)
         if spec.carryover:
             check_carryover_identifiable(self)
+        self.parametrisation: dict[str, Parametrisation] = {}
         self.pymc_model = self.build()
 
     @classmethod
@@ -380,36 +385,85 @@ class CrossoverModel(ABC):
         order = {pid: i for i, pid in enumerate(self.study.participant_ids)}
         return table["participant_id"].map(order).to_numpy(dtype=int)
 
+    def choose_parametrisation(
+        self, term: str, *, observations: float, noise_scale: float, level_scale: float
+    ) -> bool:
+        """Choose and record the parametrisation of a hierarchical term; True if centred.
+
+        The rule is :class:`~bayes_ketamine.models.parametrisation.Parametrisation`'s;
+        the choice is kept in :attr:`parametrisation` under ``term``.
+        """
+        choice = Parametrisation(
+            observations=observations, noise_scale=noise_scale, level_scale=level_scale
+        )
+        self.parametrisation[term] = choice
+        return choice.centred
+
+    def participants_per_level(self, sessions: pd.DataFrame) -> int:
+        """Return the participants of the smallest level who inform a condition contrast.
+
+        A participant informs it with at least one session under the reference
+        condition and one under another condition among ``sessions`` (rows with
+        ``participant_id`` and ``condition``, e.g. the sessions that have fMRS
+        blocks or ratings).
+        """
+        reference = self.study.reference_condition
+        conditions = sessions.groupby("participant_id")["condition"].agg(set)
+        contrasted = {pid for pid, c in conditions.items() if reference in c and len(c) > 1}
+        people = self.study.participants
+        level = people.loc[people["participant_id"].isin(contrasted), self.factor]
+        return int(level.value_counts().reindex(list(self.levels), fill_value=0).min())
+
     def factor_effect(
-        self, name: str, prior: str, outer: tuple[str, ...] = ()
+        self,
+        name: str,
+        prior: str,
+        outer: tuple[str, ...] = (),
+        *,
+        sessions: pd.DataFrame,
+        contrast_sd: float,
     ) -> pt.TensorVariable:
         """Return an effect per level of the pooling factor, pooled as the spec says.
 
         With ``pooling = "none"`` each level has its own effect with the prior
         ``Normal(mu, sigma)``. With ``"complete"`` one effect is shared by all levels.
-        With ``"partial"`` (non-centred), over the ``K`` levels ``k``::
+        With ``"partial"``, over the ``K`` levels ``k``::
 
-            effect[k] = mean + sd * z[k],   z ~ Normal(0, 1)
+            effect[k] ~ Normal(mean, sd)                    (centred)
+            effect[k] = mean + sd * z[k],  z ~ Normal(0, 1)  (non-centred)
             mean ~ Normal(mu, sigma),      sd ~ HalfNormal(sd_sigma)
 
         The hyperprior ``sd_sigma`` is the prior ``{prior}_{factor}_sd`` (for sex
         ``{prior}_sex_sd``). Its scale does not change with ``K``: the prior of any
-        contrast between two levels, ``sd * (z[k] - z[l])``, is then the same whatever
-        the number of levels, so adding sites or groups claims neither larger nor
-        smaller differences between any two of them. With two levels the data barely
-        inform the SD, so the half-normal is on the scale of a plausible difference
-        rather than a vague one: it regularises towards pooling while letting a
-        difference of that size through; with more levels the ``K - 1`` contrasts
-        inform it increasingly.
+        contrast between two levels, ``effect[k] - effect[l]``, is then the same
+        whatever the number of levels, so adding sites or groups claims neither larger
+        nor smaller differences between any two of them. With two levels the data
+        barely inform the SD, so the half-normal is on the scale of a plausible
+        difference rather than a vague one: it regularises towards pooling while
+        letting a difference of that size through; with more levels the ``K - 1``
+        contrasts inform it increasingly.
+
+        The effects are centred when the participants of the smallest level
+        (:meth:`participants_per_level`) inform them well: information ratio
+        ``n * sd_sigma**2 / contrast_sd**2`` of at least
+        :data:`~bayes_ketamine.models.parametrisation.CENTRED_MIN_RATIO` (term
+        ``name`` in :attr:`parametrisation`). GO-MARK's 13 participants per sex are
+        non-centred; a pooled study with hundreds per level is centred.
 
         Parameters
         ----------
         name : str
-            Name of the resulting Deterministic (dims ``(*outer, factor)``).
+            Name of the resulting variable (dims ``(*outer, factor)``).
         prior : str
             Name of the prior in ``self.priors`` for the mean effect.
         outer : tuple of str
             Dims before the factor's (e.g. ``("post_timepoint",)``).
+        sessions : pandas.DataFrame
+            The sessions with observations of this effect's outcome
+            (``participant_id``, ``condition``).
+        contrast_sd : float
+            Nominal SD of one participant's within-participant contrast of the
+            outcome between two conditions (from the family's priors).
 
         Returns
         -------
@@ -420,21 +474,78 @@ class CrossoverModel(ABC):
         pooling = self.spec.pooling
         if pooling == "none":
             return pm.Normal(name, mu=p["mu"], sigma=p["sigma"], dims=dims)
+        # Sex always has two levels (its graph is unchanged from the sex-only
+        # models); another factor's number of levels is a study size.
+        n_levels = len(SEXES) if self.by_sex else pm.modelcontext(None).dim_lengths[self.factor]
+        if pooling == "partial":
+            sd_sigma = self.priors[f"{prior}_{self.factor}_sd"]["sigma"]
+            centred = self.choose_parametrisation(
+                name,
+                observations=self.participants_per_level(sessions),
+                noise_scale=contrast_sd,
+                level_scale=sd_sigma,
+            )
+            if centred:
+                return self._centred_levels(name, p, sd_sigma, outer, n_levels)
         mean = pm.Normal(f"{name}_mean", mu=p["mu"], sigma=p["sigma"], dims=outer or None)
         mean_b = mean[..., None] if outer else mean
         if pooling == "complete":
-            # Sex always has two levels (its graph is unchanged from the sex-only
-            # models); another factor's number of levels is a study size.
-            n_levels = len(SEXES) if self.by_sex else pm.modelcontext(None).dim_lengths[self.factor]
             return pm.Deterministic(name, mean_b * pt.ones(n_levels), dims=dims)
-        sd = pm.HalfNormal(
-            f"{name}_{self.factor}_sd",
-            sigma=self.priors[f"{prior}_{self.factor}_sd"]["sigma"],
-            dims=outer or None,
-        )
+        sd = pm.HalfNormal(f"{name}_{self.factor}_sd", sigma=sd_sigma, dims=outer or None)
         sd_b = sd[..., None] if outer else sd
         z = pm.Normal(f"{name}_{self.factor}_z", 0.0, 1.0, dims=dims)
         return pm.Deterministic(name, mean_b + sd_b * z, dims=dims)
+
+    def _centred_levels(
+        self,
+        name: str,
+        p: dict[str, float],
+        sd_sigma: float,
+        outer: tuple[str, ...],
+        n_levels: int | pt.TensorVariable,
+    ) -> pt.TensorVariable:
+        r"""Return partially pooled level effects in the centred form.
+
+        The levels' own mean :math:`\bar e` and their deviations :math:`d_k`
+        (summing to zero) are the free parameters, and the hyper-mean :math:`m`
+        is drawn given :math:`\bar e`::
+
+            tau ~ HalfNormal(sd_sigma)                         ({name}_{factor}_sd)
+            ebar ~ Normal(mu, sqrt(sigma**2 + tau**2 / K))       ({name}_level_mean)
+            d ~ ZeroSumNormal(tau)                                ({name}_{factor}_deviation)
+            effect[k] = ebar + d[k]
+            m = (mu / sigma**2 + K ebar / tau**2) / q + w / sqrt(q),
+                q = 1 / sigma**2 + K / tau**2,   w ~ Normal(0, 1)   ({name}_mean)
+
+        This is exactly the joint distribution of ``m ~ Normal(mu, sigma)``,
+        ``effect[k] ~ Normal(m, tau)`` (the deviations and :math:`\bar e` split the
+        levels' density; :math:`m \mid \bar e, \tau` is the conjugate normal), written
+        so that where the data pin every level down neither the deviations nor the
+        hyper-mean form a funnel with :math:`\tau`: with two levels the plainly centred
+        form has :math:`m \mid e \sim \mathcal{N}(\bar e, \tau/\sqrt 2)`, a funnel
+        over the whole range of the barely informed :math:`\tau`.
+        """
+        dims = (*outer, self.factor)
+        sd = pm.HalfNormal(f"{name}_{self.factor}_sd", sigma=sd_sigma, dims=outer or None)
+        sd_b = sd[..., None] if outer else sd
+        var0 = p["sigma"] ** 2
+        level_mean = pm.Normal(
+            f"{name}_level_mean",
+            mu=p["mu"],
+            sigma=pt.sqrt(var0 + sd**2 / n_levels),
+            dims=outer or None,
+        )
+        deviation = pm.ZeroSumNormal(f"{name}_{self.factor}_deviation", sigma=sd_b, dims=dims)
+        level_mean_b = level_mean[..., None] if outer else level_mean
+        precision = 1.0 / var0 + n_levels / sd**2
+        mean_z = pm.Normal(f"{name}_mean_z", 0.0, 1.0, dims=outer or None)
+        pm.Deterministic(
+            f"{name}_mean",
+            (p["mu"] / var0 + n_levels * level_mean / sd**2) / precision
+            + mean_z / pt.sqrt(precision),
+            dims=outer or None,
+        )
+        return pm.Deterministic(name, level_mean_b + deviation, dims=dims)
 
 
 def check_carryover_identifiable(model: CrossoverModel) -> None:

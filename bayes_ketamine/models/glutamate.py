@@ -8,6 +8,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_ketamine.models.base import CrossoverModel, response_profile
+from bayes_ketamine.models.parametrisation import contrast_noise, nominal_scale
 from bayes_ketamine.models.spec import SpecError
 
 GLX_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
@@ -37,6 +38,46 @@ def fmrs_rows(model: CrossoverModel) -> pd.DataFrame:
             f"study {model.study.name!r} has none"
         )
     return fmrs
+
+
+def glutamate_scales(model: CrossoverModel, profile: np.ndarray) -> dict:
+    r"""Return what chooses the parametrisation of the glutamate component's terms.
+
+    With :math:`\sigma_0` the nominal block noise (the scale of ``glx_noise_pct``):
+
+    - participant baselines :math:`\alpha_i`: :math:`n` = fMRS blocks of the median
+      participant, level scale the mean of the ``glx_participant_sd_pct`` prior;
+    - session responses :math:`A_{is}`: :math:`n` = the median session's
+      :math:`\sum_b f(t_b)^2` (each block informs the amplitude through the
+      profile: four blocks 5-35 min after the start inform it like 2.5 blocks at
+      the plateau), level scale the mean of the ``glx_response_sd`` prior;
+    - ``contrast_sd``, the nominal SD of a participant's contrast of two sessions'
+      responses, :math:`\sqrt{2 (\tau_{A0}^2 + \sigma_0^2 / n_A)}`, for the
+      condition effects (:meth:`CrossoverModel.factor_effect`).
+
+    See :mod:`bayes_ketamine.models.parametrisation` for the rule.
+    """
+    fmrs, pr = fmrs_rows(model), model.priors
+    noise = nominal_scale(pr["glx_noise_pct"])
+    blocks = fmrs["participant_id"].value_counts().reindex(model.study.participant_ids)
+    per_session = pd.Series(profile**2).groupby(
+        [fmrs["participant_id"].to_numpy(), fmrs["session"].to_numpy()]
+    )
+    session_info = float(per_session.sum().median())
+    response_sd = nominal_scale(pr["glx_response_sd"])
+    return {
+        "participant": {
+            "observations": float(blocks.fillna(0).median()),
+            "noise_scale": noise,
+            "level_scale": nominal_scale(pr["glx_participant_sd_pct"]),
+        },
+        "session": {
+            "observations": session_info,
+            "noise_scale": noise,
+            "level_scale": response_sd,
+        },
+        "contrast_sd": contrast_noise(np.sqrt(response_sd**2 + noise**2 / session_info)),
+    }
 
 
 def add_glutamate_component(
@@ -72,20 +113,23 @@ def add_glutamate_component(
     :math:`x_{i,s-1}` (0 in the first) shifts the response by :math:`\lambda`
     (``glx_carryover_pct``, prior Normal(0, 5) percent points); otherwise there is
     no such term. Participant baselines
-    :math:`\alpha_i \sim \mathcal{N}(0, \tau_\alpha)` are centred (ten blocks per
-    participant inform them well) and constrained to sum to zero
+    :math:`\alpha_i \sim \mathcal{N}(0, \tau_\alpha)` are constrained to sum to zero
     (``ZeroSumNormal``), so that :math:`\beta_0` is the sample's mean baseline and
     not correlated with every :math:`\alpha_i`. Their SD :math:`\tau_\alpha` has a
     Gamma(2, 0.2) prior (mean 10 %, little mass near 0): people differ in Glx/tNAA
-    by several percent, and a prior piling up at 0 would let the centred levels
-    funnel. Session responses, informed by four blocks, are
-    non-centred (:math:`z_{is} \sim \mathcal{N}(0, 1)`), and their SD
-    :math:`\tau_A` (``glx_response_sd``) has a Gamma(2, 0.4) prior (mean 5 %, mode
+    by several percent, and a prior piling up at 0 would let centred levels
+    funnel. Session responses :math:`A_{is}` have SD :math:`\tau_A`
+    (``glx_response_sd``) with a Gamma(2, 0.4) prior (mean 5 %, mode
     2.5 %): with a half-normal prior the sampler lingered near :math:`\tau_A = 0`,
     where a single session says little, and this SD had the lowest effective sample
     size of the joint model (274-775 per 4000 draws over four simulated studies;
-    614-761 with the Gamma prior). The
-    noise :math:`\sigma_{isb}` is :math:`\sigma` or, with measurement error,
+    614-761 with the Gamma prior). Each of the two terms, and the condition effects
+    :math:`a_g`, is centred where the study informs its levels well and non-centred
+    (:math:`\alpha_i = \tau_\alpha u_i`, :math:`A_{is} = \dots + \tau_A z_{is}`)
+    where it does not (:func:`glutamate_scales`): GO-MARK's ten blocks per
+    participant centre the baselines, its four post-infusion blocks per session
+    leave the responses non-centred.
+    The noise :math:`\sigma_{isb}` is :math:`\sigma` or, with measurement error,
     :math:`\sqrt{\sigma^2 + (\mathrm{CRLB}_{isb}/100)^2}`.
 
     Returns
@@ -106,18 +150,30 @@ def add_glutamate_component(
     pm.Data("fmrs_time_min", fmrs["time_min"].to_numpy(dtype=float), dims="fmrs_obs")
     active_d = model.session_data()["session_active"]
 
+    scales = glutamate_scales(model, profile)
     beta0 = pm.Normal("glx_log_baseline", **pr["glx_log_baseline"])
     alpha_sd = pm.Gamma("glx_participant_sd_pct", **pr["glx_participant_sd_pct"])
-    alpha = pm.ZeroSumNormal("glx_participant_offset", sigma=alpha_sd / 100.0, dims="participant")
+    if model.choose_parametrisation("glx_participant_offset", **scales["participant"]):
+        alpha = pm.ZeroSumNormal(
+            "glx_participant_offset", sigma=alpha_sd / 100.0, dims="participant"
+        )
+    else:
+        alpha_z = pm.ZeroSumNormal("glx_participant_z", sigma=1.0, dims="participant")
+        alpha = pm.Deterministic(
+            "glx_participant_offset", alpha_sd / 100.0 * alpha_z, dims="participant"
+        )
     period = model.period_effect("glx_period_effect_pct")
 
     response = pm.Normal("glx_response", **pr["glx_response"])
     a_level = model.factor_effect(
-        "glx_condition_effect", "glx_condition_effect", outer=model.arm_dims
+        "glx_condition_effect",
+        "glx_condition_effect",
+        outer=model.arm_dims,
+        sessions=fmrs.drop_duplicates(["participant_id", "session"]),
+        contrast_sd=scales["contrast_sd"],
     )
     covariates = model.covariate_term("glx", spec.glx_covariates)
     response_sd = pm.Gamma("glx_response_sd", **pr["glx_response_sd"])
-    response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=("participant", "session"))
     level = model.participant_level()
     if model.multi_arm:  # a[k, g]: one effect per active condition k
         person = (a_level[:, level].T[:, None, :] * active_d).sum(axis=-1)
@@ -128,11 +184,16 @@ def add_glutamate_component(
     if spec.carryover:
         carry = pm.Normal("glx_carryover_pct", **pr["glx_carryover_pct"])
         person = person + carry * model.session_data()["session_after_active"]
-    amplitude = pm.Deterministic(
-        "glx_session_response",
-        response + person + response_sd * response_z,
-        dims=("participant", "session"),
-    )
+    session_dims = ("participant", "session")
+    if model.choose_parametrisation("glx_session_response", **scales["session"]):
+        amplitude = pm.Normal(
+            "glx_session_response", mu=response + person, sigma=response_sd, dims=session_dims
+        )
+    else:
+        response_z = pm.Normal("glx_session_z", 0.0, 1.0, dims=session_dims)
+        amplitude = pm.Deterministic(
+            "glx_session_response", response + person + response_sd * response_z, dims=session_dims
+        )
     model.pooled_and_sex_difference("glx_condition_effect", a_level)
     model.level_contrasts("glx_condition_effect", a_level)
 

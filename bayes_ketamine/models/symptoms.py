@@ -8,6 +8,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from bayes_ketamine.models.base import CrossoverModel
+from bayes_ketamine.models.parametrisation import contrast_noise, nominal_scale
 from bayes_ketamine.models.spec import SpecError
 
 SYMPTOM_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
@@ -38,15 +39,30 @@ def post_timepoints(model: CrossoverModel) -> list[str]:
     return post
 
 
-CENTRED_MIN_RATINGS = 4
-"""Median ratings per participant from which participant levels are centred."""
+def symptom_scales(model: CrossoverModel) -> dict:
+    r"""Return what chooses the parametrisation of the symptom component's terms.
 
+    With :math:`\sigma_0` the nominal rating noise (the scale of ``symptom_noise``):
 
-def participant_levels_centred(model: CrossoverModel) -> bool:
-    """Return whether the participant levels are informed enough to centre them."""
+    - participant levels :math:`p_i`: :math:`n` = ratings of the median participant,
+      level scale the mean of the ``symptom_participant_sd`` prior;
+    - ``contrast_sd``, the nominal SD of a participant's contrast of two sessions'
+      changes after the infusion (four ratings), :math:`2\sigma_0`, for the
+      condition effects (:meth:`CrossoverModel.factor_effect`).
+
+    See :mod:`bayes_ketamine.models.parametrisation` for the rule.
+    """
     counts = symptom_rows(model)["participant_id"].value_counts()
     counts = counts.reindex(model.study.participant_ids, fill_value=0)
-    return float(np.median(counts)) >= CENTRED_MIN_RATINGS
+    noise = nominal_scale(model.priors["symptom_noise"])
+    return {
+        "participant": {
+            "observations": float(np.median(counts)),
+            "noise_scale": noise,
+            "level_scale": nominal_scale(model.priors["symptom_participant_sd"]),
+        },
+        "contrast_sd": contrast_noise(contrast_noise(noise)),
+    }
 
 
 def symptom_rows(model: CrossoverModel) -> pd.DataFrame:
@@ -77,12 +93,14 @@ def add_symptom_component(
 
     Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` sum to zero
     (``ZeroSumNormal``), so that :math:`m_0` is not correlated with every
-    :math:`p_i`. They are centred when the median participant has at least
-    :data:`CENTRED_MIN_RATINGS` ratings (GO-MARK's design: four), which inform them
-    well, and non-centred (:math:`p_i = \tau_p u_i`) when the data are thinner (the
-    NIMH design: one baseline and one rating per period). Their SD :math:`\tau_p` has
+    :math:`p_i`. They are centred when the ratings of the median participant inform
+    them well (:func:`symptom_scales`; GO-MARK's design: four ratings) and
+    non-centred (:math:`p_i = \tau_p u_i`) when the data are thinner (the NIMH
+    design: one baseline and one rating per period). Their SD :math:`\tau_p` has
     a Gamma(2, 0.3) prior (mean 6.7 points, little mass near 0: patients' severity
     always differs, and a prior piling up at 0 would let centred levels funnel).
+    The partially pooled condition effects :math:`c_{t,g}` are likewise centred or
+    not by the participants per level (13 per sex in GO-MARK: non-centred).
     :math:`d_t` is the change
     from before the infusion to post timepoint :math:`t` under the reference
     condition (``symptom_change_reference``), :math:`c_{t,g}` the condition-by-time
@@ -142,7 +160,8 @@ def add_symptom_component(
 
     base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
     part_sd = pm.Gamma("symptom_participant_sd", **pr["symptom_participant_sd"])
-    if participant_levels_centred(model):
+    scales = symptom_scales(model)
+    if model.choose_parametrisation("symptom_participant_offset", **scales["participant"]):
         part = pm.ZeroSumNormal("symptom_participant_offset", sigma=part_sd, dims="participant")
     else:
         part_z = pm.ZeroSumNormal("symptom_participant_z", sigma=1.0, dims="participant")
@@ -156,6 +175,8 @@ def add_symptom_component(
         f"{effect_name}_by_time",
         "symptom_condition_effect",
         outer=("post_timepoint", *model.arm_dims),
+        sessions=rows.drop_duplicates(["participant_id", "session"]),
+        contrast_sd=scales["contrast_sd"],
     )
     primary = pm.Deterministic(effect_name, by_time[0], dims=(*model.arm_dims, model.factor))
     model.pooled_and_sex_difference(effect_name, primary)
