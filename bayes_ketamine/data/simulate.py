@@ -217,13 +217,10 @@ class SimulationParameters:
             Field name to value.
         """
         values = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name in OPTION_FIELDS and value == _default(f):
-                continue
+        for name, value in _stated_fields(self, OPTION_FIELDS).items():
             if isinstance(value, dict):
                 value = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
-            values[f.name] = list(value) if isinstance(value, tuple) else value
+            values[name] = list(value) if isinstance(value, tuple) else value
         return values
 
     @classmethod
@@ -345,6 +342,18 @@ def _default(f: dataclasses.Field) -> Any:
     if f.default_factory is not dataclasses.MISSING:
         return f.default_factory()
     return f.default
+
+
+def _stated_fields(obj: Any, options: tuple[str, ...]) -> dict[str, Any]:
+    """Return a dataclass's fields by name, without ``options`` fields at their default.
+
+    An option left at its default is absent, as in files written before it existed.
+    """
+    return {
+        f.name: getattr(obj, f.name)
+        for f in dataclasses.fields(obj)
+        if not (f.name in options and getattr(obj, f.name) == _default(f))
+    }
 
 
 @dataclass(frozen=True)
@@ -496,12 +505,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         dict
             Field name to value.
         """
-        values = {}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.name in TRUTH_OPTION_FIELDS and value == _default(f):
-                continue  # absent without the option, as before it existed
-            values[f.name] = value
+        values = _stated_fields(self, TRUTH_OPTION_FIELDS)
         values["participant_ids"] = list(self.participant_ids)
         values["glx_amplitude"] = self.glx_amplitude.tolist()
         return values
