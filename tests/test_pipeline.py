@@ -143,13 +143,12 @@ def fake_cross_validation(elpd_by_pooling: dict[str, float]):
     from bayes_ketamine.calibration.cross_validation import CVResult
     from bayes_ketamine.inference.comparison import CV_RESULT_KIND
     from bayes_ketamine.inference.provenance import package_versions, provenance_key
-    from bayes_ketamine.models import resolve_spec
 
-    def cross_validate_poolings(fits, study, out_dir, settings, *args):
+    def cross_validate_poolings(fits, specs, study, out_dir, settings, *args):
         results = {}
         ids = study.participant_ids
         for k, name in enumerate(sorted(fits)):
-            spec = resolve_spec(name)
+            spec = specs[name]
             var = {"glutamate": "log_glx", "symptoms": "score"}.get(spec.family)
             if var is None:
                 continue
