@@ -6,17 +6,28 @@ by a four-level site factor. For each option and seed, simulate a study with kno
 truths (all SIMULATED DATA), fit with real sampling (nutpie, 4 chains) and record
 whether the 90 % equal-tailed interval of each key effect contains the truth, with
 divergences. Each option's model is compiled once and every seed binds its own data
-(the compile-once invariant: studies of one design share a structure).
+(the compile-once invariant: studies of one design share a structure; the model is
+compiled again if a study's parametrisation choice, ``models/parametrisation.py``,
+differs from the first seed's).
+
+The CSV is rewritten (atomically) after every fit, keeping the rows of options and
+seeds not in this run, so options can be run one at a time and a cut-off run loses
+only the fit under way. ``--markdown`` writes the summary table of every option in
+the CSV.
 
 Run::
 
     PYTHONPATH=. .venv/bin/python benchmarks/recovery_designs.py --seeds 0 1 2 3 4 5 6 7 8 9 \
-        --out benchmarks/results/recovery_designs.csv
+        --out benchmarks/results/recovery_designs.csv \
+        --markdown benchmarks/results/recovery_designs.md
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,23 +148,29 @@ OPTIONS: dict[str, Option] = {
 }
 
 
-def recover(name: str, seeds: list[int], draws: int, target_accept: float) -> list[dict]:
-    """Fit one option's model to a study per seed; return one row per checked truth."""
+def recover(
+    name: str, seeds: list[int], draws: int, target_accept: float, *, out: Path
+) -> list[dict]:
+    """Fit one option's model to a study per seed; return one row per checked truth.
+
+    After each fit the rows so far are merged into ``out`` (:func:`save`).
+    """
     option = OPTIONS[name]
-    compiled = None
+    compiled = {}  # parametrisation choice -> compiled model
     rows = []
     for seed in seeds:
         study, truth = simulate_study(seed=seed, n_participants=option.n, params=option.params)
         model = build_model(option.spec, study)
-        if compiled is None:
-            compiled = nutpie.compile_pymc_model(model.pymc_model)
-        used = {var.name for var in compiled.shared_var_keys}
+        choice = tuple(sorted((term, c.name) for term, c in model.parametrisation.items()))
+        if choice not in compiled:
+            compiled[choice] = nutpie.compile_pymc_model(model.pymc_model)
+        used = {var.name for var in compiled[choice].shared_var_keys}
         values = {
             var.name: var.get_value() for var in model.pymc_model.data_vars if var.name in used
         }
         start = time.perf_counter()
         trace = nutpie.sample(
-            compiled.with_data(**values),
+            compiled[choice].with_data(**values),
             draws=draws,
             tune=1000,
             chains=4,
@@ -165,6 +182,7 @@ def recover(name: str, seeds: list[int], draws: int, target_accept: float) -> li
         seconds = time.perf_counter() - start
         post = trace.posterior
         divergences = int(trace.sample_stats["diverging"].sum())
+        centred = ";".join(term for term, form in choice if form == "centred")
         for (variable, label), (where, value) in option.truths(truth).items():
             samples = post[variable].sel(where).values.ravel()
             low, high = np.quantile(samples, [0.05, 0.95])
@@ -181,9 +199,58 @@ def recover(name: str, seeds: list[int], draws: int, target_accept: float) -> li
                     covered=bool(low < value < high),
                     divergences=divergences,
                     seconds=seconds,
+                    centred_terms=centred,
                 )
             )
+        save(pd.DataFrame(rows), out)
+        print(f"{name} seed {seed}: {divergences} divergences, {seconds:.0f} s", flush=True)
     return rows
+
+
+def save(rows: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """Merge ``rows`` into the CSV ``out`` (replacing its rows of the same option and
+    seed) and write it atomically; return the merged table."""
+    if out.exists():
+        kept = pd.read_csv(out, keep_default_na=False)
+        fitted = pd.MultiIndex.from_frame(rows[["option", "seed"]])
+        kept = kept[~pd.MultiIndex.from_frame(kept[["option", "seed"]]).isin(fitted)]
+        rows = pd.concat([kept, rows], ignore_index=True)
+    rows = rows.sort_values(["option", "seed"], kind="stable")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=out.parent, suffix=".tmp", delete=False) as tmp:
+        rows.to_csv(tmp, index=False)
+    os.replace(tmp.name, out)
+    return rows
+
+
+def markdown(table: pd.DataFrame, command: str) -> str:
+    """Return the summary of ``table`` (the CSV's rows) as a Markdown table."""
+    lines = [
+        "SIMULATED DATA. Recovery of the design options: 90 % equal-tailed intervals "
+        "against the simulated truths (nutpie, 4 chains x 1000 draws after 1000 tuning).",
+        "",
+        "| option | parameters checked | seeds | coverage of 90 % intervals (k/n) "
+        "| divergences (total) | centred terms | median s per fit |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, rows in table.groupby("option", sort=False):
+        params = ", ".join(
+            dict.fromkeys(
+                f"`{e}`" + (f"[{lab}]" if lab else "")
+                for e, lab in zip(rows["effect"], rows["label"], strict=True)
+            )
+        )
+        fits = rows.drop_duplicates("seed")
+        seeds = sorted(fits["seed"])
+        centred = "; ".join(sorted(set(fits["centred_terms"].astype(str)) - {""})) or "none"
+        lines.append(
+            f"| {name} | {params} | {len(seeds)} ({seeds[0]}-{seeds[-1]}) "
+            f"| {int(rows['covered'].sum())}/{len(rows)} ({rows['covered'].mean():.0%}) "
+            f"| {int(fits['divergences'].sum())} | {centred} "
+            f"| {fits['seconds'].median():.0f} |"
+        )
+    lines += ["", f"Command: `{command}`", ""]
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -193,26 +260,19 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (4 chains)")
     parser.add_argument("--target-accept", type=float, default=0.99)  # FitSettings default
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recovery_designs.csv"))
+    parser.add_argument("--markdown", type=Path, help="write the summary of the CSV here")
     args = parser.parse_args()
-    rows = [
-        row
-        for name in args.options
-        for row in recover(name, args.seeds, args.draws, args.target_accept)
-    ]
-    table = pd.DataFrame(rows)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out, index=False)
-    summary = table.groupby("option").agg(
-        coverage=("covered", "mean"),
-        intervals=("covered", "size"),
-        seeds=("seed", "nunique"),
-        median_seconds=("seconds", "median"),
-    )
-    fits = table.drop_duplicates(["option", "seed"]).groupby("option")
-    summary["divergences"] = fits["divergences"].sum()
-    print("SIMULATED DATA: recovery of the design options")
-    print(summary.to_string())
+    for name in args.options:
+        recover(name, args.seeds, args.draws, args.target_accept, out=args.out)
+    table = pd.read_csv(args.out, keep_default_na=False)
+    table = table[table["option"].isin(list(OPTIONS))]
+    order = {name: i for i, name in enumerate(OPTIONS)}
+    table = table.sort_values("option", key=lambda c: c.map(order), kind="stable")
+    command = "python " + " ".join(sys.argv)
+    print(markdown(table, command))
     print(table.loc[~table["covered"], ["option", "seed", "effect", "label", "truth", "mean"]])
+    if args.markdown:
+        args.markdown.write_text(markdown(table, command))
 
 
 if __name__ == "__main__":
