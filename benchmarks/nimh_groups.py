@@ -2,46 +2,82 @@
 
 Data: NIMH Ketamine Mechanism of Action Study (OpenNeuro ds005917,
 doi:10.18112/openneuro.ds005917.v1.0.1, CC0; Evans, Nugent, Zarate), all groups (MDD,
-BP, HC), MADRS at baseline and after each infusion (ketamine vs placebo).
+BP, HC), the chosen scale at baseline and after each infusion (ketamine vs placebo).
 
-The Bayesian estimates are ``symptom_condition_effect`` (per group, at the primary
-post timepoint), ``_pooled`` and ``_contrast`` of ``symptoms_group_partial``. The
-frequentist model is a linear mixed model on the same rows (ratings that were made)
-with the same fixed effects as the Bayesian model (post-infusion change per
-timepoint, a post x ketamine effect per group and timepoint, one shift per later
-period) and a random intercept per participant, fitted by REML with statsmodels; its
-post x ketamine x group coefficients at the primary timepoint are the group x
-condition interaction without pooling.
+The Bayesian estimates are ``symptom_condition_effect_by_time`` (the ketamine effect
+per group at each post timepoint), ``_pooled`` and ``_contrast`` (primary timepoint) of
+``symptoms_group_partial``. The frequentist model is a linear mixed model on the same
+rows (ratings that were made) with the same fixed effects as the Bayesian model
+(post-infusion change per timepoint, a post x ketamine effect per group and timepoint,
+one shift per later period) and a random intercept per participant, fitted by REML with
+statsmodels; its post x ketamine x group coefficients are the group x condition
+interaction without pooling, and a contrast between groups is the difference of two
+coefficients with its Wald interval (from their REML covariance). The models differ
+in that the Bayesian one partially pools the groups' effects, has priors, and
+censors the ratings at the scale's bounds.
 
 Run::
 
-    PYTHONPATH=. .venv/bin/python benchmarks/nimh_groups.py --timepoints day2
+    PYTHONPATH=. .venv/bin/python benchmarks/nimh_groups.py --timepoints day2 day10 \
+        --markdown benchmarks/results/nimh_groups.md
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
+import arviz_stats as azs
 import numpy as np
+import pandas as pd
 import pymc as pm
 import statsmodels.formula.api as smf
 
 from bayes_ketamine.data import import_nimh
+from bayes_ketamine.data.nimh import CREDIT
 from bayes_ketamine.models import build_model
 from bayes_ketamine.models.symptoms import post_timepoints, symptom_rows
+
+
+def lmm_rows(study, rows: pd.DataFrame, timepoints: list[str]) -> pd.DataFrame:
+    """Return the rating rows with the indicator columns of the mixed model."""
+    group = rows["participant_id"].map(study.participants.set_index("participant_id")["group"])
+    data = rows.assign(
+        score=rows["score"].astype(float),
+        group=group.to_numpy(),
+        ketamine=(rows["condition"] == "ketamine").astype(float),
+    )
+    for t in timepoints:
+        data[f"post_{t}"] = (data["timepoint"] == t).astype(float)
+        data[f"ket_{t}"] = data[f"post_{t}"] * data["ketamine"]
+    for s in range(2, study.periods + 1):
+        data[f"period{s}"] = (data["session"] == s).astype(float)
+    return data
+
+
+def interval(values: np.ndarray) -> str:
+    """Return the mean and 95 % equal-tailed interval of draws, formatted."""
+    low, high = np.quantile(values, [0.025, 0.975])
+    return f"{values.mean():.2f} [{low:.2f}, {high:.2f}]"
+
+
+def wald(estimate: float, se: float) -> str:
+    """Return an estimate and its 95 % Wald interval, formatted."""
+    return f"{estimate:.2f} [{estimate - 1.96 * se:.2f}, {estimate + 1.96 * se:.2f}]"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timepoints", nargs="+", default=["day2"])
     parser.add_argument("--scale", default="MADRS")
+    parser.add_argument("--markdown", type=Path, help="write the table here")
     args = parser.parse_args()
     study = import_nimh("all", timepoints=args.timepoints, scale=args.scale)
     model = build_model("symptoms_group_partial", study)
     rows = symptom_rows(model)
-    primary = post_timepoints(model)[0]
-    print(f"{study.name}: {len(study.participants)} participants, {len(rows)} ratings")
-    print(study.participants["group"].value_counts().to_dict())
+    timepoints = post_timepoints(model)
+    primary = timepoints[0]
     with model.pymc_model:
         idata = pm.sample(
             nuts_sampler="nutpie",
@@ -54,49 +90,69 @@ def main() -> None:
             progressbar=False,
         )
     post = idata.posterior
-    print(f"divergences {int(idata.sample_stats['diverging'].sum())}")
-    print(f"| quantity | Bayesian mean [95 % ETI] ({primary}) | LMM REML estimate [95 % CI] |")
-    print("| --- | --- | --- |")
+    divergences = int(idata.sample_stats["diverging"].sum())
+    free = [rv.name for rv in model.pymc_model.free_RVs]
+    ess = min(float(np.nanmin(azs.ess(post[name], method="bulk"))) for name in free)
+    rhat = max(float(np.nanmax(azs.rhat(post[name]))) for name in free)
 
-    group = rows["participant_id"].map(study.participants.set_index("participant_id")["group"])
-    data = rows.assign(
-        score=rows["score"].astype(float),
-        group=group.to_numpy(),
-        post=(rows["hours"] > 0).astype(float),
-        ketamine=(rows["condition"] == "ketamine").astype(float),
-    )
-    for t in post_timepoints(model):
-        data[f"post_{t}"] = (data["timepoint"] == t).astype(float)
-        data[f"ket_{t}"] = data[f"post_{t}"] * data["ketamine"]
-    for s in range(2, study.periods + 1):
-        data[f"period{s}"] = (data["session"] == s).astype(float)
-    terms = [f"post_{t} + ket_{t}:C(group)" for t in post_timepoints(model)]
+    data = lmm_rows(study, rows, timepoints)
+    terms = [f"post_{t} + ket_{t}:C(group)" for t in timepoints]
     periods = [f"period{s}" for s in range(2, study.periods + 1)]
     formula = "score ~ " + " + ".join(terms + periods)
     mixed = smf.mixedlm(formula, data, groups=data["participant_id"]).fit(reml=True)
-    ci = mixed.conf_int()
+    cov = mixed.cov_params()
 
-    def bayes(values: np.ndarray) -> str:
-        low, high = np.quantile(values, [0.025, 0.975])
-        return f"{values.mean():.2f} [{low:.2f}, {high:.2f}]"
+    def coef(t: str, level: str) -> str:
+        return f"ket_{t}:C(group)[{level}]"
 
-    effect = post["symptom_condition_effect"]
-    for level in effect["group"].values:
-        name = f"ket_{primary}:C(group)[{level}]"
-        lmm = f"{mixed.params[name]:.2f} [{ci.loc[name, 0]:.2f}, {ci.loc[name, 1]:.2f}]"
-        estimate = bayes(effect.sel(group=level).values.ravel())
-        print(f"| ketamine effect, {level} | {estimate} | {lmm} |")
+    counts = study.participants["group"].value_counts().to_dict()
+    lines = [
+        f"REAL DATA: {CREDIT}",
+        "",
+        f"{study.name}, scale {args.scale}: {len(study.participants)} participants "
+        f"({', '.join(f'{g} {n}' for g, n in counts.items())}), {len(rows)} ratings "
+        f"(timepoints {', '.join(timepoints)}). Bayesian: `symptoms_group_partial`, "
+        f"nutpie 4 x 1000 draws, {divergences} divergences, min bulk ESS {ess:.0f}, "
+        f"max R-hat {rhat:.3f}; centred terms: "
+        f"{', '.join(t for t, c in model.parametrisation.items() if c.centred) or 'none'}. "
+        f"LMM: `{formula}`, random intercept per participant, REML "
+        f"(converged: {mixed.converged}).",
+        "",
+        "Ketamine effect = change from baseline under ketamine minus under placebo, "
+        "scale points (negative = ketamine improves more).",
+        "",
+        "| quantity | Bayesian mean [95 % ETI] | LMM REML estimate [95 % CI] |",
+        "| --- | --- | --- |",
+    ]
+    effect = post["symptom_condition_effect_by_time"]
+    levels = [str(level) for level in effect["group"].values]
+    for t in timepoints:
+        for level in levels:
+            name = coef(t, level)
+            lmm = wald(mixed.params[name], np.sqrt(cov.loc[name, name]))
+            estimate = interval(effect.sel(group=level, post_timepoint=t).values.ravel())
+            lines.append(f"| ketamine effect, {level}, {t} | {estimate} | {lmm} |")
     pooled = post["symptom_condition_effect_pooled"].values.ravel()
-    print(f"| pooled (mean of groups) | {bayes(pooled)} | |")
+    weights = np.full(len(levels), 1 / len(levels))
+    names = [coef(primary, level) for level in levels]
+    mean_lmm = wald(
+        float(weights @ mixed.params[names]),
+        float(np.sqrt(weights @ cov.loc[names, names].to_numpy() @ weights)),
+    )
+    lines.append(f"| mean of groups, {primary} | {interval(pooled)} | {mean_lmm} |")
     contrast = post["symptom_condition_effect_contrast"]
     for pair in contrast["group_pair"].values:
-        b, a = str(pair).split(" - ")
-        diff = (
-            mixed.params[f"ket_{primary}:C(group)[{b}]"]
-            - mixed.params[f"ket_{primary}:C(group)[{a}]"]
-        )
-        estimate = bayes(contrast.sel(group_pair=pair).values.ravel())
-        print(f"| contrast {pair} | {estimate} | {diff:.2f} |")
+        b, a = (coef(primary, level) for level in str(pair).split(" - "))
+        se = np.sqrt(cov.loc[b, b] + cov.loc[a, a] - 2 * cov.loc[a, b])
+        lmm = wald(mixed.params[b] - mixed.params[a], se)
+        estimate = interval(contrast.sel(group_pair=pair).values.ravel())
+        lines.append(f"| contrast {pair}, {primary} | {estimate} | {lmm} |")
+    lines += ["", f"Command: `python {' '.join(sys.argv)}`", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text)
 
 
 if __name__ == "__main__":

@@ -127,8 +127,14 @@ OPTIONS: dict[str, Option] = {
         ),
         26,
         lambda t: {
-            ("glx_covariate_effect", "age"): ({"glx_covariate": "age"}, 2.0),
-            ("symptom_covariate_effect", "age"): ({"symptom_covariate": "age"}, -2.0),
+            ("glx_covariate_effect", "age"): (
+                {"glx_covariate": "age"},
+                t.glx_covariate_effect["age"],
+            ),
+            ("symptom_covariate_effect", "age"): (
+                {"symptom_covariate": "age"},
+                t.symptom_covariate_effect["age"],
+            ),
         },
     ),
     "site4": Option(
