@@ -40,20 +40,36 @@ from bayes_ketamine.models import build_model
 from bayes_ketamine.models.symptoms import post_timepoints, symptom_rows
 
 
-def lmm_rows(study, rows: pd.DataFrame, timepoints: list[str]) -> pd.DataFrame:
-    """Return the rating rows with the indicator columns of the mixed model."""
+def coefficient(timepoint: str, level: str) -> str:
+    """Return the name of the mixed model's ketamine x group coefficient at a timepoint."""
+    return f"ket_{timepoint}_{level}"
+
+
+def mixed_model(study, rows: pd.DataFrame, timepoints: list[str]):
+    """Fit the REML mixed model to the rating rows; return the fit and its formula.
+
+    A ketamine x group x timepoint column with no rating (e.g. no BP participant
+    rated at day 10 after ketamine) is left out: the model cannot estimate it.
+    """
     group = rows["participant_id"].map(study.participants.set_index("participant_id")["group"])
-    data = rows.assign(
-        score=rows["score"].astype(float),
-        group=group.to_numpy(),
-        ketamine=(rows["condition"] == "ketamine").astype(float),
-    )
+    data = rows.assign(score=rows["score"].astype(float))
+    ketamine = (rows["condition"] == "ketamine").to_numpy(dtype=float)
+    terms = []
     for t in timepoints:
-        data[f"post_{t}"] = (data["timepoint"] == t).astype(float)
-        data[f"ket_{t}"] = data[f"post_{t}"] * data["ketamine"]
+        post = (rows["timepoint"] == t).to_numpy(dtype=float)
+        data[f"post_{t}"] = post
+        terms.append(f"post_{t}")
+        for level in sorted(group.unique()):
+            column = post * ketamine * (group == level).to_numpy(dtype=float)
+            if column.any():
+                data[coefficient(t, level)] = column
+                terms.append(coefficient(t, level))
     for s in range(2, study.periods + 1):
-        data[f"period{s}"] = (data["session"] == s).astype(float)
-    return data
+        data[f"period{s}"] = (rows["session"] == s).to_numpy(dtype=float)
+        terms.append(f"period{s}")
+    formula = "score ~ " + " + ".join(terms)
+    fit = smf.mixedlm(formula, data, groups=data["participant_id"]).fit(reml=True)
+    return fit, formula
 
 
 def interval(values: np.ndarray) -> str:
@@ -95,15 +111,8 @@ def main() -> None:
     ess = min(float(np.nanmin(azs.ess(post[name], method="bulk"))) for name in free)
     rhat = max(float(np.nanmax(azs.rhat(post[name]))) for name in free)
 
-    data = lmm_rows(study, rows, timepoints)
-    terms = [f"post_{t} + ket_{t}:C(group)" for t in timepoints]
-    periods = [f"period{s}" for s in range(2, study.periods + 1)]
-    formula = "score ~ " + " + ".join(terms + periods)
-    mixed = smf.mixedlm(formula, data, groups=data["participant_id"]).fit(reml=True)
+    mixed, formula = mixed_model(study, rows, timepoints)
     cov = mixed.cov_params()
-
-    def coef(t: str, level: str) -> str:
-        return f"ket_{t}:C(group)[{level}]"
 
     counts = study.participants["group"].value_counts().to_dict()
     lines = [
@@ -128,13 +137,16 @@ def main() -> None:
     levels = [str(level) for level in effect["group"].values]
     for t in timepoints:
         for level in levels:
-            name = coef(t, level)
-            lmm = wald(mixed.params[name], np.sqrt(cov.loc[name, name]))
+            name = coefficient(t, level)
+            if name in mixed.params:
+                lmm = wald(mixed.params[name], np.sqrt(cov.loc[name, name]))
+            else:
+                lmm = "not estimable (no ratings)"
             estimate = interval(effect.sel(group=level, post_timepoint=t).values.ravel())
             lines.append(f"| ketamine effect, {level}, {t} | {estimate} | {lmm} |")
     pooled = post["symptom_condition_effect_pooled"].values.ravel()
     weights = np.full(len(levels), 1 / len(levels))
-    names = [coef(primary, level) for level in levels]
+    names = [coefficient(primary, level) for level in levels]
     mean_lmm = wald(
         float(weights @ mixed.params[names]),
         float(np.sqrt(weights @ cov.loc[names, names].to_numpy() @ weights)),
@@ -142,7 +154,7 @@ def main() -> None:
     lines.append(f"| mean of groups, {primary} | {interval(pooled)} | {mean_lmm} |")
     contrast = post["symptom_condition_effect_contrast"]
     for pair in contrast["group_pair"].values:
-        b, a = (coef(primary, level) for level in str(pair).split(" - "))
+        b, a = (coefficient(primary, level) for level in str(pair).split(" - "))
         se = np.sqrt(cov.loc[b, b] + cov.loc[a, a] - 2 * cov.loc[a, b])
         lmm = wald(mixed.params[b] - mixed.params[a], se)
         estimate = interval(contrast.sel(group_pair=pair).values.ravel())
