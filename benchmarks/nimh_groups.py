@@ -6,7 +6,8 @@ BP, HC), the chosen scale at baseline and after each infusion (ketamine vs place
 
 The Bayesian estimates are ``symptom_condition_effect_by_time`` (the ketamine effect
 per group at each post timepoint), ``_pooled`` and ``_contrast`` (primary timepoint) of
-``symptoms_group_partial``. The frequentist model is a linear mixed model on the same
+``symptoms_group_partial`` and, as the Bayesian counterpart of the unpooled mixed
+model, ``symptoms_group_none`` (``--specs``). The frequentist model is a linear mixed model on the same
 rows (ratings that were made) with the same fixed effects as the Bayesian model
 (post-infusion change per timepoint, a post x ketamine effect per group and timepoint,
 one shift per later period) and a random intercept per participant, fitted by REML with
@@ -74,6 +75,7 @@ def mixed_model(study, rows: pd.DataFrame, timepoints: list[str]):
 
 def interval(values: np.ndarray) -> str:
     """Return the mean and 95 % equal-tailed interval of draws, formatted."""
+    values = np.asarray(values).ravel()
     low, high = np.quantile(values, [0.025, 0.975])
     return f"{values.mean():.2f} [{low:.2f}, {high:.2f}]"
 
@@ -83,17 +85,9 @@ def wald(estimate: float, se: float) -> str:
     return f"{estimate:.2f} [{estimate - 1.96 * se:.2f}, {estimate + 1.96 * se:.2f}]"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--timepoints", nargs="+", default=["day2"])
-    parser.add_argument("--scale", default="MADRS")
-    parser.add_argument("--markdown", type=Path, help="write the table here")
-    args = parser.parse_args()
-    study = import_nimh("all", timepoints=args.timepoints, scale=args.scale)
-    model = build_model("symptoms_group_partial", study)
-    rows = symptom_rows(model)
-    timepoints = post_timepoints(model)
-    primary = timepoints[0]
+def fit_bayes(spec: str, study) -> tuple[object, str]:
+    """Fit a spec to the study with nutpie; return the posterior and a diagnostics note."""
+    model = build_model(spec, study)
     with model.pymc_model:
         idata = pm.sample(
             nuts_sampler="nutpie",
@@ -110,9 +104,41 @@ def main() -> None:
     free = [rv.name for rv in model.pymc_model.free_RVs]
     ess = min(float(np.nanmin(azs.ess(post[name], method="bulk"))) for name in free)
     rhat = max(float(np.nanmax(azs.rhat(post[name]))) for name in free)
+    centred = ", ".join(t for t, c in model.parametrisation.items() if c.centred) or "none"
+    note = (
+        f"`{spec}`: nutpie 4 x 1000 draws, {divergences} divergences, min bulk ESS "
+        f"{ess:.0f}, max R-hat {rhat:.3f}, centred terms: {centred}"
+    )
+    return post, note
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timepoints", nargs="+", default=["day2"])
+    parser.add_argument("--scale", default="MADRS")
+    parser.add_argument(
+        "--specs",
+        nargs="+",
+        default=["symptoms_group_partial", "symptoms_group_none"],
+        help="Bayesian specs pooling by group, one column each",
+    )
+    parser.add_argument("--markdown", type=Path, help="write the table here")
+    args = parser.parse_args()
+    study = import_nimh("all", timepoints=args.timepoints, scale=args.scale)
+    fits = {spec: fit_bayes(spec, study) for spec in args.specs}
+    model = build_model(args.specs[0], study)
+    rows = symptom_rows(model)
+    timepoints = post_timepoints(model)
+    primary = timepoints[0]
     mixed, formula = mixed_model(study, rows, timepoints)
     cov = mixed.cov_params()
+
+    def lmm(weights: dict[str, float]) -> str:
+        if not set(weights) <= set(mixed.params.index):
+            return "not estimable (no ratings)"
+        names = list(weights)
+        w = np.array([weights[n] for n in names])
+        return wald(float(w @ mixed.params[names]), float(np.sqrt(w @ cov.loc[names, names] @ w)))
 
     counts = study.participants["group"].value_counts().to_dict()
     lines = [
@@ -120,45 +146,45 @@ def main() -> None:
         "",
         f"{study.name}, scale {args.scale}: {len(study.participants)} participants "
         f"({', '.join(f'{g} {n}' for g, n in counts.items())}), {len(rows)} ratings "
-        f"(timepoints {', '.join(timepoints)}). Bayesian: `symptoms_group_partial`, "
-        f"nutpie 4 x 1000 draws, {divergences} divergences, min bulk ESS {ess:.0f}, "
-        f"max R-hat {rhat:.3f}; centred terms: "
-        f"{', '.join(t for t, c in model.parametrisation.items() if c.centred) or 'none'}. "
-        f"LMM: `{formula}`, random intercept per participant, REML "
+        f"(timepoints {', '.join(timepoints)}).",
+        "",
+        *(f"- Bayesian {note}." for _, note in fits.values()),
+        f"- LMM: `{formula}`, random intercept per participant, REML "
         f"(converged: {mixed.converged}).",
         "",
         "Ketamine effect = change from baseline under ketamine minus under placebo, "
-        "scale points (negative = ketamine improves more).",
+        "scale points (negative = ketamine improves more). Bayesian: posterior mean "
+        "[95 % equal-tailed interval]; LMM: REML estimate [95 % Wald interval].",
         "",
-        "| quantity | Bayesian mean [95 % ETI] | LMM REML estimate [95 % CI] |",
-        "| --- | --- | --- |",
+        "| quantity | " + " | ".join(f"`{spec}`" for spec in fits) + " | LMM (REML) |",
+        "| --- | " + " | ".join("---" for _ in fits) + " | --- |",
     ]
-    effect = post["symptom_condition_effect_by_time"]
-    levels = [str(level) for level in effect["group"].values]
+
+    def row(label: str, draws: list[np.ndarray], frequentist: str) -> None:
+        cells = " | ".join(interval(d) for d in draws)
+        lines.append(f"| {label} | {cells} | {frequentist} |")
+
+    posts = [post for post, _ in fits.values()]
+    levels = [str(level) for level in posts[0]["symptom_condition_effect_by_time"]["group"].values]
     for t in timepoints:
         for level in levels:
-            name = coefficient(t, level)
-            if name in mixed.params:
-                lmm = wald(mixed.params[name], np.sqrt(cov.loc[name, name]))
-            else:
-                lmm = "not estimable (no ratings)"
-            estimate = interval(effect.sel(group=level, post_timepoint=t).values.ravel())
-            lines.append(f"| ketamine effect, {level}, {t} | {estimate} | {lmm} |")
-    pooled = post["symptom_condition_effect_pooled"].values.ravel()
-    weights = np.full(len(levels), 1 / len(levels))
-    names = [coefficient(primary, level) for level in levels]
-    mean_lmm = wald(
-        float(weights @ mixed.params[names]),
-        float(np.sqrt(weights @ cov.loc[names, names].to_numpy() @ weights)),
+            draws = [
+                p["symptom_condition_effect_by_time"].sel(group=level, post_timepoint=t).values
+                for p in posts
+            ]
+            row(f"ketamine effect, {level}, {t}", draws, lmm({coefficient(t, level): 1.0}))
+    row(
+        f"mean of groups, {primary}",
+        [p["symptom_condition_effect_pooled"].values for p in posts],
+        lmm({coefficient(primary, level): 1 / len(levels) for level in levels}),
     )
-    lines.append(f"| mean of groups, {primary} | {interval(pooled)} | {mean_lmm} |")
-    contrast = post["symptom_condition_effect_contrast"]
-    for pair in contrast["group_pair"].values:
-        b, a = (coefficient(primary, level) for level in str(pair).split(" - "))
-        se = np.sqrt(cov.loc[b, b] + cov.loc[a, a] - 2 * cov.loc[a, b])
-        lmm = wald(mixed.params[b] - mixed.params[a], se)
-        estimate = interval(contrast.sel(group_pair=pair).values.ravel())
-        lines.append(f"| contrast {pair}, {primary} | {estimate} | {lmm} |")
+    for pair in posts[0]["symptom_condition_effect_contrast"]["group_pair"].values:
+        b, a = str(pair).split(" - ")
+        row(
+            f"contrast {pair}, {primary}",
+            [p["symptom_condition_effect_contrast"].sel(group_pair=pair).values for p in posts],
+            lmm({coefficient(primary, b): 1.0, coefficient(primary, a): -1.0}),
+        )
     lines += ["", f"Command: `python {' '.join(sys.argv)}`", ""]
     text = "\n".join(lines)
     print(text)
