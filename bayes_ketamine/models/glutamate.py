@@ -182,8 +182,7 @@ def add_glutamate_component(
     if covariates is not None:
         person = person + covariates[:, None]
     if spec.carryover:
-        carry = pm.Normal("glx_carryover_pct", **pr["glx_carryover_pct"])
-        person = person + carry * model.session_data()["session_after_active"]
+        person = person + model.carryover_term("glx_carryover_pct")
     session_dims = ("participant", "session")
     if model.choose_parametrisation("glx_session_response", **scales["session"]):
         amplitude = pm.Normal(

@@ -190,9 +190,7 @@ def add_symptom_component(
     if covariates is not None:
         shift = shift + covariates[part_idx]
     if model.spec.carryover:
-        carry = pm.Normal("symptom_carryover", **pr["symptom_carryover"])
-        after = model.session_data()["session_after_active"]
-        shift = shift + carry * after[part_idx, session - 1]
+        shift = shift + model.carryover_term("symptom_carryover", (part_idx, session - 1))
     if glx_link is not None:
         amplitude, reference = glx_link
         slope = pm.Normal("effect_b", **pr["effect_b"])
