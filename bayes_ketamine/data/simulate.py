@@ -44,17 +44,20 @@ Options beyond the GO-MARK design (off by default):
   possible (the first sequences get one more), then shuffled. Every period after the
   first gets the period shifts above (``period_glx_pct``, ``period_madrs``); dropout
   loses every session after the first. ``study.toml`` then has ``periods = P``.
-* Carry-over: in a session that follows a naltrexone session, ``A[i,s]`` gains
-  ``carryover_glx_pct`` and the MADRS change ``carryover_madrs`` (besides the part
-  of the Glx carry-over that reaches the MADRS through ``effect_b``); with more
-  conditions, a session following any non-placebo session.
+* Carry-over: in a session that follows a session under active condition ``k``
+  (any but ``placebo``), ``A[i,s]`` gains ``carryover_glx_pct[k]`` and the MADRS
+  change ``carryover_madrs[k]`` (besides the part of the Glx carry-over that reaches
+  the MADRS through ``effect_b``); nothing follows a placebo session or the first
+  period. Each field is a number, the carry-over of every active condition (with two
+  conditions: of naltrexone), or a dict naming each active condition, e.g.
+  ``{"naltrexone": -3.0, "midazolam": 2.0}``.
 * More conditions: each entry ``label: {level: effect}`` of
   ``extra_glx_condition_effect_pct`` adds a condition after ``placebo`` and
   ``naltrexone`` (e.g. ``midazolam``) whose effect on ``A[i,s]`` is
   ``extra_glx_condition_effect_pct[label][sex_i]`` and whose direct MADRS effect is
   ``extra_direct_effect[label][sex_i]``, exactly like naltrexone's; ``sequences`` must
-  then name the conditions (e.g. a Williams design). Carry-over follows any
-  non-placebo session.
+  then name the conditions (e.g. a Williams design). Each active condition carries
+  over as above.
 * Covariates: each entry ``name: (mean, sd)`` of ``covariates`` draws a normal
   participant covariate, reported to one decimal as a column of
   ``participants.csv``. With ``w[i,k]`` the reported value standardised over the
@@ -148,10 +151,13 @@ class SimulationParameters:
         Fraction of the remaining ratings whose score is missing.
     sequences : tuple of str
         Sequences of the design; empty for the two-period AB/BA counterbalance.
-    carryover_glx_pct : float
-        Shift of the Glx amplitude in a session after a naltrexone session, percent.
-    carryover_madrs : float
-        Shift of the MADRS change in a session after a naltrexone session, points.
+    carryover_glx_pct : float or dict
+        Shift of the Glx amplitude in a session after a session under an active
+        condition, percent: one number for every active condition, or a dict from
+        each active condition to its own (see :meth:`carryover`).
+    carryover_madrs : float or dict
+        Shift of the MADRS change in a session after a session under an active
+        condition, points; a number or a dict as ``carryover_glx_pct``.
     extra_glx_condition_effect_pct, extra_direct_effect : dict
         Conditions beyond the two (label to ``{level: effect}``), their effects on the
         Glx amplitude (percent) and the direct MADRS effects (points).
@@ -194,8 +200,8 @@ class SimulationParameters:
     dropout_fraction: float = 0.0
     missing_score_fraction: float = 0.0
     sequences: tuple[str, ...] = ()
-    carryover_glx_pct: float = 0.0
-    carryover_madrs: float = 0.0
+    carryover_glx_pct: float | dict[str, float] = 0.0
+    carryover_madrs: float | dict[str, float] = 0.0
     extra_glx_condition_effect_pct: dict[str, dict[str, float]] = field(default_factory=dict)
     extra_direct_effect: dict[str, dict[str, float]] = field(default_factory=dict)
     sites: tuple[str, ...] = ()
@@ -286,6 +292,35 @@ class SimulationParameters:
         """The sequences participants are spread over."""
         reference, active = CONDITIONS
         return self.sequences or (f"{reference}-{active}", f"{active}-{reference}")
+
+    def carryover(self, name: str) -> dict[str, float]:
+        """Return a carry-over field per active condition.
+
+        Parameters
+        ----------
+        name : {"carryover_glx_pct", "carryover_madrs"}
+            The field: a number (the same for every active condition) or a dict.
+
+        Returns
+        -------
+        dict
+            Active condition to its carry-over into the next session.
+
+        Examples
+        --------
+        >>> params = SimulationParameters(
+        ...     extra_glx_condition_effect_pct={"midazolam": {"F": -6.0, "M": -6.0}},
+        ...     extra_direct_effect={"midazolam": {"F": 6.0, "M": 6.0}},
+        ...     sequences=("placebo-naltrexone-midazolam", "midazolam-placebo-naltrexone"),
+        ...     carryover_glx_pct=-2.0,
+        ... )
+        >>> params.carryover("carryover_glx_pct")
+        {'naltrexone': -2.0, 'midazolam': -2.0}
+        """
+        value = getattr(self, name)
+        if isinstance(value, dict):
+            return {k: float(value[k]) for k in self.conditions[1:]}
+        return dict.fromkeys(self.conditions[1:], float(value))
 
 
 OPTION_FIELDS = (
@@ -397,13 +432,18 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         With more than two conditions: per non-reference condition, its
         ``glx_condition_effect``, ``direct_effect``, ``indirect_effect``,
         ``total_effect`` (by level) and their ``*_pooled`` means (empty otherwise).
-    glx_carryover : float
-        Carry-over of naltrexone into the next session's Glx amplitude, percent.
-    symptom_carryover : float
-        Its total carry-over into the MADRS change, ``carryover_madrs + effect_b *
-        carryover_glx_pct``: what a symptom-only model estimates.
-    direct_carryover : float
-        ``carryover_madrs``, the joint model's symptom carry-over.
+    glx_carryover : float or dict
+        Carry-over of naltrexone into the next session's Glx amplitude, percent (the
+        model's ``glx_carryover_pct``). With more than two conditions and any
+        carry-over, a dict by active condition, as the model's vector over
+        ``active_condition``; 0.0 (no condition carries over) otherwise.
+    symptom_carryover : float or dict
+        The total carry-over into the MADRS change, ``carryover_madrs + effect_b *
+        carryover_glx_pct`` (per active condition): what a symptom-only model
+        estimates. A number or a dict as ``glx_carryover``.
+    direct_carryover : float or dict
+        ``carryover_madrs``, the joint model's symptom carry-over; a number or a dict
+        as ``glx_carryover``.
     """
 
     glx_response: float
@@ -424,9 +464,9 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     glx_covariate_effect: dict[str, float] = field(default_factory=dict)
     symptom_covariate_effect: dict[str, float] = field(default_factory=dict)
     condition_effects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    glx_carryover: float = 0.0
-    symptom_carryover: float = 0.0
-    direct_carryover: float = 0.0
+    glx_carryover: float | dict[str, float] = 0.0
+    symptom_carryover: float | dict[str, float] = 0.0
+    direct_carryover: float | dict[str, float] = 0.0
 
     @classmethod
     def from_parameters(
@@ -473,9 +513,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
             glx_covariate_effect=dict(params.glx_covariate_effect_pct),
             symptom_covariate_effect=dict(params.symptom_covariate_effect),
             condition_effects=_condition_effects(params) if params.extra_direct_effect else {},
-            glx_carryover=float(params.carryover_glx_pct),
-            symptom_carryover=float(params.carryover_madrs + b * params.carryover_glx_pct),
-            direct_carryover=float(params.carryover_madrs),
+            **_carryover_truths(params),
         )
 
     @classmethod
@@ -544,6 +582,24 @@ def _condition_effects(params: SimulationParameters) -> dict[str, dict[str, Any]
     return out
 
 
+def _carryover_truths(params: SimulationParameters) -> dict[str, float | dict[str, float]]:
+    """Return the true carry-over of every active condition, shaped as the models' terms.
+
+    A number with two conditions (scalar ``glx_carryover_pct``) or when no condition
+    carries over (every condition's is 0); a dict by active condition otherwise.
+    """
+    glx = params.carryover("carryover_glx_pct")
+    direct = params.carryover("carryover_madrs")
+    truths = {
+        "glx_carryover": glx,
+        "symptom_carryover": {k: direct[k] + params.effect_b * glx[k] for k in glx},
+        "direct_carryover": direct,
+    }
+    if len(glx) == 1 or not any([*glx.values(), *direct.values()]):
+        return {name: float(next(iter(values.values()))) for name, values in truths.items()}
+    return truths
+
+
 def _mean(by_level: dict[str, float]) -> float:
     return float(np.mean(list(by_level.values())))
 
@@ -605,8 +661,13 @@ def simulate_study(
     condition = np.array([seq.split("-") for seq in sequence]).reshape(n, n_periods)
     naltrexone = (condition == active).astype(float)
     later = (np.arange(n_periods) >= 1).astype(float)
-    after_active = np.zeros_like(naltrexone)
-    after_active[:, 1:] = (condition != reference)[:, :-1]
+    previous = np.full_like(condition, reference)
+    previous[:, 1:] = condition[:, :-1]
+
+    def carried(name: str) -> np.ndarray:
+        """Return the carry-over field ``name`` of each session's previous condition."""
+        shift = params.carryover(name)
+        return sum((shift[k] * (previous == k) for k in shift), np.zeros(previous.shape))
 
     options = np.random.default_rng([seed, 1])
     site = options.permutation(np.resize(np.array(params.sites, dtype=object), n))
@@ -629,8 +690,8 @@ def simulate_study(
         amplitude = amplitude + extra[:, None] * (condition == label)
     if params.glx_covariate_effect_pct:
         amplitude = amplitude + covariate_sum(params.glx_covariate_effect_pct)[:, None]
-    if params.carryover_glx_pct:
-        amplitude = amplitude + params.carryover_glx_pct * after_active
+    if any(params.carryover("carryover_glx_pct").values()):
+        amplitude = amplitude + carried("carryover_glx_pct")
     times = np.asarray(params.block_times_min, dtype=float)
     profile = np.where(times <= 0, 0.0, 1.0 - np.exp(-np.clip(times, 0, None) / params.tau_min))
     noise = rng.normal(0.0, params.glx_noise_pct / 100, (n, n_periods, times.size))
@@ -656,8 +717,8 @@ def simulate_study(
         change = change + extra[:, None] * (condition == label)
     if params.symptom_covariate_effect:
         change = change + covariate_sum(params.symptom_covariate_effect)[:, None]
-    if params.carryover_madrs:
-        change = change + params.carryover_madrs * after_active
+    if any(params.carryover("carryover_madrs").values()):
+        change = change + carried("carryover_madrs")
     post = np.array([0.0, 1.0])
     madrs = (
         params.madrs_baseline_mean
@@ -772,6 +833,14 @@ def _check(params: SimulationParameters, n_participants: int) -> None:
                     f"{name}[{label!r}]: a new condition label (no '-') with effects keyed "
                     f"by {params.levels}"
                 )
+    for name in ("carryover_glx_pct", "carryover_madrs"):
+        value = getattr(params, name)
+        if isinstance(value, dict) and set(value) != set(params.conditions[1:]):
+            raise ValueError(
+                f"{name} must be a number or name exactly the active conditions "
+                f"{', '.join(repr(c) for c in params.conditions[1:])}; got "
+                f"{', '.join(repr(c) for c in value)}"
+            )
     if params.effects_by not in ("sex", "site"):
         raise ValueError(f"effects_by must be 'sex' or 'site', got {params.effects_by!r}")
     if params.effects_by == "site" and len(set(params.sites)) < 2:
