@@ -111,8 +111,11 @@ def add_glutamate_component(
     :meth:`~bayes_ketamine.models.base.CrossoverModel.period_effect`). With
     ``design.carryover`` the active condition of the previous session
     :math:`x_{i,s-1}` (0 in the first) shifts the response by :math:`\lambda`
-    (``glx_carryover_pct``, prior Normal(0, 5) percent points); otherwise there is
-    no such term. Participant baselines
+    (``glx_carryover_pct``, prior Normal(0, 5) percent points); with more than two
+    conditions each active condition :math:`k` has its own, the term is
+    :math:`\sum_k \lambda_k x_{i,s-1,k}` and ``glx_carryover_pct`` has the dim
+    ``active_condition`` (:meth:`~bayes_ketamine.models.base.CrossoverModel.carryover_term`);
+    otherwise there is no such term. Participant baselines
     :math:`\alpha_i \sim \mathcal{N}(0, \tau_\alpha)` are constrained to sum to zero
     (``ZeroSumNormal``), so that :math:`\beta_0` is the sample's mean baseline and
     not correlated with every :math:`\alpha_i`. Their SD :math:`\tau_\alpha` has a

@@ -101,7 +101,8 @@ class ModelSpec:
         standardisation).
     carryover : bool
         Whether the model has a first-order carry-over term of the active condition
-        into the next period (only where the study's design identifies it).
+        (with more than two conditions, one per active condition) into the next
+        period (only where the study's design identifies it).
     glx_noise : {"normal", "student_t"}
         Observation noise of log Glx.
     measurement_error : bool

@@ -115,7 +115,11 @@ def add_symptom_component(
     ``design.carryover``, :math:`\lambda` (``symptom_carryover``, prior Normal(0, 5)
     points) is the shift of the change after the infusion in a session that follows
     an active session (:math:`x_{i,s-1} = 1`); in the joint model it is the part not
-    carried by the glutamate response. Without the option there is no such term.
+    carried by the glutamate response. With more than two conditions it is
+    :math:`\sum_k \lambda_k x_{i,s-1,k}`, one :math:`\lambda_k` per active condition
+    :math:`k` (dim ``active_condition``; see
+    :meth:`~bayes_ketamine.models.base.CrossoverModel.carryover_term`). Without the
+    option there is no such term.
     The term :math:`b(A_{is} - R)`
     exists only in the joint model, where :math:`A_{is}` is the session's glutamate
     response and :math:`R` its mean under the reference condition; there
