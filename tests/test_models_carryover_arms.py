@@ -4,6 +4,7 @@ Model-building tests (no sampling): the carry-over terms have the ``active_condi
 dim and take each session's previous condition, a Williams design identifies them
 while designs that alias one are errors naming it, the two-condition terms keep their
 scalar names and shapes, and the simulator's per-condition truths are what it adds.
+One fit with NUTS mocked (prior draws) checks the artifact keeps each condition's term.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import numpy as np
 import pymc as pm
 import pytest
 import tomli_w
+from inference_toy import fake_sample_posterior
 
 from bayes_ketamine.data import SimulationParameters, simulate_study
 from bayes_ketamine.data.simulate import read_simulation_parameters
+from bayes_ketamine.inference import FitSettings, fit
+from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.models import ModelSpec, SpecError, build_model
 from bayes_ketamine.models.design import unidentified_carryover
 
@@ -244,3 +248,17 @@ def test_a_carryover_number_is_every_active_conditions(tmp_path):
 def test_simulator_rejects_a_carryover_dict_not_naming_the_active_conditions():
     with pytest.raises(ValueError, match=r"carryover_madrs must be a number or name exactly"):
         simulate_study(seed=0, params=three_arm_params(carryover_madrs={"naltrexone": 1.0}))
+
+
+def test_fit_of_per_condition_carryover_stores_and_checks_each_condition(
+    williams, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(fit_module, "posterior_sampler", fake_sample_posterior)
+    study, _ = williams
+    settings = FitSettings(draws=40, tune=10, chains=2, prior_draws=20)
+    tree = fit(carry_spec("glutamate"), study=study, settings=settings, out_dir=tmp_path).tree
+    carry = tree["posterior"]["glx_carryover_pct"]
+    assert carry.dims[2:] == ("active_condition",)
+    assert list(carry["active_condition"].values) == list(ARMS)
+    checked = {str(p) for p in tree["prior_sensitivity"]["parameter"].values}
+    assert {f"glx_carryover_pct[{arm}]" for arm in ARMS} <= checked
