@@ -10,7 +10,7 @@ option or output folder).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,17 +20,17 @@ from rich.table import Table
 from bayes_ketamine.cli.errors import fail
 from bayes_ketamine.cli.options import (
     Draws,
+    FitChains,
     MasterSeed,
     NoProgress,
+    RunFolder,
     Scheduler,
     Tune,
     Workers,
 )
 from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
-from bayes_ketamine.inference.settings import CORES, FitSettings, SamplerSettings
-
-if TYPE_CHECKING:
-    from bayes_ketamine.data import SimulationParameters
+from bayes_ketamine.data.simulation_parameters import CONDITIONS, SimulationParameters
+from bayes_ketamine.inference.settings import CORES, MASTER_SEED, SamplerSettings
 
 EXIT_NOT_CALIBRATED = 1
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
@@ -52,6 +52,16 @@ def _settings(
     )
 
 
+def _glx_effect_option(sex: str) -> typer.models.OptionInfo:
+    """Return ``--male-effect`` or ``--female-effect``; the help names the simulator's default."""
+    default = SimulationParameters().glx_condition_effect_pct[sex]
+    people = {"M": "males", "F": "females"}[sex]
+    return typer.Option(
+        help=f"{CONDITIONS[1].capitalize()} effect on the Glx response, {people}, % "
+        f"(default {default:g})."
+    )
+
+
 def sbc_command(
     spec: Annotated[
         str, typer.Argument(help="Model spec file or variant name, e.g. joint_partial.")
@@ -63,11 +73,11 @@ def sbc_command(
     ] = "default",
     workers: Workers = CORES,
     scheduler: Scheduler = None,
-    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/sbc"),
-    seed: MasterSeed = FitSettings.seed,
+    out: RunFolder = Path("posteriors/sbc"),
+    seed: MasterSeed = MASTER_SEED,
     draws: Draws = SamplerSettings.draws,
     tune: Tune = SamplerSettings.tune,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
+    chains: FitChains = SamplerSettings.chains,
     thin: Annotated[
         int, typer.Option(help="L thinned draws to rank among (rank 0..L).")
     ] = SamplerSettings.thin_to,
@@ -159,14 +169,8 @@ def power_command(
             "simulated study.toml.",
         ),
     ] = None,
-    male_effect: Annotated[
-        float | None,
-        typer.Option(help="Naltrexone effect on the Glx response, males, % (default -4.5)."),
-    ] = None,
-    female_effect: Annotated[
-        float | None,
-        typer.Option(help="Naltrexone effect on the Glx response, females, % (default -1.5)."),
-    ] = None,
+    male_effect: Annotated[float | None, _glx_effect_option("M")] = None,
+    female_effect: Annotated[float | None, _glx_effect_option("F")] = None,
     condition: Annotated[
         str | None,
         typer.Option(help="With more than two conditions: the active condition asked about."),
@@ -179,11 +183,11 @@ def power_command(
     threshold: Annotated[float, typer.Option(help="Posterior probability that settles.")] = 0.95,
     workers: Workers = CORES,
     scheduler: Scheduler = None,
-    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/power"),
-    seed: MasterSeed = FitSettings.seed,
+    out: RunFolder = Path("posteriors/power"),
+    seed: MasterSeed = MASTER_SEED,
     draws: Draws = SamplerSettings.draws,
     tune: Tune = SamplerSettings.tune,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
+    chains: FitChains = SamplerSettings.chains,
     quiet: NoProgress = False,
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""
@@ -253,7 +257,7 @@ def power_parameters(
     """
     import dataclasses
 
-    from bayes_ketamine.data import SimulationParameters, read_simulation_parameters
+    from bayes_ketamine.data.simulation_parameters import read_simulation_parameters
 
     params = read_simulation_parameters(path) if path is not None else SimulationParameters()
     given = {
