@@ -9,8 +9,9 @@ option or output folder).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -42,6 +43,29 @@ def _run_errors() -> tuple[type[Exception], ...]:
     from bayes_ketamine.models.spec import SpecError
 
     return (SpecError, RunMismatchError, OSError, ValueError)
+
+
+def _calibrate[Result](
+    run: Callable[..., Result],
+    spec: str,
+    *,
+    seed: int,
+    workers: int,
+    scheduler: str | None,
+    quiet: bool,
+    **options: Any,
+) -> Result:
+    """Return ``run(spec, **options)`` with the options ``sbc`` and ``power`` share.
+
+    ``run`` is ``run_sbc`` or ``run_power``; a bad spec, run or value is one line and
+    exit code 2.
+    """
+    try:
+        return run(
+            spec, seed=seed, workers=workers, scheduler=scheduler, progress=not quiet, **options
+        )
+    except _run_errors() as err:
+        raise fail(err) from err
 
 
 def _settings(
@@ -94,20 +118,18 @@ def sbc_command(
     from bayes_ketamine.calibration.sbc import run_sbc
 
     design = study_or_exit(study)
-    try:
-        result = run_sbc(
-            spec,
-            simulations=simulations,
-            study=design,
-            out_dir=out,
-            settings=_settings(draws, tune, chains, thin, target_accept),
-            seed=seed,
-            workers=workers,
-            scheduler=scheduler,
-            progress=not quiet,
-        )
-    except _run_errors() as err:
-        raise fail(err) from err
+    result = _calibrate(
+        run_sbc,
+        spec,
+        seed=seed,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+        simulations=simulations,
+        study=design,
+        out_dir=out,
+        settings=_settings(draws, tune, chains, thin, target_accept),
+    )
     v = result.verdicts
     table = Table(title=f"SBC {result.out_dir.name}: {v.attrs['n_simulations']} simulations")
     table.add_column("parameter", no_wrap=True)
@@ -196,25 +218,26 @@ def power_command(
     sizes = parse_sizes(n_per_sex)
     try:
         simulation = power_parameters(params, male_effect, female_effect)
-        result = run_power(
-            spec,
-            n_per_sex=sizes,
-            replicates=replicates,
-            effect=effect,
-            effect_sd=effect_sd,
-            params=simulation,
-            condition=condition,
-            contrast=parse_contrast(contrast),
-            threshold=threshold,
-            out_dir=out,
-            settings=_settings(draws, tune, chains, min(99, draws * chains), 0.95),
-            seed=seed,
-            workers=workers,
-            scheduler=scheduler,
-            progress=not quiet,
-        )
-    except _run_errors() as err:
+    except ValueError as err:
         raise fail(err) from err
+    result = _calibrate(
+        run_power,
+        spec,
+        seed=seed,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+        n_per_sex=sizes,
+        replicates=replicates,
+        effect=effect,
+        effect_sd=effect_sd,
+        params=simulation,
+        condition=condition,
+        contrast=parse_contrast(contrast),
+        threshold=threshold,
+        out_dir=out,
+        settings=_settings(draws, tune, chains, min(99, draws * chains), 0.95),
+    )
     s = result.summary
     per = simulation.effects_by
     table = Table(title=f"power {result.out_dir.name}")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bayes_ketamine.data.toml_file import read_toml
+
 CONDITIONS: tuple[str, str] = ("placebo", "naltrexone")
 """Condition labels of simulated studies, reference first."""
 
@@ -247,15 +249,7 @@ def read_simulation_parameters(path: str | Path) -> SimulationParameters:
     ValueError
         Naming the file: missing, not TOML, an unknown field or an invalid value.
     """
-    import tomllib
-
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise ValueError(f"{path}: simulation parameter file not found") from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not a valid TOML file ({err})") from err
+    raw = read_toml(path, what="simulation parameter file")
     if "simulation" in raw:
         raw = raw["simulation"].get("parameters", {})
     return SimulationParameters.from_dict(raw, where=str(path))

@@ -211,19 +211,15 @@ def add_symptom_component(
 
 
 def symptom_labels(model: CrossoverModel) -> pd.DataFrame:
-    """Return the labels of each symptom observation entering the likelihood."""
+    """Return the labels of each symptom observation entering the likelihood.
+
+    Those of :meth:`~CrossoverModel.row_labels`, then ``timepoint`` and ``hours``.
+    """
     rows = symptom_rows(model)
-    people = model.study.participants.set_index("participant_id")
-    return pd.DataFrame(
-        {
-            "participant_id": rows["participant_id"].to_numpy(),
-            "session": rows["session"].to_numpy(dtype=int),
-            "condition": rows["condition"].to_numpy(),
-            "sex": rows["participant_id"].map(people["sex"]).to_numpy(),
-            model.factor: rows["participant_id"].map(people[model.factor]).to_numpy(),
-            "timepoint": rows["timepoint"].to_numpy(),
-            "hours": rows["hours"].to_numpy(dtype=float),
-        }
+    return model.row_labels(
+        rows,
+        timepoint=rows["timepoint"].to_numpy(),
+        hours=rows["hours"].to_numpy(dtype=float),
     )
 
 
