@@ -361,17 +361,31 @@ def simulate_study(
     def covariate_sum(effects: dict[str, float]) -> np.ndarray:
         return sum((effects[k] * standardised[k] for k in effects), np.zeros(n))
 
+    def with_options(
+        outcome: np.ndarray,
+        by_condition: dict[str, dict[str, float]],
+        covariate_effects: dict[str, float],
+        carryover: float,
+    ) -> np.ndarray:
+        """Add the design options' terms to a per-session outcome (the docstring's list)."""
+        for label, effects in by_condition.items():
+            extra = np.array([effects[g] for g in level])
+            outcome = outcome + extra[:, None] * (condition == label)
+        if covariate_effects:
+            outcome = outcome + covariate_sum(covariate_effects)[:, None]
+        if carryover:
+            outcome = outcome + carryover * after_active
+        return outcome
+
     alpha = rng.normal(0.0, params.glx_participant_sd_pct / 100, n)
     z = rng.normal(0.0, 1.0, (n, n_periods))
     a = np.array([params.glx_condition_effect_pct[g] for g in level])
-    amplitude = params.glx_response_pct + a[:, None] * naltrexone + params.glx_response_sd_pct * z
-    for label, effects in params.extra_glx_condition_effect_pct.items():
-        extra = np.array([effects[g] for g in level])
-        amplitude = amplitude + extra[:, None] * (condition == label)
-    if params.glx_covariate_effect_pct:
-        amplitude = amplitude + covariate_sum(params.glx_covariate_effect_pct)[:, None]
-    if params.carryover_glx_pct:
-        amplitude = amplitude + params.carryover_glx_pct * after_active
+    amplitude = with_options(
+        params.glx_response_pct + a[:, None] * naltrexone + params.glx_response_sd_pct * z,
+        params.extra_glx_condition_effect_pct,
+        params.glx_covariate_effect_pct,
+        params.carryover_glx_pct,
+    )
     times = np.asarray(params.block_times_min, dtype=float)
     profile = np.where(times <= 0, 0.0, 1.0 - np.exp(-np.clip(times, 0, None) / params.tau_min))
     noise = rng.normal(0.0, params.glx_noise_pct / 100, (n, n_periods, times.size))
@@ -387,18 +401,14 @@ def simulate_study(
     person = rng.normal(0.0, params.madrs_participant_sd, n)
     rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, n_periods, 2))
     direct = np.array([params.direct_effect[g] for g in level])
-    change = (
+    change = with_options(
         params.ketamine_madrs_change
         + direct[:, None] * naltrexone
-        + params.effect_b * (amplitude - params.glx_response_pct)
+        + params.effect_b * (amplitude - params.glx_response_pct),
+        params.extra_direct_effect,
+        params.symptom_covariate_effect,
+        params.carryover_madrs,
     )
-    for label, effects in params.extra_direct_effect.items():
-        extra = np.array([effects[g] for g in level])
-        change = change + extra[:, None] * (condition == label)
-    if params.symptom_covariate_effect:
-        change = change + covariate_sum(params.symptom_covariate_effect)[:, None]
-    if params.carryover_madrs:
-        change = change + params.carryover_madrs * after_active
     post = np.array([0.0, 1.0])
     madrs = (
         params.madrs_baseline_mean
