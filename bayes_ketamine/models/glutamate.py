@@ -223,6 +223,11 @@ def add_glutamate_component(
     return amplitude, response
 
 
+def glutamate_coords(model: CrossoverModel) -> dict[str, np.ndarray]:
+    """Return the coords of the glutamate component: its fMRS observations."""
+    return {"fmrs_obs": np.arange(len(fmrs_rows(model)))}
+
+
 def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
     """Return the labels of each fMRS observation (participant, session, block, ...).
 
@@ -264,7 +269,7 @@ class GlutamateModel(CrossoverModel):
 
     def build(self) -> pm.Model:
         """Build the glutamate model."""
-        coords = {**self.coords(), "fmrs_obs": np.arange(len(fmrs_rows(self)))}
+        coords = {**self.coords(), **glutamate_coords(self)}
         with pm.Model(coords=coords) as model:
             self.add_design_data()
             add_glutamate_component(self)
