@@ -8,8 +8,8 @@ replicate ``r``:
    parameters describe: two or more periods (``sequences``), two or more conditions
    (``extra_glx_condition_effect_pct``), condition effects keyed by sex or by site
    (``effects_by``). The active condition's effects on the Glx response are either
-   **fixed** (default: the published-study-like values of
-   :class:`~bayes_ketamine.data.SimulationParameters`, males -4.5 %, females -1.5 %) or
+   **fixed** (default: the published-study-like ``glx_condition_effect_pct`` of
+   :class:`~bayes_ketamine.data.SimulationParameters`, larger in males) or
    drawn per replicate from a **prior** (normal around those values, SD
    ``effect_sd``); averaging over such a design prior gives *assurance*;
 2. fit the model (compiled once per worker per ``n``; data swapped in);
