@@ -279,7 +279,7 @@ def cross_validate(
         The data; defaults to the embedded default study.
     folds : int, optional
         K folds grouped by participant, stratified by sex; default one per participant.
-    workers : int, default 2
+    workers : int, default :data:`~bayes_ketamine.inference.settings.CORES`
         Worker processes of the local cluster (ignored with ``scheduler`` or ``client``).
     scheduler : str, optional
         Address of a running Dask scheduler to use instead of a local cluster.
