@@ -119,11 +119,5 @@ def _print_summary(console: Console, result: AnalysisResult, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``run`` verb to the command-line application.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``bayes-ketamine`` application.
-    """
+    """Add ``run`` to the command line ``app``."""
     app.command("run")(run)
