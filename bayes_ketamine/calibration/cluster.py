@@ -67,7 +67,7 @@ def dask_client(
 
 @contextlib.contextmanager
 def client_for(
-    client: Client | None, workers: int = CORES, scheduler: str | None = None
+    client: Client | None, *, workers: int = CORES, scheduler: str | None = None
 ) -> Iterator[Client]:
     """Yield ``client`` if one is given (left open), else a new one of :func:`dask_client`.
 

@@ -347,7 +347,7 @@ def cross_validate(
             atomic_write(path, lambda p: ds.to_netcdf(p, engine="netcdf4"))
 
     if jobs:
-        with client_for(client, workers, scheduler) as active:
+        with client_for(client, workers=workers, scheduler=scheduler) as active:
             run_jobs(
                 active,
                 run_fold,

@@ -583,7 +583,7 @@ def run_power(
     ]
     compile_seconds: list[float] = []
     if jobs:
-        with client_for(client, workers, scheduler) as active:
+        with client_for(client, workers=workers, scheduler=scheduler) as active:
             for n in sorted({j.payload["n_per_sex"] for j in jobs}):
                 compile_seconds += [
                     r["compile_seconds"] for r in warm_workers(active, warm, designs[n])

@@ -234,7 +234,7 @@ def run_sbc(
     wall = 0.0
     if todo:
         jobs = sbc_jobs(design, settings, seed, todo)
-        with client_for(client, workers, scheduler) as active:
+        with client_for(client, workers=workers, scheduler=scheduler) as active:
             compile_seconds = [r["compile_seconds"] for r in warm_workers(active, warm, design)]
             start = time.perf_counter()
             run_jobs(
