@@ -17,8 +17,7 @@ import pytest
 import tomli_w
 from inference_toy import fake_sample_posterior
 
-from bayes_ketamine.data import SimulationParameters, simulate_study
-from bayes_ketamine.data.simulate import read_simulation_parameters
+from bayes_ketamine.data import SimulationParameters, read_simulation_parameters, simulate_study
 from bayes_ketamine.inference import FitSettings, fit
 from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.models import ModelSpec, SpecError, build_model

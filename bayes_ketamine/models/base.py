@@ -161,6 +161,26 @@ class CrossoverModel(ABC):
         """The participant factor the condition effects are pooled by (a dim name)."""
         return self.spec.pooling_factor
 
+    def row_labels(self, rows: pd.DataFrame, **columns: np.ndarray) -> pd.DataFrame:
+        """Return the labels of observation ``rows``: those every family has, then ``columns``.
+
+        Every observation is labelled with its ``participant_id``, ``session``,
+        ``condition``, ``sex`` and level of the pooling factor (a column named after
+        it); a family adds its own (e.g. ``block``, ``timepoint``) as ``columns``.
+        """
+        people = self.study.participants.set_index("participant_id")
+        ids = rows["participant_id"]
+        return pd.DataFrame(
+            {
+                "participant_id": ids.to_numpy(),
+                "session": rows["session"].to_numpy(dtype=int),
+                "condition": rows["condition"].to_numpy(),
+                "sex": ids.map(people["sex"]).to_numpy(),
+                self.factor: ids.map(people[self.factor]).to_numpy(),
+                **columns,
+            }
+        )
+
     @property
     def by_sex(self) -> bool:
         """Whether the pooling factor is sex (the default, with its legacy outputs)."""

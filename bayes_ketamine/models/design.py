@@ -150,8 +150,11 @@ def _line(row: int) -> int:
     return int(row) + 2
 
 
-def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, ...]:
+def factor_levels(study: Study, column: str, *, spec: ModelSpec | None = None) -> tuple[str, ...]:
     """Return the sorted levels of a categorical participant column used for pooling.
+
+    Called by every model that pools by ``column``, and by ``bayes-ketamine run
+    --pool-by`` before its first fit.
 
     Parameters
     ----------
@@ -159,7 +162,7 @@ def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, .
         The validated study.
     column : str
         Column of ``participants.csv``.
-    spec : ModelSpec
+    spec : ModelSpec, optional
         The spec asking for it (named in the errors).
 
     Returns
@@ -170,16 +173,21 @@ def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, .
     Raises
     ------
     SpecError
-        Naming the file, line and column: the column is absent or numeric, a value is
-        missing, or it has fewer than two levels.
+        Naming the file, line and column: the column is absent, numeric or the
+        participant identifier, a value is missing, or it has fewer than two levels.
     """
     file = participants_file(study)
     people = study.participants
-    asked = f"spec {spec.name!r} pools by {column!r}"
+    asked = f"spec {spec.name!r} pools by {column!r}" if spec else f"pooling by {column!r}"
     if column not in people.columns:
         raise SpecError(
             f"{file}, column {column!r}: no such column ({asked}); columns are "
             f"{', '.join(people.columns)}"
+        )
+    if column == "participant_id":
+        raise SpecError(
+            f"{file}, column {column!r}: identifies the participants (every model has a "
+            f"level per participant already), not a factor to pool by ({asked})"
         )
     values = people[column]
     if pd.api.types.is_numeric_dtype(values):

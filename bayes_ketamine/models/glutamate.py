@@ -225,25 +225,23 @@ def add_glutamate_component(
     return amplitude, response
 
 
-def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
-    """Return the labels of each fMRS observation (participant, session, sex, ...).
+def glutamate_coords(model: CrossoverModel) -> dict[str, np.ndarray]:
+    """Return the coords of the glutamate component: its fMRS observations."""
+    return {"fmrs_obs": np.arange(len(fmrs_rows(model)))}
 
-    The level of the pooling factor is a column named after it (``sex`` by default).
+
+def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
+    """Return the labels of each fMRS observation (participant, session, block, ...).
+
+    Those of :meth:`~CrossoverModel.row_labels`, then ``block`` and ``time_min``.
     """
     fmrs = model.study.fmrs
     if fmrs is None:
         raise ValueError(f"study {model.study.name!r} has no fMRS table")
-    people = model.study.participants.set_index("participant_id")
-    return pd.DataFrame(
-        {
-            "participant_id": fmrs["participant_id"].to_numpy(),
-            "session": fmrs["session"].to_numpy(dtype=int),
-            "condition": fmrs["condition"].to_numpy(),
-            "sex": fmrs["participant_id"].map(people["sex"]).to_numpy(),
-            model.factor: fmrs["participant_id"].map(people[model.factor]).to_numpy(),
-            "block": fmrs["block"].to_numpy(dtype=int),
-            "time_min": fmrs["time_min"].to_numpy(dtype=float),
-        }
+    return model.row_labels(
+        fmrs,
+        block=fmrs["block"].to_numpy(dtype=int),
+        time_min=fmrs["time_min"].to_numpy(dtype=float),
     )
 
 
@@ -273,7 +271,7 @@ class GlutamateModel(CrossoverModel):
 
     def build(self) -> pm.Model:
         """Build the glutamate model."""
-        coords = {**self.coords(), "fmrs_obs": np.arange(len(fmrs_rows(self)))}
+        coords = {**self.coords(), **glutamate_coords(self)}
         with pm.Model(coords=coords) as model:
             self.add_design_data()
             add_glutamate_component(self)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -212,20 +214,24 @@ def add_symptom_component(
     )
 
 
+def symptom_coords(model: CrossoverModel) -> dict[str, Any]:
+    """Return the coords of the symptom component: post-infusion timepoints, observations."""
+    return {
+        "post_timepoint": post_timepoints(model),
+        "symptom_obs": np.arange(len(symptom_rows(model))),
+    }
+
+
 def symptom_labels(model: CrossoverModel) -> pd.DataFrame:
-    """Return the labels of each symptom observation entering the likelihood."""
+    """Return the labels of each symptom observation entering the likelihood.
+
+    Those of :meth:`~CrossoverModel.row_labels`, then ``timepoint`` and ``hours``.
+    """
     rows = symptom_rows(model)
-    people = model.study.participants.set_index("participant_id")
-    return pd.DataFrame(
-        {
-            "participant_id": rows["participant_id"].to_numpy(),
-            "session": rows["session"].to_numpy(dtype=int),
-            "condition": rows["condition"].to_numpy(),
-            "sex": rows["participant_id"].map(people["sex"]).to_numpy(),
-            model.factor: rows["participant_id"].map(people[model.factor]).to_numpy(),
-            "timepoint": rows["timepoint"].to_numpy(),
-            "hours": rows["hours"].to_numpy(dtype=float),
-        }
+    return model.row_labels(
+        rows,
+        timepoint=rows["timepoint"].to_numpy(),
+        hours=rows["hours"].to_numpy(dtype=float),
     )
 
 
@@ -256,11 +262,7 @@ class SymptomModel(CrossoverModel):
 
     def build(self) -> pm.Model:
         """Build the symptom model."""
-        coords = {
-            **self.coords(),
-            "post_timepoint": post_timepoints(self),
-            "symptom_obs": np.arange(len(symptom_rows(self))),
-        }
+        coords = {**self.coords(), **symptom_coords(self)}
         with pm.Model(coords=coords) as model:
             self.add_design_data()
             add_symptom_component(self)
