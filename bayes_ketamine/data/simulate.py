@@ -299,14 +299,14 @@ def _carryover_truths(params: SimulationParameters) -> dict[str, float | dict[st
     """
     glx = params.carryover("carryover_glx_pct")
     direct = params.carryover("carryover_madrs")
-    truths = {
+    truths: dict[str, dict[str, float]] = {
         "glx_carryover": glx,
         "symptom_carryover": {k: direct[k] + params.effect_b * glx[k] for k in glx},
         "direct_carryover": direct,
     }
     if len(glx) == 1 or not any([*glx.values(), *direct.values()]):
         return {name: float(next(iter(values.values()))) for name, values in truths.items()}
-    return truths
+    return dict(truths)
 
 
 def _mean(by_level: dict[str, float]) -> float:
