@@ -7,8 +7,8 @@ BP, HC), the chosen scale at baseline and after each infusion (ketamine vs place
 The Bayesian estimates are ``symptom_condition_effect_by_time`` (the ketamine effect
 per group at each post timepoint), ``_pooled`` and ``_contrast`` (primary timepoint) of
 ``symptoms_group_partial`` and, as the Bayesian counterpart of the unpooled mixed
-model, ``symptoms_group_none`` (``--specs``). The frequentist model is a linear mixed model on the same
-rows (ratings that were made) with the same fixed effects as the Bayesian model
+model, ``symptoms_group_none`` (``--specs``). The frequentist model is a linear mixed
+model on the same rows (ratings that were made) with the same fixed effects as the Bayesian model
 (post-infusion change per timepoint, a post x ketamine effect per group and timepoint,
 one shift per later period) and a random intercept per participant, fitted by REML with
 statsmodels; its post x ketamine x group coefficients are the group x condition
