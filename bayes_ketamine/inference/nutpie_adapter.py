@@ -54,7 +54,7 @@ import threading
 import time
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING
@@ -339,8 +339,8 @@ class PosteriorExpansion:
 
     functions: NutpieFunctions
     value_shapes: list[tuple[int, ...]]
-    dims: dict[str, object]
-    coords: dict[str, object]
+    dims: dict[str, Sequence[str]]
+    coords: dict[str, Array]
 
     def __call__(self, stored: xr.Dataset) -> xr.Dataset:
         """Return the posterior of the draws in ``stored`` (nutpie's posterior of :data:`POINT`)."""
@@ -377,11 +377,19 @@ class PosteriorExpansion:
             name: np.asarray(value, dtype=np.float64).reshape(*sizes, *value.shape[1:])
             for name, value in trace.items()
         }
-        dims = {name: list(self.dims[name]) for name in trace if self.dims.get(name)}  # type: ignore[call-overload]
+        dims: dict[Hashable, Sequence[Hashable]] = {
+            name: list(self.dims[name]) for name in trace if self.dims.get(name)
+        }
         used = {d for names in dims.values() for d in names}
-        coords = {name: self.coords[name] for name in used if name in self.coords}
-        coords.update({d: stored[d].values for d in SAMPLE_DIMS})
-        posterior = dict_to_dataset(trace, dims=dims, coords=coords, sample_dims=list(SAMPLE_DIMS))
+        posterior = dict_to_dataset(
+            trace,
+            dims=dims,
+            coords={
+                **{str(name): self.coords[str(name)] for name in used if name in self.coords},
+                **{d: stored[d].values for d in SAMPLE_DIMS},
+            },
+            sample_dims=list(SAMPLE_DIMS),
+        )
         posterior.attrs = dict(stored.attrs)
         return posterior
 
@@ -546,7 +554,8 @@ def bind_study(
         expand_func=None,
         reparameterized_names=[],
     )
-    return compiled, PosteriorExpansion(functions, value_shapes, dims, coords)
+    coords_arrays = {name: np.asarray(index) for name, index in coords.items()}
+    return compiled, PosteriorExpansion(functions, value_shapes, dims, coords_arrays)
 
 
 def _user_data(shared: list[SharedVariable], arrays: dict[str, Array]) -> Ints:
