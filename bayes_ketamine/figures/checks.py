@@ -138,4 +138,4 @@ def draw(tree: xr.DataTree) -> Figure:
 
 def make(posteriors: Posteriors) -> dict[str, Figure]:
     """Return one ``{stem: figure}`` entry per artifact in the folder."""
-    return {STEM.format(name=name): draw(posteriors.get(name)) for name in posteriors.names()}
+    return posteriors.per_artifact(draw, stem=STEM)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +71,16 @@ class Posteriors:
         self.folder = Path(folder)
         self._trees: dict[str, xr.DataTree] = dict(trees or {})
         self._comparisons: dict[str, xr.Dataset] = dict(comparisons or {})
+
+    def per_artifact[T](self, draw: Callable[[xr.DataTree], T], *, stem: str) -> dict[str, T]:
+        """Return ``{stem.format(name=name): draw(tree)}`` for every artifact of the folder.
+
+        The figures drawn once per fitted model (checks, rank plots) are made this way.
+        """
+        trees = {name: self.get(name) for name in self.names()}
+        return {
+            stem.format(name=name): draw(tree) for name, tree in trees.items() if tree is not None
+        }
 
     def names(self) -> list[str]:
         """Return the model names of the artifacts in the folder, sorted.
