@@ -36,7 +36,8 @@ on disk (5-10 s in every process). Here:
   :class:`PosteriorExpansion` then computes the constrained free variables and the
   deterministics of all draws in one call and gives the ``posterior`` group the
   variables, dims and coordinates nutpie's own expansion gives it. Compiling a
-  numba expansion per structure cost about 9 s of CPU; this costs well under one.
+  numba expansion per structure cost 6-19 s of CPU on a cold cache (symptoms_none,
+  joint_partial); this costs a fraction of that.
 - The log-density C callback is generated per structure (how many shared arrays,
   their dtypes and ranks), reads the arrays from that header, and is stored in
   pytensor's numba disk cache, so a new process loads it instead of compiling it;
