@@ -58,11 +58,13 @@ def counting_compilations(monkeypatch):
 
         return cached(key, counted_build)
 
-    monkeypatch.setattr(FunctionMaker, "prepare_fgraph", staticmethod(counted_prepare))
-    monkeypatch.setattr(compile_cache, "cached", counted_cached)
-    with event.install_listener("numba:compile", _NumbaCompiles(counts)):
-        yield counts
-    monkeypatch.undo()
+    # Its own context: undoing ``monkeypatch`` itself would also undo the test's
+    # cache folder, and the second fit would then use (and fill) the user's cache.
+    with monkeypatch.context() as patch:
+        patch.setattr(FunctionMaker, "prepare_fgraph", staticmethod(counted_prepare))
+        patch.setattr(compile_cache, "cached", counted_cached)
+        with event.install_listener("numba:compile", _NumbaCompiles(counts)):
+            yield counts
 
 
 @pytest.mark.sampling

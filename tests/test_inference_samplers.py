@@ -146,7 +146,7 @@ def test_callback_reads_each_shared_array_from_its_header_words():
             self.type = types.SimpleNamespace(ndim=ndim, dtype=dtype)
 
     a, b, c = Shared("a", 0, "int64"), Shared("b", 2, "float64"), Shared("c", 1, "int64")
-    src = callback_source("expand", [c, a], [a, b, c])
+    src = callback_source("logp", [c, a], [a, b, c])
     # header: a at word 0 (address only), b at 1 (address, 2 lengths), c at 4
     assert "header = numba.carray(user_data_, (6,), np.int64)" in src
     assert "s0 = numba.carray(as_pointer(header[4]), (header[5],), np.int64)" in src
@@ -215,36 +215,61 @@ def test_direct_nutpie_gives_pm_sample_groups_and_nutpies_log_density():
     # The structure-compiled log density and gradient are nutpie's own (the draws then
     # differ from pm.sample's only by floating-point rounding, amplified over the chain).
     theirs = nutpie.compile_pymc_model(model.pymc_model, freeze_model=True)
-    mine = compile_nutpie(model.pymc_model).compiled
-    assert mine.n_dim == theirs.n_dim and mine.n_expanded == theirs.n_expanded
+    ours_compiled = compile_nutpie(model.pymc_model)
+    mine = ours_compiled.compiled
+    assert mine.n_dim == theirs.n_dim
+    # nutpie stores only the unconstrained point; the expansion after sampling derives
+    # what nutpie's own expansion stores per draw.
+    assert mine.shape_info[0] == [nutpie_adapter.POINT] and mine.n_expanded == mine.n_dim
 
-    def by_name(compiled, flat):
-        names, slices, _ = compiled.shape_info
+    def by_name(names, slices, flat):
         return {name: flat[sl] for name, sl in zip(names, slices, strict=True)}
 
-    def flat(compiled, values):
-        names = compiled.shape_info[0][: len(values)]
-        return np.concatenate([values[name] for name in names])
-
-    rng = np.random.default_rng(0)
-    _, slices, shapes = theirs.shape_info
+    names, slices, shapes = theirs.shape_info
     n_free = len([sl for sl in slices if sl.stop <= theirs.n_dim])
-    for _ in range(5):
-        values = {
-            name: rng.normal(0.0, 0.3, int(np.prod(shape)))
-            for name, shape in zip(theirs.shape_info[0][:n_free], shapes[:n_free], strict=True)
-        }
-        logp_mine, grad_mine = mine.logp_func(flat(mine, values))
-        logp_theirs, grad_theirs = theirs.logp_func(flat(theirs, values))
+    my_names = ours_compiled.expansion.functions.value_names
+    rng = np.random.default_rng(0)
+    theirs_points = rng.normal(0.0, 0.3, (10, theirs.n_dim))
+    my_points = []
+    for point in theirs_points:
+        values = by_name(names[:n_free], slices[:n_free], point)
+        mine_point = np.concatenate([values[name] for name in my_names])
+        my_points.append(mine_point)
+        logp_mine, grad_mine = mine.logp_func(mine_point)
+        logp_theirs, grad_theirs = theirs.logp_func(point)
         np.testing.assert_allclose(logp_mine, logp_theirs, rtol=1e-10)
+        grads = by_name(names[:n_free], slices[:n_free], grad_theirs)
         np.testing.assert_allclose(
-            flat(mine, by_name(theirs, grad_theirs)), grad_mine, rtol=1e-10, atol=1e-12
+            grad_mine, np.concatenate([grads[name] for name in my_names]), rtol=1e-10, atol=1e-12
         )
-        expanded_mine = by_name(mine, mine.expand_func(flat(mine, values))[0])
-        expanded_theirs = by_name(theirs, theirs.expand_func(flat(theirs, values))[0])
-        assert expanded_mine.keys() == expanded_theirs.keys()
-        for name, value in expanded_theirs.items():
-            np.testing.assert_allclose(expanded_mine[name], value, rtol=1e-12)
+    stored = xr.Dataset(
+        {nutpie_adapter.POINT: (("chain", "draw", "p"), np.reshape(my_points, (2, 5, -1)))},
+        coords={"chain": [0, 1], "draw": np.arange(5)},
+        attrs={"created_at": "now"},
+    )
+    posterior = ours_compiled.expansion(stored)
+    assert posterior.attrs == {"created_at": "now"}
+    stored_names = [n for n in names if n not in theirs.reparameterized_names]
+    assert sorted(posterior.data_vars) == sorted(stored_names)
+    reference = ours["posterior"]
+    assert list(posterior.data_vars) == list(reference.data_vars)
+    for name in stored_names:
+        assert posterior[name].dims == reference[name].dims, name
+        assert posterior[name].dtype == np.float64
+    for name in set(reference.coords) - {"chain", "draw"}:
+        np.testing.assert_array_equal(posterior[name].values, reference[name].values)
+    for k, point in enumerate(theirs_points):
+        expanded = by_name(names, slices, theirs.expand_func(point)[0])
+        chain, draw = divmod(k, 5)
+        for name, shape in zip(names, shapes, strict=True):
+            if name in stored_names:
+                np.testing.assert_allclose(
+                    posterior[name].values[chain, draw],
+                    expanded[name].reshape(shape),
+                    rtol=1e-12,
+                    atol=1e-15,
+                )
+    assert n_free < len(names)  # the toy has transformed variables and deterministics
 
 
 def test_nutpie_is_imported_without_arviz():

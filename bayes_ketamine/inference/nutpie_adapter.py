@@ -19,19 +19,29 @@ and its C callbacks close over the data arrays, which keeps numba from caching t
 on disk (5-10 s in every process). Here:
 
 - :func:`nutpie_functions` compiles, from the model's *structure*, the log density
-  with its gradient and the expansion to all stored values as pytensor (numba)
-  functions of a flat point of any length. The free variables' shapes are a shared
+  with its gradient as a pytensor (numba) function of a flat point of any length,
+  and the map from the free variables' (unconstrained) values to the stored
+  variables as one vectorised function of all draws (pytensor's Python linker,
+  :data:`~bayes_ketamine.inference.batched.MODE`). The free variables' shapes are a shared
   integer vector (``_value_shapes``), like the data and dimension lengths, so sizes
   are inputs, not constants. The functions are kept in
   :mod:`bayes_ketamine.inference.compile_cache` under the structure key
   (:mod:`bayes_ketamine.inference.structure`).
 - :func:`bind_study` sets the shared variables to one study's values and builds the
-  ``CompiledPyMCModel`` nutpie samples: shapes from the seeded initial point and one
-  call of the expansion, the study's arrays packed into nutpie's ``user_data``
-  pointer as a header of (address, shape...) words.
-- The two C callbacks are generated per structure (how many shared arrays, their
-  dtypes and ranks), read the arrays from that header, and are stored in pytensor's
-  numba disk cache, so a new process loads them instead of compiling them.
+  ``CompiledPyMCModel`` nutpie samples: shapes from the seeded initial point, the
+  study's arrays packed into nutpie's ``user_data`` pointer as a header of
+  (address, shape...) words.
+- nutpie's expansion (called once per stored draw) only copies the flat point: it
+  stores the unconstrained draws as one variable, :data:`POINT`.
+  :class:`PosteriorExpansion` then computes the constrained free variables and the
+  deterministics of all draws in one call and gives the ``posterior`` group the
+  variables, dims and coordinates nutpie's own expansion gives it. Compiling a
+  numba expansion per structure cost 6-19 s of CPU on a cold cache (symptoms_none,
+  joint_partial); this costs a fraction of that.
+- The log-density C callback is generated per structure (how many shared arrays,
+  their dtypes and ranks), reads the arrays from that header, and is stored in
+  pytensor's numba disk cache, so a new process loads it instead of compiling it;
+  the copying expansion callback is the same for every structure.
 
 The draws equal ``pymc.sample(nuts_sampler="nutpie")`` on the same model up to
 floating-point rounding (the same log density, evaluated by another graph).
@@ -45,7 +55,7 @@ import threading
 import time
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING
@@ -53,8 +63,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bayes_ketamine.digests import sha256_hex
-from bayes_ketamine.inference import censored_logp, compile_cache, hoisting
-from bayes_ketamine.inference.arrays import Array, Ints
+from bayes_ketamine.inference import batched, censored_logp, compile_cache, hoisting
+from bayes_ketamine.inference.arrays import SAMPLE_DIMS, Array, Ints
+from bayes_ketamine.inference.batched import CHUNK_DRAWS, _batched_inputs
 from bayes_ketamine.inference.batched import MODE as HOISTED_MODE
 from bayes_ketamine.inference.censored_logp import model_logp
 from bayes_ketamine.inference.hoisting import HoistedData, hoist_data_only
@@ -62,6 +73,7 @@ from bayes_ketamine.inference.structure import bind_data, data_values
 
 if TYPE_CHECKING:
     import pymc as pm
+    import xarray as xr
     from llvmlite import ir
     from numba.core.typing.templates import Signature
     from nutpie.compile_pymc import CompiledPyMCModel
@@ -70,11 +82,14 @@ if TYPE_CHECKING:
 NUTPIE_VERSION_FOLLOWED = "0.16"
 """The nutpie release whose internals this module follows."""
 
-CFUNC_VERSION = "bayes_ketamine-nutpie-cfunc-2"
+CFUNC_VERSION = "bayes_ketamine-nutpie-cfunc-3"
 """Enters the disk-cache key of the C callbacks; bump when their generated source changes."""
 
 VALUE_SHAPES = "_value_shapes"
 """Name of the shared vector of the free variables' value shapes, concatenated."""
+
+POINT = "_unconstrained_point"
+"""Name of the variable nutpie stores: the flat unconstrained point of each draw."""
 
 MAX_SHARED_ARGS = 28
 """Most shared arrays a generated callback passes on: CPython compiles a call with 30
@@ -174,18 +189,20 @@ class NutpieFunctions:
     ----------
     logp_func : pytensor.compile.function.types.Function
         ``x -> (logp, grad)`` for a flat point ``x`` of any length; numba mode.
-    expand_func : pytensor.compile.function.types.Function
-        ``x -> (values, shapes)``: all stored values flattened, and the shapes of
-        the stored variables concatenated.
+    derive_func : pytensor.compile.function.types.Function
+        One ``(draws, ...)`` array per free variable's (unconstrained) value to one
+        ``(draws, ...)`` array per name of ``derived_names``; Python linker.
     initial_point : SeededInitialPoint
         Jittered initial points.
     value_names : list of str
         Names of the free variables' (transformed) values, in flat-point order.
-    expanded_names : list of str
-        Names of the stored variables: ``value_names``, then the untransformed free
-        variables and deterministics.
-    expanded_ndims : list of int
-        Rank of each stored variable.
+    value_dtypes : list of str
+        Their dtypes.
+    derived_names : list of str
+        Names of the untransformed free variables and deterministics (PyMC's
+        ``unobserved_value_vars`` that are not values), in the model's order.
+    derived_ndims : list of int
+        Rank of each of them.
     reparameterized : list of str
         Names of the transformed values.
     hoisted : HoistedData
@@ -193,28 +210,43 @@ class NutpieFunctions:
     """
 
     logp_func: Function
-    expand_func: Function
+    derive_func: Function
     initial_point: SeededInitialPoint
     value_names: list[str]
-    expanded_names: list[str]
-    expanded_ndims: list[int]
+    value_dtypes: list[str]
+    derived_names: list[str]
+    derived_ndims: list[int]
     reparameterized: list[str]
     hoisted: HoistedData
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickle without the per-node ``Blockwise`` loops of the Python linker.
+
+        pytensor's ``Blockwise.perform`` caches a closure (not picklable) on its node
+        and rebuilds it when missing, so dropping it loses nothing.
+        """
+        for node in self.derive_func.maker.fgraph.apply_nodes:
+            if hasattr(node.tag, "gufunc"):
+                del node.tag.gufunc
+        return self.__dict__
 
 
 def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
     """Compile the functions nutpie needs from the structure of ``pm_model``.
 
-    The log density, its gradient and the expansion, as in nutpie's own
-    ``_make_functions``, but of a flat point of any length: free variable ``k`` is
-    the slice of the point after the sizes of the variables before it, reshaped to
-    its part of the shared shape vector ``_value_shapes``.
+    The log density and its gradient, as in nutpie's own ``_make_functions``, but of
+    a flat point of any length: free variable ``k`` is the slice of the point after
+    the sizes of the variables before it, reshaped to its part of the shared shape
+    vector ``_value_shapes``. The stored variables that are not values (PyMC's
+    ``unobserved_value_vars``: untransformed free variables, deterministics) are
+    one vectorised function of the values of all draws
+    (:func:`pytensor.graph.replace.vectorize_graph`), evaluated after sampling.
     """
     import pytensor
     import pytensor.tensor as pt
     from pymc.pytensorf import compile as pm_compile
     from pytensor.graph import rewrite_graph
-    from pytensor.graph.replace import clone_replace
+    from pytensor.graph.replace import clone_replace, vectorize_graph
 
     value_vars = [pm_model.rvs_to_values[rv] for rv in pm_model.free_RVs]
     logp = model_logp(pm_model)
@@ -254,15 +286,18 @@ def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
         logp_func = pm_compile((joined,), (logp, grad), mode="NUMBA")
 
     value_names = [v.name for v in value_vars]
-    remaining = [v for v in pm_model.unobserved_value_vars if v.name not in value_names]
-    stored = [*pieces, *(pt.as_tensor(v) for v in remaining)]
-    flat = pt.concatenate([v.ravel() for v in stored])
-    shapes = [v.shape for v in stored if v.type.ndim]
-    shape_vector = pt.concatenate(shapes) if shapes else pt.zeros(0, dtype="int64")
+    if POINT in pm_model.named_vars:
+        raise LeanUnavailable(f"the model has a variable named {POINT!r}")
+    derived = [pt.as_tensor(v) for v in pm_model.unobserved_value_vars if v.name not in value_names]
+    batched_values = _batched_inputs(value_vars)
     with pm_model:
-        expand_func = pm_compile(
-            (joined,), [flat, shape_vector], givens=list(replacements.items()), mode="NUMBA"
+        derive_func = pm_compile(
+            batched_values,
+            vectorize_graph(derived, replace=dict(zip(value_vars, batched_values, strict=True))),
+            on_unused_input="ignore",
+            mode=HOISTED_MODE,
         )
+    derive_func.trust_input = True
     reparameterized = [
         pm_model.rvs_to_values[rv].name
         for rv in pm_model.free_RVs
@@ -270,14 +305,94 @@ def nutpie_functions(pm_model: pm.Model) -> NutpieFunctions:
     ]
     return NutpieFunctions(
         logp_func=logp_func,
-        expand_func=expand_func,
+        derive_func=derive_func,
         initial_point=SeededInitialPoint(pm_model),
         value_names=value_names,
-        expanded_names=[*value_names, *(v.name for v in remaining)],
-        expanded_ndims=[v.type.ndim for v in stored],
+        value_dtypes=[v.type.dtype for v in value_vars],
+        derived_names=[str(v.name) for v in derived],
+        derived_ndims=[v.type.ndim for v in derived],
         reparameterized=reparameterized,
         hoisted=hoisted,
     )
+
+
+@dataclass(frozen=True)
+class PosteriorExpansion:
+    """The ``posterior`` group from nutpie's stored unconstrained points, for one study.
+
+    What nutpie's own expansion computes draw by draw, for all draws at once: the
+    values of the free variables (slices of the flat point), the untransformed free
+    variables and the deterministics. The group has what nutpie gives it: the
+    untransformed values and :attr:`NutpieFunctions.derived_names` in the model's
+    order (transformed values dropped), float64, the model's dims and coordinates.
+
+    Parameters
+    ----------
+    functions : NutpieFunctions
+        The structure's functions, fed the study's data.
+    value_shapes : list of tuple of int
+        Shape of each free variable's value in this study.
+    dims : dict
+        Dims by variable name (nutpie's ``_prepare_dims_and_coords``).
+    coords : dict
+        Coordinates by dim name (the same).
+    """
+
+    functions: NutpieFunctions
+    value_shapes: list[tuple[int, ...]]
+    dims: dict[str, Sequence[str]]
+    coords: dict[str, Array]
+
+    def __call__(self, stored: xr.Dataset) -> xr.Dataset:
+        """Return the posterior of the draws in ``stored`` (nutpie's posterior of :data:`POINT`)."""
+        from arviz_base import dict_to_dataset
+
+        f = self.functions
+        points = stored[POINT].transpose(*SAMPLE_DIMS, ...).to_numpy()
+        sizes, n = points.shape[:2], points.shape[0] * points.shape[1]
+        flat = points.reshape(n, -1)
+        values, at = [], 0
+        for shape, dtype in zip(self.value_shapes, f.value_dtypes, strict=True):
+            size = int(np.prod(shape, dtype=int))
+            values.append(np.ascontiguousarray(flat[:, at : at + size].reshape(n, *shape), dtype))
+            at += size
+        parts: list[list[Array]] = []
+        for start in range(0, n, CHUNK_DRAWS):
+            stop = min(start + CHUNK_DRAWS, n)
+            outs = f.derive_func(*(v[start:stop] for v in values))
+            # an output that does not depend on the values has no draw dimension
+            parts.append(
+                [
+                    np.broadcast_to(o, (stop - start, *o.shape[o.ndim - ndim :]))
+                    for o, ndim in zip(outs, f.derived_ndims, strict=True)
+                ]
+            )
+        derived = [np.concatenate(chunks) for chunks in zip(*parts, strict=True)]
+        trace = {
+            name: value
+            for name, value in zip(f.value_names, values, strict=True)
+            if name not in f.reparameterized
+        }
+        trace.update(zip(f.derived_names, derived, strict=True))
+        trace = {
+            name: np.asarray(value, dtype=np.float64).reshape(*sizes, *value.shape[1:])
+            for name, value in trace.items()
+        }
+        dims: dict[Hashable, Sequence[Hashable]] = {
+            name: list(self.dims[name]) for name in trace if self.dims.get(name)
+        }
+        used = {d for names in dims.values() for d in names}
+        posterior = dict_to_dataset(
+            trace,
+            dims=dims,
+            coords={
+                **{str(name): self.coords[str(name)] for name in used if name in self.coords},
+                **{d: stored[d].values for d in SAMPLE_DIMS},
+            },
+            sample_dims=list(SAMPLE_DIMS),
+        )
+        posterior.attrs = dict(stored.attrs)
+        return posterior
 
 
 @dataclass(frozen=True)
@@ -292,11 +407,15 @@ class NutpieCompiled:
         Structure-compiled cached callbacks, or nutpie's own compilation (fallback).
     seconds : float
         Wall time of the compilation (or of loading and binding it).
+    expansion : PosteriorExpansion, optional
+        Turns the stored unconstrained points into the posterior (path
+        ``"cached-cfunc"``); ``None`` when nutpie stores the posterior itself.
     """
 
     compiled: CompiledPyMCModel
     path: str
     seconds: float
+    expansion: PosteriorExpansion | None = None
 
 
 def compile_nutpie(pm_model: pm.Model, cache_key: str | None = None) -> NutpieCompiled:
@@ -325,7 +444,7 @@ def compile_nutpie(pm_model: pm.Model, cache_key: str | None = None) -> NutpieCo
             if cache_key
             else nutpie_functions(pm_model)
         )
-        compiled = bind_study(functions, pm_model)
+        compiled, expansion = bind_study(functions, pm_model)
         path = "cached-cfunc"
     except Exception as err:  # noqa: BLE001 - any failure: nutpie's own path decides
         import nutpie
@@ -338,21 +457,21 @@ def compile_nutpie(pm_model: pm.Model, cache_key: str | None = None) -> NutpieCo
                 stacklevel=2,
             )
         compiled = nutpie.compile_pymc_model(pm_model, freeze_model=True)
-        path = "nutpie"
-    return NutpieCompiled(compiled, path, time.perf_counter() - start)
+        path, expansion = "nutpie", None
+    return NutpieCompiled(compiled, path, time.perf_counter() - start, expansion)
 
 
 def nutpie_cache_key(structure_key: str) -> str:
     """Return the compile-cache key of the nutpie functions of a model structure."""
     return compile_cache.cache_key(
-        "nutpie", structure_key, sys.modules[__name__], censored_logp, hoisting
+        "nutpie", structure_key, sys.modules[__name__], censored_logp, hoisting, batched
     )
 
 
 def _shared_union(functions: NutpieFunctions) -> list[SharedVariable]:
-    """Return the shared (non-random) inputs of both functions, each once, in a fixed order."""
+    """Return the shared (non-random) inputs of the log density, in a fixed order."""
     seen: dict[str, SharedVariable] = {}
-    for fn in (functions.logp_func, functions.expand_func):
+    for fn in (functions.logp_func,):
         for var in fn.get_shared():
             if _is_random(var):
                 raise LeanUnavailable(f"compiled function reads random generator {var.name!r}")
@@ -360,8 +479,13 @@ def _shared_union(functions: NutpieFunctions) -> list[SharedVariable]:
     return list(seen.values())
 
 
-def bind_study(functions: NutpieFunctions, pm_model: pm.Model) -> CompiledPyMCModel:
+def bind_study(
+    functions: NutpieFunctions, pm_model: pm.Model
+) -> tuple[CompiledPyMCModel, PosteriorExpansion]:
     """Return the ``CompiledPyMCModel`` of ``functions`` fed the data of ``pm_model``.
+
+    nutpie stores one variable, :data:`POINT` (the flat unconstrained point), and the
+    returned :class:`PosteriorExpansion` turns its draws into the posterior.
 
     Raises
     ------
@@ -389,22 +513,19 @@ def bind_study(functions: NutpieFunctions, pm_model: pm.Model) -> CompiledPyMCMo
         )
         values.update(functions.hoisted.values(values))
         bind_data(functions.logp_func, values)
-        bind_data(functions.expand_func, values)
+        bind_data(functions.derive_func, values)
     except LookupError as err:
         raise LeanUnavailable(str(err)) from err
-    x0 = np.concatenate([np.ravel(point[name]) for name in functions.value_names])
-    flat, shape_vector = functions.expand_func(x0)
-    shapes, at = [], 0
-    for ndim in functions.expanded_ndims:
-        shapes.append(tuple(int(n) for n in shape_vector[at : at + ndim]))
-        at += ndim
     slices, offset = [], 0
-    for shape in shapes:
+    for shape in value_shapes:
         size = int(np.prod(shape, dtype=int))
         slices.append(slice(offset, offset + size))
         offset += size
-    shape_info = (functions.expanded_names, slices, shapes)
-    n_dim, n_expanded = x0.size, flat.size
+    n_dim = offset
+    dims, coords = dims_and_coords(
+        pm_model, (functions.value_names, slices, value_shapes), functions.reparameterized
+    )
+    shape_info = ([POINT], [slice(0, n_dim)], [(n_dim,)])
 
     shared = _shared_union(functions)
     arrays = {str(var.name): np.ascontiguousarray(values[str(var.name)]) for var in shared}
@@ -412,30 +533,30 @@ def bind_study(functions: NutpieFunctions, pm_model: pm.Model) -> CompiledPyMCMo
         array.flags.writeable = False
     header = _user_data(shared, arrays)
     logp_cfunc = _cached_cfunc("logp", functions.logp_func, shared)
-    expand_cfunc = _cached_cfunc("expand", functions.expand_func, shared)
     initial_flat = flat_point(
         _with_lock(initial_point),
         names=functions.value_names,
         shapes=value_shapes,
     )
-    dims, coords = dims_and_coords(pm_model, shape_info, functions.reparameterized)
-    return compiled_class(
+    compiled = compiled_class(
         _n_dim=n_dim,
         dims=dims,
         _coords=coords,
-        _shapes={name: tuple(shape) for name, shape in zip(shape_info[0], shapes, strict=True)},
+        _shapes={POINT: (n_dim,)},
         compiled_logp_func=logp_cfunc,
-        compiled_expand_func=expand_cfunc,
+        compiled_expand_func=_copy_cfunc(),
         initial_point_func=initial_flat,
         shared_data=arrays,
         shared_var_keys={},
         user_data=header,
-        n_expanded=n_expanded,
+        n_expanded=n_dim,
         shape_info=shape_info,
         logp_func=functions.logp_func,
-        expand_func=functions.expand_func,
-        reparameterized_names=functions.reparameterized,
+        expand_func=None,
+        reparameterized_names=[],
     )
+    coords_arrays = {name: np.asarray(index) for name, index in coords.items()}
+    return compiled, PosteriorExpansion(functions, value_shapes, dims, coords_arrays)
 
 
 def _user_data(shared: list[SharedVariable], arrays: dict[str, Array]) -> Ints:
@@ -470,23 +591,25 @@ _LOGP_BODY = """
         return 4
 """
 
-_EXPAND_BODY = """
-    x = numba.carray(x_, (dim,))
-    values, _shapes = inner(x{args})
-    for i in range(expanded):
-        out_[i] = values[i]
-"""
-
 _SIGNATURES = {
     "logp": ("logp_cfunc", "dim, x_, out_, logp_, user_data_", _LOGP_BODY, "1"),
-    "expand": ("expand_cfunc", "dim, expanded, x_, out_, user_data_", _EXPAND_BODY, "-2"),
 }
+
+_COPY_SOURCE = """
+def copy_cfunc(dim, expanded, x_, out_, user_data_):
+    if expanded != dim:
+        return -1
+    for i in range(dim):
+        out_[i] = x_[i]
+    return 0
+"""
+"""nutpie's expansion callback: store the flat point itself (:data:`POINT`)."""
 
 
 def callback_source(
     kind: str, function_shared: list[SharedVariable], shared: list[SharedVariable]
 ) -> str:
-    """Return the source of the ``kind`` (``"logp"`` or ``"expand"``) C callback.
+    """Return the source of the ``kind`` C callback (``"logp"``: the log density).
 
     The callback rebuilds each shared array the pytensor function reads from the
     header of :func:`_user_data` (address and lengths at fixed word offsets, dtype
@@ -494,7 +617,7 @@ def callback_source(
 
     Parameters
     ----------
-    kind : {"logp", "expand"}
+    kind : {"logp"}
         Which callback.
     function_shared : list of pytensor.compile.sharedvalue.SharedVariable
         The function's shared inputs, in its argument order.
@@ -591,6 +714,20 @@ def cfunc_cache_key(src: str, inner_key: str) -> str:
         SHA-256 hex digest over :data:`CFUNC_VERSION`, the source and ``inner_key``.
     """
     return sha256_hex(CFUNC_VERSION, src, inner_key)
+
+
+def _copy_cfunc() -> object:
+    """Return nutpie's expansion callback (copy the point), from numba's disk cache."""
+    import numba
+    from pytensor.link.numba.cache import compile_numba_function_src
+
+    key = cfunc_cache_key(_COPY_SOURCE, "copy")
+    if key not in _CFUNCS:
+        func = compile_numba_function_src(
+            _COPY_SOURCE, "copy_cfunc", {"__name__": __name__}, cache_key=key
+        )
+        _CFUNCS[key] = numba.cfunc(_signature("expand"), cache=True)(func)
+    return _CFUNCS[key]
 
 
 def _cached_cfunc(kind: str, function: Function, shared: list[SharedVariable]) -> object:

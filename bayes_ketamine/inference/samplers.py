@@ -154,6 +154,8 @@ class NutpieRun:
             self.cancel()
             raise
         sampling_time = time.perf_counter() - self.start
+        if self.compiled.expansion is not None:
+            tree["posterior"] = self.compiled.expansion(tree["posterior"].to_dataset())
         patch_nutpie_idata(tree, self.pm_model, sampling_time=sampling_time)
         tree["posterior"].attrs["compile_time"] = self.compiled.seconds
         tree["posterior"].attrs["nutpie_compile_path"] = self.compiled.path
