@@ -180,7 +180,7 @@ def run_analysis(
         ``<out_dir>/cv/``) and compare the families by it.
     cv_settings : FitSettings, optional
         Sampler settings of the CV folds (default: those of ``bayes-ketamine cv``).
-    workers : int, default 2
+    workers : int, default :data:`~bayes_ketamine.inference.settings.CORES`
         Worker processes of the local Dask cluster of the CV folds.
     pool_by : str, default "sex"
         The participant factor the condition effects are pooled by (a categorical

@@ -1,7 +1,8 @@
 """Parameter recovery for the design options of issue 12, on simulated studies.
 
 Options: a three-arm Williams design, a three-period (ABB/BAA) design, carry-over
-present and absent (fitted with the carry-over term), a covariate effect, and pooling
+present and absent (fitted with the carry-over term), per-condition carry-over in a
+three-arm Williams design (``carryover_three_arm``), a covariate effect, and pooling
 by a four-level site factor. For each option and seed, simulate a study with known
 truths (all SIMULATED DATA), fit with real sampling (nutpie, 4 chains) and record
 whether the 90 % equal-tailed interval of each key effect contains the truth, with
@@ -100,6 +101,29 @@ OPTIONS: dict[str, Option] = {
         lambda t: {
             ("glx_carryover_pct", ""): ({}, t.glx_carryover),
             ("glx_condition_effect_pooled", ""): ({}, t.glx_condition_effect_pooled),
+        },
+    ),
+    "carryover_three_arm": Option(
+        SimulationParameters(
+            sequences=WILLIAMS,
+            extra_glx_condition_effect_pct={"midazolam": {"F": -6.0, "M": -6.0}},
+            extra_direct_effect={"midazolam": {"F": 6.0, "M": 6.0}},
+            carryover_glx_pct={"naltrexone": -3.0, "midazolam": 2.0},
+        ),
+        ModelSpec(name="glutamate_carryover", family="glutamate", carryover=True),
+        24,
+        lambda t: {
+            **{
+                ("glx_carryover_pct", arm): ({"active_condition": arm}, t.glx_carryover[arm])
+                for arm in ("naltrexone", "midazolam")
+            },
+            **{
+                ("glx_condition_effect_pooled", arm): (
+                    {"active_condition": arm},
+                    t.condition_effects[arm]["glx_condition_effect_pooled"],
+                )
+                for arm in ("naltrexone", "midazolam")
+            },
         },
     ),
     "covariate": Option(

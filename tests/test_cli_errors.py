@@ -160,3 +160,24 @@ def test_an_unexpected_error_is_one_line_too(workdir, monkeypatch):
         "error: RuntimeError: something deep; went wrong "
         "(set BAYES_KETAMINE_DEBUG=1 to see where it happened)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("column", "problem"),
+    [
+        ("nosuchcol", "no such column (pooling by 'nosuchcol'); columns are "),
+        ("participant_id", "identifies the participants"),
+    ],
+)
+def test_run_checks_pool_by_before_any_fit(workdir, monkeypatch, column, problem):
+    import bayes_ketamine.pipeline as pipeline
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the analysis started before --pool-by was checked")
+
+    monkeypatch.setattr(pipeline, "run_analysis", no_run)
+    result = runner.invoke(app, ["run", "--pool-by", column])
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: run --pool-by: ")
+    assert f"participants.csv, column {column!r}: {problem}" in line

@@ -1,7 +1,8 @@
 """Run independent simulations on Dask: a local cluster or an existing scheduler.
 
 * :func:`dask_client` opens a ``LocalCluster`` of worker *processes* (one thread each,
-  so one simulation per core) or connects to ``--scheduler ADDRESS``.
+  so one simulation per core) or connects to ``--scheduler ADDRESS``;
+  :func:`client_for` uses an open client instead when a caller has one.
 * :func:`warm_workers` compiles a model design once in every worker (in parallel) and
   returns the compile times, so compile time is measured and reported apart.
 * :func:`run_jobs` submits one task per simulation with ``retries=2`` and a
@@ -62,6 +63,23 @@ def dask_client(
         Client(cluster) as client,
     ):
         yield client
+
+
+@contextlib.contextmanager
+def client_for(
+    client: Client | None, *, workers: int = CORES, scheduler: str | None = None
+) -> Iterator[Client]:
+    """Yield ``client`` if one is given (left open), else a new one of :func:`dask_client`.
+
+    The rule every calibration run follows for its ``client``, ``workers`` and
+    ``scheduler`` options: an open client wins, then a scheduler's address, then a
+    local cluster of ``workers`` processes.
+    """
+    if client is not None:
+        yield client
+        return
+    with dask_client(workers, scheduler) as own:
+        yield own
 
 
 def warm_workers(client: Client, fn: Callable[..., dict], *args: Any) -> list[dict]:

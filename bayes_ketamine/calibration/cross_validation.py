@@ -38,7 +38,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
@@ -49,6 +49,9 @@ from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.inference.comparison import CV_RESULT_KIND
 from bayes_ketamine.inference.settings import CORES, CV_SETTINGS, FitSettings
 from bayes_ketamine.models.spec import ModelSpec, resolve_spec
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @deprecated_call_forms(positional=("folds", "seed"))
@@ -263,7 +266,7 @@ def cross_validate(
     settings: FitSettings | None = None,
     replicates: int = 20,
     full_data_settings: FitSettings | None = None,
-    client: Any = None,
+    client: Client | None = None,
     progress: bool = True,
 ) -> CVResult:
     """Cross-validate a model by participant (module docstring), resuming stored folds.
@@ -276,7 +279,7 @@ def cross_validate(
         The data; defaults to the embedded default study.
     folds : int, optional
         K folds grouped by participant, stratified by sex; default one per participant.
-    workers : int, default 2
+    workers : int, default :data:`~bayes_ketamine.inference.settings.CORES`
         Worker processes of the local cluster (ignored with ``scheduler`` or ``client``).
     scheduler : str, optional
         Address of a running Dask scheduler to use instead of a local cluster.
@@ -307,7 +310,7 @@ def cross_validate(
     >>> float(result.dataset["elpd_cv"].sel(observed="score"))  # doctest: +SKIP
     -1234.5
     """
-    from bayes_ketamine.calibration.cluster import dask_client, run_jobs
+    from bayes_ketamine.calibration.cluster import client_for, run_jobs
     from bayes_ketamine.calibration.store import RunStore, write_netcdf
     from bayes_ketamine.digests import digest
     from bayes_ketamine.inference.artifact import atomic_write
@@ -344,17 +347,16 @@ def cross_validate(
             atomic_write(path, lambda p: ds.to_netcdf(p, engine="netcdf4"))
 
     if jobs:
-        options: dict[str, Any] = {
-            "key_prefix": f"cv-{spec.name}-{digest(**identity)[:12]}",
-            "on_result": save,
-            "description": f"CV folds of {spec.name}",
-            "progress": progress,
-        }
-        if client is not None:
-            run_jobs(client, run_fold, jobs, **options)
-        else:
-            with dask_client(workers, scheduler) as own:
-                run_jobs(own, run_fold, jobs, **options)
+        with client_for(client, workers=workers, scheduler=scheduler) as active:
+            run_jobs(
+                active,
+                run_fold,
+                jobs,
+                key_prefix=f"cv-{spec.name}-{digest(**identity)[:12]}",
+                on_result=save,
+                description=f"CV folds of {spec.name}",
+                progress=progress,
+            )
     stored = {}
     for i in range(len(assignment)):
         with xr.open_dataset(store.path(i), engine="netcdf4") as ds:

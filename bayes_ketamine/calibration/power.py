@@ -8,8 +8,8 @@ replicate ``r``:
    parameters describe: two or more periods (``sequences``), two or more conditions
    (``extra_glx_condition_effect_pct``), condition effects keyed by sex or by site
    (``effects_by``). The active condition's effects on the Glx response are either
-   **fixed** (default: the published-study-like values of
-   :class:`~bayes_ketamine.data.SimulationParameters`, males -4.5 %, females -1.5 %) or
+   **fixed** (default: the published-study-like ``glx_condition_effect_pct`` of
+   :class:`~bayes_ketamine.data.SimulationParameters`, larger in males) or
    drawn per replicate from a **prior** (normal around those values, SD
    ``effect_sd``); averaging over such a design prior gives *assurance*;
 2. fit the model (compiled once per worker per ``n``; data swapped in);
@@ -34,7 +34,6 @@ template's rows.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -50,9 +49,9 @@ from bayes_ketamine.calibration.seeds import seed_at
 from bayes_ketamine.calibration.store import RunStore, write_netcdf
 from bayes_ketamine.calibration.worker import FitJob, ModelDesign, SamplerSettings, compiled_for
 from bayes_ketamine.data import SimulationParameters, Study, simulate_study
-from bayes_ketamine.data.simulate import CONDITIONS
+from bayes_ketamine.data.simulation_parameters import CONDITIONS
 from bayes_ketamine.data.study import SEXES
-from bayes_ketamine.inference.settings import CORES
+from bayes_ketamine.inference.settings import CORES, MASTER_SEED
 from bayes_ketamine.models.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -484,7 +483,7 @@ def run_power(
     threshold: float = 0.95,
     out_dir: str | Path = "posteriors/power",
     settings: SamplerSettings | None = None,
-    seed: int = 2025,
+    seed: int = MASTER_SEED,
     workers: int = CORES,
     scheduler: str | None = None,
     client: Client | None = None,
@@ -527,7 +526,7 @@ def run_power(
     -------
     PowerResult
     """
-    from bayes_ketamine.calibration.cluster import dask_client, run_jobs, warm_workers
+    from bayes_ketamine.calibration.cluster import client_for, run_jobs, warm_workers
     from bayes_ketamine.calibration.worker import run_fit, warm
     from bayes_ketamine.models import resolve_spec
 
@@ -584,8 +583,7 @@ def run_power(
     ]
     compile_seconds: list[float] = []
     if jobs:
-        with contextlib.ExitStack() as stack:
-            active = client or stack.enter_context(dask_client(workers, scheduler))
+        with client_for(client, workers=workers, scheduler=scheduler) as active:
             for n in sorted({j.payload["n_per_sex"] for j in jobs}):
                 compile_seconds += [
                     r["compile_seconds"] for r in warm_workers(active, warm, designs[n])

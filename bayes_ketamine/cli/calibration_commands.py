@@ -9,8 +9,9 @@ option or output folder).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,17 +21,17 @@ from rich.table import Table
 from bayes_ketamine.cli.errors import fail
 from bayes_ketamine.cli.options import (
     Draws,
+    FitChains,
     MasterSeed,
     NoProgress,
+    RunFolder,
     Scheduler,
     Tune,
     Workers,
 )
 from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
-from bayes_ketamine.inference.settings import CORES, FitSettings, SamplerSettings
-
-if TYPE_CHECKING:
-    from bayes_ketamine.data import SimulationParameters
+from bayes_ketamine.data.simulation_parameters import CONDITIONS, SimulationParameters
+from bayes_ketamine.inference.settings import CORES, MASTER_SEED, SamplerSettings
 
 EXIT_NOT_CALIBRATED = 1
 _STYLE = {"uniform": "green", "suspect": "yellow", "non-uniform": "red"}
@@ -44,11 +45,44 @@ def _run_errors() -> tuple[type[Exception], ...]:
     return (SpecError, RunMismatchError, OSError, ValueError)
 
 
+def _calibrate[Result](
+    run: Callable[..., Result],
+    spec: str,
+    *,
+    seed: int,
+    workers: int,
+    scheduler: str | None,
+    quiet: bool,
+    **options: Any,
+) -> Result:
+    """Return ``run(spec, **options)`` with the options ``sbc`` and ``power`` share.
+
+    ``run`` is ``run_sbc`` or ``run_power``; a bad spec, run or value is one line and
+    exit code 2.
+    """
+    try:
+        return run(
+            spec, seed=seed, workers=workers, scheduler=scheduler, progress=not quiet, **options
+        )
+    except _run_errors() as err:
+        raise fail(err) from err
+
+
 def _settings(
     draws: int, tune: int, chains: int, thin: int, target_accept: float
 ) -> SamplerSettings:
     return SamplerSettings(
         draws=draws, tune=tune, chains=chains, thin_to=thin, target_accept=target_accept
+    )
+
+
+def _glx_effect_option(sex: str) -> typer.models.OptionInfo:
+    """Return ``--male-effect`` or ``--female-effect``; the help names the simulator's default."""
+    default = SimulationParameters().glx_condition_effect_pct[sex]
+    people = {"M": "males", "F": "females"}[sex]
+    return typer.Option(
+        help=f"{CONDITIONS[1].capitalize()} effect on the Glx response, {people}, % "
+        f"(default {default:g})."
     )
 
 
@@ -63,11 +97,11 @@ def sbc_command(
     ] = "default",
     workers: Workers = CORES,
     scheduler: Scheduler = None,
-    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/sbc"),
-    seed: MasterSeed = FitSettings.seed,
+    out: RunFolder = Path("posteriors/sbc"),
+    seed: MasterSeed = MASTER_SEED,
     draws: Draws = SamplerSettings.draws,
     tune: Tune = SamplerSettings.tune,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
+    chains: FitChains = SamplerSettings.chains,
     thin: Annotated[
         int, typer.Option(help="L thinned draws to rank among (rank 0..L).")
     ] = SamplerSettings.thin_to,
@@ -84,20 +118,18 @@ def sbc_command(
     from bayes_ketamine.calibration.sbc import run_sbc
 
     design = study_or_exit(study)
-    try:
-        result = run_sbc(
-            spec,
-            simulations=simulations,
-            study=design,
-            out_dir=out,
-            settings=_settings(draws, tune, chains, thin, target_accept),
-            seed=seed,
-            workers=workers,
-            scheduler=scheduler,
-            progress=not quiet,
-        )
-    except _run_errors() as err:
-        raise fail(err) from err
+    result = _calibrate(
+        run_sbc,
+        spec,
+        seed=seed,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+        simulations=simulations,
+        study=design,
+        out_dir=out,
+        settings=_settings(draws, tune, chains, thin, target_accept),
+    )
     v = result.verdicts
     table = Table(title=f"SBC {result.out_dir.name}: {v.attrs['n_simulations']} simulations")
     table.add_column("parameter", no_wrap=True)
@@ -159,14 +191,8 @@ def power_command(
             "simulated study.toml.",
         ),
     ] = None,
-    male_effect: Annotated[
-        float | None,
-        typer.Option(help="Naltrexone effect on the Glx response, males, % (default -4.5)."),
-    ] = None,
-    female_effect: Annotated[
-        float | None,
-        typer.Option(help="Naltrexone effect on the Glx response, females, % (default -1.5)."),
-    ] = None,
+    male_effect: Annotated[float | None, _glx_effect_option("M")] = None,
+    female_effect: Annotated[float | None, _glx_effect_option("F")] = None,
     condition: Annotated[
         str | None,
         typer.Option(help="With more than two conditions: the active condition asked about."),
@@ -179,11 +205,11 @@ def power_command(
     threshold: Annotated[float, typer.Option(help="Posterior probability that settles.")] = 0.95,
     workers: Workers = CORES,
     scheduler: Scheduler = None,
-    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/power"),
-    seed: MasterSeed = FitSettings.seed,
+    out: RunFolder = Path("posteriors/power"),
+    seed: MasterSeed = MASTER_SEED,
     draws: Draws = SamplerSettings.draws,
     tune: Tune = SamplerSettings.tune,
-    chains: Annotated[int, typer.Option(help="Chains per fit.")] = SamplerSettings.chains,
+    chains: FitChains = SamplerSettings.chains,
     quiet: NoProgress = False,
 ) -> None:
     """Design analysis: probability that a follow-up trial settles the question, by n."""
@@ -192,25 +218,26 @@ def power_command(
     sizes = parse_sizes(n_per_sex)
     try:
         simulation = power_parameters(params, male_effect, female_effect)
-        result = run_power(
-            spec,
-            n_per_sex=sizes,
-            replicates=replicates,
-            effect=effect,
-            effect_sd=effect_sd,
-            params=simulation,
-            condition=condition,
-            contrast=parse_contrast(contrast),
-            threshold=threshold,
-            out_dir=out,
-            settings=_settings(draws, tune, chains, min(99, draws * chains), 0.95),
-            seed=seed,
-            workers=workers,
-            scheduler=scheduler,
-            progress=not quiet,
-        )
-    except _run_errors() as err:
+    except ValueError as err:
         raise fail(err) from err
+    result = _calibrate(
+        run_power,
+        spec,
+        seed=seed,
+        workers=workers,
+        scheduler=scheduler,
+        quiet=quiet,
+        n_per_sex=sizes,
+        replicates=replicates,
+        effect=effect,
+        effect_sd=effect_sd,
+        params=simulation,
+        condition=condition,
+        contrast=parse_contrast(contrast),
+        threshold=threshold,
+        out_dir=out,
+        settings=_settings(draws, tune, chains, min(99, draws * chains), 0.95),
+    )
     s = result.summary
     per = simulation.effects_by
     table = Table(title=f"power {result.out_dir.name}")
@@ -253,7 +280,7 @@ def power_parameters(
     """
     import dataclasses
 
-    from bayes_ketamine.data import SimulationParameters, read_simulation_parameters
+    from bayes_ketamine.data.simulation_parameters import read_simulation_parameters
 
     params = read_simulation_parameters(path) if path is not None else SimulationParameters()
     given = {

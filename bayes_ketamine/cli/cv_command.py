@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bayes_ketamine.cli.errors import fail
-from bayes_ketamine.cli.options import NoProgress, Scheduler, Seed, Workers
+from bayes_ketamine.cli.options import NoProgress, RunFolder, Scheduler, Seed, Workers
 from bayes_ketamine.cli.studies import STUDY_HELP, study_or_exit
 from bayes_ketamine.inference.settings import CORES, CV_SETTINGS
 
@@ -34,7 +34,7 @@ def cv_command(
     ] = None,
     workers: Workers = CORES,
     scheduler: Scheduler = None,
-    out: Annotated[Path, typer.Option(help="Parent folder of the run.")] = Path("posteriors/cv"),
+    out: RunFolder = Path("posteriors/cv"),
     draws: Annotated[
         int, typer.Option(help="Posterior draws per chain and fold.")
     ] = CV_SETTINGS.draws,

@@ -94,13 +94,7 @@ def validate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the data verbs to the command-line application.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``bayes-ketamine`` application.
-    """
+    """Add ``simulate`` and ``validate`` to the command line ``app``."""
     app.command("simulate")(simulate)
     app.command("validate")(validate)
 

@@ -6,6 +6,7 @@ The defaults stay with each verb (they come from the settings classes of
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,4 +18,6 @@ Seed = Annotated[int, typer.Option(help="Random seed.")]
 Draws = Annotated[int, typer.Option(help="Posterior draws per chain.")]
 Tune = Annotated[int, typer.Option(help="Tuning steps per chain.")]
 Chains = Annotated[int, typer.Option(help="Number of chains.")]
+FitChains = Annotated[int, typer.Option(help="Chains per fit.")]
+RunFolder = Annotated[Path, typer.Option(help="Parent folder of the run.")]
 NoProgress = Annotated[bool, typer.Option(help="No progress bar.")]

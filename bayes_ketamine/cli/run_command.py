@@ -50,6 +50,7 @@ def run(
     factor (e.g. the NIMH diagnostic groups). Unchanged fits are reused.
     """
     from bayes_ketamine.inference import ArtifactError
+    from bayes_ketamine.models.design import factor_levels
     from bayes_ketamine.models.spec import SpecError
     from bayes_ketamine.pipeline import run_analysis
 
@@ -59,6 +60,10 @@ def run(
     except ValueError as err:
         raise fail(f"run: {err}") from err
     data = study_or_exit(study)
+    try:
+        factor_levels(data, pool_by)  # before any fit: a bad --pool-by is bad input
+    except SpecError as err:
+        raise fail(f"run --pool-by: {err}") from err
     out = posteriors if posteriors is not None else default_posteriors(study)
     label = "[bold red]SIMULATED DATA[/]" if data.simulated else "observed data"
     console.print(f"[bold]{data.name}[/] ({label}): valid, {len(data.participants)} participants")
@@ -114,11 +119,5 @@ def _print_summary(console: Console, result: AnalysisResult, out: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``run`` verb to the command-line application.
-
-    Parameters
-    ----------
-    app : typer.Typer
-        The ``bayes-ketamine`` application.
-    """
+    """Add ``run`` to the command line ``app``."""
     app.command("run")(run)

@@ -22,16 +22,16 @@ from .nimh import (
     import_nimh as import_nimh,
 )
 from .simulate import (
-    SimulationParameters as SimulationParameters,
-)
-from .simulate import (
     SimulationTruth as SimulationTruth,
 )
 from .simulate import (
-    read_simulation_parameters as read_simulation_parameters,
-)
-from .simulate import (
     simulate_study as simulate_study,
+)
+from .simulation_parameters import (
+    SimulationParameters as SimulationParameters,
+)
+from .simulation_parameters import (
+    read_simulation_parameters as read_simulation_parameters,
 )
 from .study import (
     Study as Study,

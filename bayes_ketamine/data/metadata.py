@@ -68,14 +68,14 @@ def check_metadata(
     """Check the ``study.toml`` keys and return them with defaults filled in.
 
     Required: ``name`` (text) and ``conditions`` (two or more distinct labels, the
-    reference first,
-    without ``-`` since sequences join labels with it). Optional: ``simulated``
-    (default ``false``), ``periods`` (number of crossover periods, an integer of at
-    least 2, default 2), ``repeated_conditions`` (``true`` allows sequences that give
-    every period the same condition, e.g. Balaam's ``A-A`` and ``B-B`` next to ``A-B``
-    and ``B-A``; default ``false``), ``[fmrs] metabolite`` (default ``"Glx/tNAA"``, filled only for
-    studies with fMRS) and ``[symptoms] scale`` / ``min`` / ``max`` (default MADRS,
-    0, 60). Other keys are kept unchanged.
+    reference first, without ``-`` since sequences join labels with it). Optional:
+    ``simulated`` (default ``false``), ``periods`` (number of crossover periods, an
+    integer of at least 2, default :data:`DEFAULT_PERIODS`), ``repeated_conditions``
+    (``true`` allows sequences that give every period the same condition, e.g.
+    Balaam's ``A-A`` and ``B-B`` next to ``A-B`` and ``B-A``; default ``false``),
+    ``[fmrs] metabolite`` (default :data:`DEFAULT_METABOLITE`, filled only for studies
+    with fMRS) and ``[symptoms] scale`` / ``min`` / ``max`` (default
+    :data:`DEFAULT_SYMPTOMS`). Other keys are kept unchanged.
 
     Parameters
     ----------

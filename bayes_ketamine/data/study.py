@@ -98,7 +98,7 @@ class Study:
 
     @property
     def periods(self) -> int:
-        """Number of crossover periods (``periods`` of ``study.toml``, default 2)."""
+        """Number of crossover periods (``periods`` of ``study.toml``, or DEFAULT_PERIODS)."""
         return int(self.metadata.get("periods", DEFAULT_PERIODS))
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,12 +84,12 @@ def validate_tables(
             _Cells(participants, found, PARTICIPANT_COLUMNS), conditions, periods, repeats
         )
     known = set(people["participant_id"].dropna()) if people is not None else None
-    design = (conditions, periods, known, participants)
+    design = _Design(conditions, periods, known, participants)
     if fmrs is not None:
-        fmrs_table = _fmrs(_Cells(fmrs, found, FMRS_COLUMNS), *design)
+        fmrs_table = _fmrs(_Cells(fmrs, found, FMRS_COLUMNS), design)
     if symptoms is not None:
         spec = meta["symptoms"] if meta is not None else DEFAULT_SYMPTOMS
-        symptom_table = _symptoms(_Cells(symptoms, found, SYMPTOM_COLUMNS), *design, spec)
+        symptom_table = _symptoms(_Cells(symptoms, found, SYMPTOM_COLUMNS), design, spec)
     measured = [
         (table, raw.file)
         for table, raw in ((fmrs_table, fmrs), (symptom_table, symptoms))
@@ -363,37 +364,41 @@ def _check_sequences(
             )
 
 
-def _design_columns(
-    cells: _Cells,
-    typed: pd.DataFrame,
-    conditions: tuple[str, ...] | None,
-    periods: int,
-    known: set[str] | None,
-    participants: RawTable | None,
-) -> None:
+@dataclass(frozen=True)
+class _Design:
+    """What the design columns of a measurement table are checked against.
+
+    The conditions and periods of ``study.toml`` and the participant ids of
+    ``participants`` (``None`` where those could not be read).
+    """
+
+    conditions: tuple[str, ...] | None
+    periods: int
+    known: set[str] | None
+    participants: RawTable | None
+
+
+def _design_columns(cells: _Cells, typed: pd.DataFrame, design: _Design) -> None:
     typed["participant_id"] = cells.text("participant_id")
-    other = participants.file if participants is not None else "participants"
-    cells.known_participants(typed["participant_id"], known, other)
+    other = design.participants.file if design.participants is not None else "participants"
+    cells.known_participants(typed["participant_id"], design.known, other)
     session = cells.integer("session")
+    periods = design.periods
     allowed = "1 or 2" if periods == 2 else f"1 to {periods}"
     for line, value in session.dropna().items():
         if not 1 <= value <= periods:
             cells.add(line, "session", f"session must be {allowed} (got {value})")
     typed["session"] = session
-    typed["condition"] = cells.choice(cells.text("condition"), "condition", conditions, "condition")
+    typed["condition"] = cells.choice(
+        cells.text("condition"), "condition", design.conditions, "condition"
+    )
 
 
-def _fmrs(
-    cells: _Cells,
-    conditions: tuple[str, ...] | None,
-    periods: int,
-    known: set[str] | None,
-    participants: RawTable | None,
-) -> pd.DataFrame | None:
+def _fmrs(cells: _Cells, design: _Design) -> pd.DataFrame | None:
     if not cells.usable():
         return None
     typed = pd.DataFrame(index=cells.frame.index)
-    _design_columns(cells, typed, conditions, periods, known, participants)
+    _design_columns(cells, typed, design)
     typed["block"] = cells.integer("block")
     typed["time_min"] = cells.number("time_min")
     typed["glx"] = cells.number("glx", positive=True)
@@ -405,19 +410,12 @@ def _fmrs(
     return _extras(cells, typed, (*FMRS_COLUMNS, "crlb_pct"))
 
 
-def _symptoms(
-    cells: _Cells,
-    conditions: tuple[str, ...] | None,
-    periods: int,
-    known: set[str] | None,
-    participants: RawTable | None,
-    spec: dict[str, Any],
-) -> pd.DataFrame | None:
+def _symptoms(cells: _Cells, design: _Design, spec: dict[str, Any]) -> pd.DataFrame | None:
     if not cells.usable():
         return None
     scale = spec["scale"]
     typed = pd.DataFrame(index=cells.frame.index)
-    _design_columns(cells, typed, conditions, periods, known, participants)
+    _design_columns(cells, typed, design)
     typed["timepoint"] = cells.text("timepoint")
     typed["hours"] = cells.number("hours")
     if "scale" in cells.frame.columns:

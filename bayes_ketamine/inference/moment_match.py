@@ -8,6 +8,14 @@ Here they are vectorised pytensor functions of all draws with the study's data a
 sizes as shared variables (like :mod:`bayes_ketamine.inference.batched`), kept in
 :mod:`bayes_ketamine.inference.compile_cache` under the model's structure key: a
 second study of the same design compiles nothing.
+
+Each call covers all draws at once, so the functions run with pytensor's Python
+linker (:data:`~bayes_ketamine.inference.batched.MODE`) rather than numba, whose
+machine code costs tens of seconds to compile for a new structure (30 s CPU for
+the joint model) and seconds to load in every process. The log posterior density
+and the pointwise log-likelihood are one function, and
+:func:`arviz_stats.loo_moment_match`, which asks for both of the same draws in turn,
+gets the second from the first call: one evaluation instead of two.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
 from bayes_ketamine.inference.arrays import SAMPLE_DIMS
-from bayes_ketamine.inference.batched import _batched_inputs
+from bayes_ketamine.inference.batched import MODE, _batched_inputs
 from bayes_ketamine.inference.structure import bind_data, data_values, model_structure_key
 
 
@@ -34,26 +42,23 @@ class MomentMatchFunctions:
     unconstrain : pytensor Function
         Constrained draws of each free variable (``free`` order) to unconstrained
         values of each value variable.
-    log_prob : pytensor Function
+    densities : pytensor Function
         Unconstrained values of each value variable to the log posterior density
-        (Jacobian included), one value per draw.
-    log_lik : pytensor Function
-        Unconstrained values to the elementwise log-likelihood of each observed
-        variable (``observed`` order).
+        (Jacobian included, one value per draw), then the elementwise
+        log-likelihood of each observed variable (``observed`` order).
     free, observed : list of str
         Names of the free and observed variables.
     """
 
     unconstrain: Any
-    log_prob: Any
-    log_lik: Any
+    densities: Any
     free: list
     observed: list
 
     def bind(self, pm_model: Any) -> None:
         """Feed every function the data of ``pm_model`` (a model of this structure)."""
         values = data_values(pm_model)
-        for fn in (self.unconstrain, self.log_prob, self.log_lik):
+        for fn in (self.unconstrain, self.densities):
             bind_data(fn, values)
 
 
@@ -79,23 +84,20 @@ def moment_match_functions(pm_model: Any) -> MomentMatchFunctions:
         batched_x,
         vectorize_graph(forward, replace=dict(zip(constrained, batched_x, strict=True))),
         on_unused_input="ignore",
+        mode=MODE,
     )
     batched_v = _batched_inputs(values)
-    replace = dict(zip(values, batched_v, strict=True))
-    log_prob = pm_compile(
+    log_prob = pm_model.logp(jacobian=True, sum=True)
+    log_liks = pm_model.logp(vars=pm_model.observed_RVs, sum=False)
+    densities = pm_compile(
         batched_v,
-        vectorize_graph(pm_model.logp(jacobian=True, sum=True), replace=replace),
+        vectorize_graph([log_prob, *log_liks], replace=dict(zip(values, batched_v, strict=True))),
         on_unused_input="ignore",
-    )
-    log_lik = pm_compile(
-        batched_v,
-        vectorize_graph(pm_model.logp(vars=pm_model.observed_RVs, sum=False), replace=replace),
-        on_unused_input="ignore",
+        mode=MODE,
     )
     return MomentMatchFunctions(
         unconstrain,
-        log_prob,
-        log_lik,
+        densities,
         free=[rv.name for rv in free],
         observed=[rv.name for rv in pm_model.observed_RVs],
     )
@@ -152,14 +154,28 @@ def moment_match_inputs(
         coords = {d: upars_da[d] for d in SAMPLE_DIMS}
         return args, (n_chain, n_draw), coords
 
-    def log_prob_upars(upars_da: xr.DataArray) -> xr.DataArray:
+    # The latest two draw arrays evaluated, with their outputs: loo_moment_match asks
+    # for the log-likelihood of the draws whose log density it asked for one or two
+    # calls before. Matched by identity (the caller passes the same objects).
+    recent: list[tuple[xr.DataArray, tuple[list[np.ndarray], tuple[int, int], dict]]] = []
+
+    def evaluate(upars_da: xr.DataArray) -> tuple[list[np.ndarray], tuple[int, int], dict]:
+        for seen, outputs in recent:
+            if seen is upars_da:
+                return outputs
         args, shape, coords = split(upars_da)
-        out = np.asarray(functions.log_prob(*args)).reshape(shape)
+        outputs = (functions.densities(*args), shape, coords)
+        recent[:] = [*recent[-1:], (upars_da, outputs)]
+        return outputs
+
+    def log_prob_upars(upars_da: xr.DataArray) -> xr.DataArray:
+        outputs, shape, coords = evaluate(upars_da)
+        out = np.asarray(outputs[0]).reshape(shape)
         return xr.DataArray(out, dims=SAMPLE_DIMS, coords=coords)
 
     def log_lik_i_upars(upars_da: xr.DataArray, i: int) -> xr.DataArray:
-        args, shape, coords = split(upars_da)
-        out = np.asarray(functions.log_lik(*args)[obs_index])
+        outputs, shape, coords = evaluate(upars_da)
+        out = np.asarray(outputs[1 + obs_index])
         return xr.DataArray(out[:, int(i)].reshape(shape), dims=SAMPLE_DIMS, coords=coords)
 
     return log_prob_upars, log_lik_i_upars, upars

@@ -40,7 +40,9 @@ error naming it.
 Like :mod:`bayes_ketamine.inference.batched`, the density is one vectorised
 pytensor function of all draws, compiled from the model's structure and cached in
 :mod:`bayes_ketamine.inference.compile_cache`; another fold with the same number of
-held-out participants loads it and binds its own data.
+held-out participants loads it and binds its own data. It runs with pytensor's
+Python linker (:data:`~bayes_ketamine.inference.batched.MODE`): one call over all
+draws per fold, where numba's compilation would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from scipy.special import logsumexp
 
 from bayes_ketamine.inference import compile_cache
 from bayes_ketamine.inference.arrays import SAMPLE_DIMS
-from bayes_ketamine.inference.batched import _batched_inputs
+from bayes_ketamine.inference.batched import MODE, _batched_inputs
 from bayes_ketamine.inference.structure import bind_data, data_values, model_structure_key
 
 PARTICIPANT_DIM = "participant"
@@ -137,7 +139,7 @@ def new_participant_function(pm_model: Any) -> NewParticipantFunction:
     inputs = [*(umodel.rvs_to_values[rv] for rv in population), *eps]
     batched = _batched_inputs(inputs)
     vec = vectorize_graph(loglik, replace=dict(zip(inputs, batched, strict=True)))
-    fn = pm_compile(batched, vec, on_unused_input="ignore")
+    fn = pm_compile(batched, vec, on_unused_input="ignore", mode=MODE)
     fn.trust_input = True
     return NewParticipantFunction(
         fn,

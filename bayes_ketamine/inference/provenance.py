@@ -100,12 +100,8 @@ def provenance_attrs(spec: ModelSpec, study: Study, settings: FitSettings) -> di
 
     Parameters
     ----------
-    spec : ModelSpec
-        Model specification.
-    study : Study
-        The data.
-    settings : FitSettings
-        Sampler settings.
+    spec, study, settings
+        As in :func:`provenance_key`.
 
     Returns
     -------

@@ -16,6 +16,10 @@ CORES = 2
 """Cores the defaults are sized for (the project's machines): chains run in parallel
 by a fit, and worker processes of a local Dask cluster."""
 
+MASTER_SEED = 2025
+"""Master random seed of a fit (:class:`FitSettings`) and of a calibration run unless
+one is given."""
+
 SAMPLERS: tuple[str, ...] = ("nutpie", "pymc", "numpyro")
 """NUTS implementations a fit may use; the first is the default."""
 
@@ -58,7 +62,7 @@ class FitSettings:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    seed: int = 2025
+    seed: int = MASTER_SEED
     target_accept: float = 0.99
     max_treedepth: int = 10
     cores: int = CORES

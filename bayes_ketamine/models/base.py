@@ -22,12 +22,13 @@ from pymc.distributions.transforms import ZeroSumTransform
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.models.design import (
     CARRYOVER_ALIASED,
+    CARRYOVER_ALIASED_ARMS,
     after_active,
-    carryover_identifiable,
     covariate_matrix,
     factor_levels,
     participants_file,
     sequence_counts,
+    unidentified_carryover,
 )
 from bayes_ketamine.models.parametrisation import Parametrisation
 from bayes_ketamine.models.spec import ModelSpec, SpecError
@@ -161,6 +162,26 @@ class CrossoverModel(ABC):
     def factor(self) -> str:
         """The participant factor the condition effects are pooled by (a dim name)."""
         return self.spec.pooling_factor
+
+    def row_labels(self, rows: pd.DataFrame, **columns: np.ndarray) -> pd.DataFrame:
+        """Return the labels of observation ``rows``: those every family has, then ``columns``.
+
+        Every observation is labelled with its ``participant_id``, ``session``,
+        ``condition``, ``sex`` and level of the pooling factor (a column named after
+        it); a family adds its own (e.g. ``block``, ``timepoint``) as ``columns``.
+        """
+        people = self.study.participants.set_index("participant_id")
+        ids = rows["participant_id"]
+        return pd.DataFrame(
+            {
+                "participant_id": ids.to_numpy(),
+                "session": rows["session"].to_numpy(dtype=int),
+                "condition": rows["condition"].to_numpy(),
+                "sex": ids.map(people["sex"]).to_numpy(),
+                self.factor: ids.map(people[self.factor]).to_numpy(),
+                **columns,
+            }
+        )
 
     @property
     def by_sex(self) -> bool:
@@ -329,8 +350,10 @@ class CrossoverModel(ABC):
         """Return the session design data, adding it to the current model once.
 
         ``session_active`` (:meth:`session_active`) and, with carry-over,
-        ``session_after_active`` (participant, session): whether the previous session
-        was under a non-reference condition (0 in the first), :math:`x_{i,s-1}`.
+        ``session_after_active``: the previous session's active indicator(s)
+        :math:`x_{i,s-1}` (0 in the first session), dims (participant, session) with
+        two conditions and (participant, session, ``active_condition``) with more,
+        one column per active condition (see :meth:`carryover_term`).
         """
         model = pm.modelcontext(None)
         dims = ("participant", "session")
@@ -338,10 +361,43 @@ class CrossoverModel(ABC):
             active = self.session_active()
             pm.Data("session_active", active, dims=dims + self.arm_dims)
             if self.spec.carryover:
-                any_active = active.sum(axis=-1) if self.multi_arm else active
-                pm.Data("session_after_active", after_active(any_active), dims=dims)
+                pm.Data("session_after_active", after_active(active), dims=dims + self.arm_dims)
         names = ["session_active"] + (["session_after_active"] if self.spec.carryover else [])
         return {name: model[name] for name in names}
+
+    def carryover_term(
+        self, name: str, rows: tuple[pt.TensorVariable, pt.TensorVariable] | None = None
+    ) -> pt.TensorVariable:
+        r"""Return the first-order carry-over shift :math:`\sum_k \lambda_k x_{i,s-1,k}`.
+
+        The coefficient ``name`` has the prior of that name for every element: a
+        scalar :math:`\lambda` with two conditions (the term is
+        :math:`\lambda x_{i,s-1}`, as in the two-condition models), and with
+        :math:`K > 2` conditions a vector :math:`\lambda_k` over ``active_condition``,
+        the carry-over of active condition :math:`k` into the next period. The
+        reference condition carries nothing over (it is the baseline of
+        :math:`\lambda`).
+
+        Parameters
+        ----------
+        name : str
+            Name of the coefficient and of its prior.
+        rows : tuple of pytensor.tensor.TensorVariable, optional
+            Participant and session (0-based) indices of observations; the shift is
+            then per observation, else per (participant, session).
+
+        Returns
+        -------
+        pytensor.tensor.TensorVariable
+            The shift, per (participant, session) or per observation.
+        """
+        carry = pm.Normal(name, **self.priors[name], dims=self.arm_dims or None)
+        after = self.session_data()["session_after_active"]
+        if rows is not None:
+            after = after[rows]
+        if self.multi_arm:
+            return (after * carry).sum(axis=-1)
+        return carry * after
 
     def period_effect(self, name: str) -> pt.TensorVariable:
         """Return the period effects: a scalar for two periods, else one per later period.
@@ -598,25 +654,37 @@ def _shifted_zero_sum_normal(
 
 
 def check_carryover_identifiable(model: CrossoverModel) -> None:
-    """Raise unless the study's design identifies carry-over within participants.
+    """Raise unless the study's design identifies every condition's carry-over.
 
-    See :func:`~bayes_ketamine.models.design.carryover_identifiable`.
+    See :func:`~bayes_ketamine.models.design.unidentified_carryover`.
 
     Raises
     ------
     SpecError
-        Naming the spec, the study and why.
+        Naming the spec file and key, the study, its sequences and which active
+        condition's carry-over is not identified.
     """
-    active = model.session_active()
-    any_active = active.sum(axis=-1) if model.multi_arm else active
-    if not carryover_identifiable(model.study, active, any_active):
-        where = model.spec.source or f"spec {model.spec.name!r}"
+    aliased = unidentified_carryover(model.study, model.session_active())
+    if aliased is None:
+        return
+    where = model.spec.source or f"spec {model.spec.name!r}"
+    found = (
+        f"{where}, key 'design.carryover': carry-over cannot be identified in study "
+        f"{model.study.name!r} ({participants_file(model.study)}, column 'sequence': "
+        f"{sequence_counts(model.study)})"
+    )
+    if not model.multi_arm:
         raise SpecError(
-            f"{where}, key 'design.carryover': carry-over cannot be identified in study "
-            f"{model.study.name!r} ({participants_file(model.study)}, column 'sequence': "
-            f"{sequence_counts(model.study)}): within participants it is a combination of "
-            f"the period and condition effects; {CARRYOVER_ALIASED}"
+            f"{found}: within participants it is a combination of the period and "
+            f"condition effects; {CARRYOVER_ALIASED}"
         )
+    which = (
+        f"the carry-over of {' and of '.join(repr(c) for c in aliased)} is, within "
+        "participants, a combination of the period, condition and other carry-over effects"
+        if aliased
+        else "within participants the period and condition effects are combinations of one another"
+    )
+    raise SpecError(f"{found}: {which}; {CARRYOVER_ALIASED_ARMS}")
 
 
 def response_profile(time_min: np.ndarray, tau_min: float) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Design arrays a model reads from a study, apart from PyMC.
 
 The levels of a pooling factor, the standardised participant covariates, the
-previous-session indicator of carry-over and the check that a design identifies it.
+previous-session indicators of carry-over and the check that a design identifies them.
 Problems with the study's columns are :class:`~bayes_ketamine.models.spec.SpecError`
 naming the file, line and column.
 """
@@ -19,7 +19,12 @@ from bayes_ketamine.models.spec import ModelSpec, SpecError
 
 
 def after_active(active: np.ndarray) -> np.ndarray:
-    """Return the previous session's active indicator (0 in the first session)."""
+    """Return the previous session's active indicator(s) (0 in the first session).
+
+    ``active`` has shape (participant, session) or, with more than two conditions,
+    (participant, session, active condition); the result has the same shape, each
+    column shifted by one session.
+    """
     previous = np.zeros_like(active)
     previous[:, 1:] = active[:, :-1]
     return previous
@@ -33,6 +38,17 @@ CARRYOVER_ALIASED = (
     "with three or more periods and sequences such as ABB/BAA or ABAB/BABA "
     "(study.toml 'periods' and the participants' 'sequence'), or in two periods with "
     "Balaam's design, AA and BB next to AB and BA (study.toml repeated_conditions = true)"
+)
+
+CARRYOVER_ALIASED_ARMS = (
+    "with more than two conditions each active condition has its own carry-over, "
+    "identified only by sessions that follow it and whose shift the period, condition "
+    "and other carry-over effects do not explain: a condition given only in the last "
+    "period carries over into nothing, and the two-period sequences AB, BA, AC, CA "
+    "leave both carry-overs aliased (all six orders of three conditions identify "
+    "them); a Williams design, in which every condition follows every other equally "
+    "often (three conditions: six sequences of three periods), identifies them all "
+    "(Jones & Kenward 2014, Design and Analysis of Cross-Over Trials, ch. 4)"
 )
 
 
@@ -59,16 +75,21 @@ def sequence_counts(study: Study) -> str:
     return ", ".join(f"{seq} ({n})" for seq, n in sorted(counts.items()))
 
 
-def carryover_identifiable(study: Study, active: np.ndarray, any_active: np.ndarray) -> bool:
-    r"""Return whether the study's design identifies first-order carry-over.
+def unidentified_carryover(study: Study, active: np.ndarray) -> tuple[str, ...] | None:
+    r"""Return the active conditions whose first-order carry-over the design leaves unidentified.
 
     For every observed session the design row is (period indicators of periods
-    2..P, active indicator(s) :math:`x_{is}`, previous-session indicator
-    :math:`x_{i,s-1}`). Participant levels absorb everything constant within a
-    participant, so the rows are centred within participants; carry-over is
-    identifiable when the centred matrix has full column rank, i.e. the carry-over
-    column is not a combination of the period and condition columns. In the AB/BA
-    design it is (carry-over = (period - condition) / 2 within participants).
+    2..P, active indicators :math:`x_{isk}` of the :math:`K - 1` active conditions
+    :math:`k`, previous-session indicators :math:`x_{i,s-1,k}`). Participant levels
+    absorb everything constant within a participant, so the rows are centred within
+    participants; carry-over is identifiable when the centred matrix has full column
+    rank. The carry-over :math:`\lambda_k` of condition :math:`k` is then not
+    identified when its column is a linear combination of the others (the rank does
+    not drop without it). In the AB/BA design the one carry-over column is
+    (period - condition) / 2 within participants. With three conditions, the
+    two-period sequences AB, BA, AC, CA leave both carry-over columns combinations of
+    the others and a condition given only in the last period has a column of zeros,
+    while all six two-period orders, or a Williams design, identify them all.
 
     Parameters
     ----------
@@ -76,27 +97,43 @@ def carryover_identifiable(study: Study, active: np.ndarray, any_active: np.ndar
         The validated study; its observed sessions are the rows.
     active : numpy.ndarray
         Active indicator per (participant, session), with a last axis of active
-        conditions when there are more than two.
-    any_active : numpy.ndarray
-        Whether each (participant, session) is under a non-reference condition.
+        conditions (in ``study.active_conditions`` order) when there are more than two.
 
     Returns
     -------
-    bool
+    tuple of str or None
+        ``None`` when the design identifies every condition's carry-over; else the
+        active conditions whose carry-over column is a combination of the others
+        (empty when none is, but the period and condition columns are themselves
+        collinear within participants, e.g. every participant follows one sequence).
+
+    Examples
+    --------
+    >>> from bayes_ketamine.data import simulate_study
+    >>> study, _ = simulate_study(seed=0, n_participants=8)  # AB/BA
+    >>> active = np.array([[c == "naltrexone" for c in s.split("-")]
+    ...                    for s in study.participants["sequence"]], dtype=float)
+    >>> unidentified_carryover(study, active)
+    ('naltrexone',)
     """
     sessions = study.sessions()
     index = {pid: i for i, pid in enumerate(study.participant_ids)}
     rows = sessions["participant_id"].map(index).to_numpy(dtype=int)
     cols = sessions["session"].to_numpy(dtype=int) - 1
-    design = np.column_stack(
-        [
-            *(cols == p for p in range(1, study.periods)),
-            active[rows, cols],
-            after_active(any_active)[rows, cols],
-        ]
-    ).astype(float)
+    periods = np.column_stack([cols == p for p in range(1, study.periods)])
+    current = active[rows, cols].reshape(len(rows), -1)
+    carried = after_active(active)[rows, cols].reshape(len(rows), -1)
+    design = np.column_stack([periods, current, carried]).astype(float)
     centred = design - pd.DataFrame(design).groupby(rows).transform("mean").to_numpy()
-    return bool(np.linalg.matrix_rank(centred) == design.shape[1])
+    rank = np.linalg.matrix_rank(centred)
+    if rank == design.shape[1]:
+        return None
+    first = design.shape[1] - carried.shape[1]
+    return tuple(
+        condition
+        for k, condition in enumerate(study.active_conditions)
+        if np.linalg.matrix_rank(np.delete(centred, first + k, axis=1)) == rank
+    )
 
 
 def participants_file(study: Study) -> str:
@@ -113,8 +150,11 @@ def _line(row: int) -> int:
     return int(row) + 2
 
 
-def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, ...]:
+def factor_levels(study: Study, column: str, *, spec: ModelSpec | None = None) -> tuple[str, ...]:
     """Return the sorted levels of a categorical participant column used for pooling.
+
+    Called by every model that pools by ``column``, and by ``bayes-ketamine run
+    --pool-by`` before its first fit.
 
     Parameters
     ----------
@@ -122,7 +162,7 @@ def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, .
         The validated study.
     column : str
         Column of ``participants.csv``.
-    spec : ModelSpec
+    spec : ModelSpec, optional
         The spec asking for it (named in the errors).
 
     Returns
@@ -133,16 +173,21 @@ def factor_levels(study: Study, column: str, *, spec: ModelSpec) -> tuple[str, .
     Raises
     ------
     SpecError
-        Naming the file, line and column: the column is absent or numeric, a value is
-        missing, or it has fewer than two levels.
+        Naming the file, line and column: the column is absent, numeric or the
+        participant identifier, a value is missing, or it has fewer than two levels.
     """
     file = participants_file(study)
     people = study.participants
-    asked = f"spec {spec.name!r} pools by {column!r}"
+    asked = f"spec {spec.name!r} pools by {column!r}" if spec else f"pooling by {column!r}"
     if column not in people.columns:
         raise SpecError(
             f"{file}, column {column!r}: no such column ({asked}); columns are "
             f"{', '.join(people.columns)}"
+        )
+    if column == "participant_id":
+        raise SpecError(
+            f"{file}, column {column!r}: identifies the participants (every model has a "
+            f"level per participant already), not a factor to pool by ({asked})"
         )
     values = people[column]
     if pd.api.types.is_numeric_dtype(values):

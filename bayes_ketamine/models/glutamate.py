@@ -111,8 +111,11 @@ def add_glutamate_component(
     :meth:`~bayes_ketamine.models.base.CrossoverModel.period_effect`). With
     ``design.carryover`` the active condition of the previous session
     :math:`x_{i,s-1}` (0 in the first) shifts the response by :math:`\lambda`
-    (``glx_carryover_pct``, prior Normal(0, 5) percent points); otherwise there is
-    no such term. Participant baselines
+    (``glx_carryover_pct``, prior Normal(0, 5) percent points); with more than two
+    conditions each active condition :math:`k` has its own, the term is
+    :math:`\sum_k \lambda_k x_{i,s-1,k}` and ``glx_carryover_pct`` has the dim
+    ``active_condition`` (:meth:`~bayes_ketamine.models.base.CrossoverModel.carryover_term`);
+    otherwise there is no such term. Participant baselines
     :math:`\alpha_i \sim \mathcal{N}(0, \tau_\alpha)` are constrained to sum to zero
     (``ZeroSumNormal``), so that :math:`\beta_0` is the sample's mean baseline and
     not correlated with every :math:`\alpha_i`. Their SD :math:`\tau_\alpha` has a
@@ -182,8 +185,7 @@ def add_glutamate_component(
     if covariates is not None:
         person = person + covariates[:, None]
     if spec.carryover:
-        carry = pm.Normal("glx_carryover_pct", **pr["glx_carryover_pct"])
-        person = person + carry * model.session_data()["session_after_active"]
+        person = person + model.carryover_term("glx_carryover_pct")
     session_dims = ("participant", "session")
     if model.choose_parametrisation("glx_session_response", **scales["session"]):
         amplitude = pm.Normal(
@@ -223,25 +225,23 @@ def add_glutamate_component(
     return amplitude, response
 
 
-def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
-    """Return the labels of each fMRS observation (participant, session, sex, ...).
+def glutamate_coords(model: CrossoverModel) -> dict[str, np.ndarray]:
+    """Return the coords of the glutamate component: its fMRS observations."""
+    return {"fmrs_obs": np.arange(len(fmrs_rows(model)))}
 
-    The level of the pooling factor is a column named after it (``sex`` by default).
+
+def glutamate_labels(model: CrossoverModel) -> pd.DataFrame:
+    """Return the labels of each fMRS observation (participant, session, block, ...).
+
+    Those of :meth:`~CrossoverModel.row_labels`, then ``block`` and ``time_min``.
     """
     fmrs = model.study.fmrs
     if fmrs is None:
         raise ValueError(f"study {model.study.name!r} has no fMRS table")
-    people = model.study.participants.set_index("participant_id")
-    return pd.DataFrame(
-        {
-            "participant_id": fmrs["participant_id"].to_numpy(),
-            "session": fmrs["session"].to_numpy(dtype=int),
-            "condition": fmrs["condition"].to_numpy(),
-            "sex": fmrs["participant_id"].map(people["sex"]).to_numpy(),
-            model.factor: fmrs["participant_id"].map(people[model.factor]).to_numpy(),
-            "block": fmrs["block"].to_numpy(dtype=int),
-            "time_min": fmrs["time_min"].to_numpy(dtype=float),
-        }
+    return model.row_labels(
+        fmrs,
+        block=fmrs["block"].to_numpy(dtype=int),
+        time_min=fmrs["time_min"].to_numpy(dtype=float),
     )
 
 
@@ -271,7 +271,7 @@ class GlutamateModel(CrossoverModel):
 
     def build(self) -> pm.Model:
         """Build the glutamate model."""
-        coords = {**self.coords(), "fmrs_obs": np.arange(len(fmrs_rows(self)))}
+        coords = {**self.coords(), **glutamate_coords(self)}
         with pm.Model(coords=coords) as model:
             self.add_design_data()
             add_glutamate_component(self)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pymc as pm
 
@@ -10,15 +9,14 @@ from bayes_ketamine.models.base import CrossoverModel
 from bayes_ketamine.models.glutamate import (
     GLX_DEFAULT_PRIORS,
     add_glutamate_component,
-    fmrs_rows,
+    glutamate_coords,
     glutamate_labels,
 )
 from bayes_ketamine.models.symptoms import (
     SYMPTOM_DEFAULT_PRIORS,
     add_symptom_component,
-    post_timepoints,
+    symptom_coords,
     symptom_labels,
-    symptom_rows,
 )
 
 JOINT_DEFAULT_PRIORS: dict[str, dict[str, float]] = {
@@ -82,12 +80,7 @@ class JointModel(CrossoverModel):
 
     def build(self) -> pm.Model:
         """Build the joint model."""
-        coords = {
-            **self.coords(),
-            "post_timepoint": post_timepoints(self),
-            "fmrs_obs": np.arange(len(fmrs_rows(self))),
-            "symptom_obs": np.arange(len(symptom_rows(self))),
-        }
+        coords = {**self.coords(), **glutamate_coords(self), **symptom_coords(self)}
         with pm.Model(coords=coords) as model:
             self.add_design_data()
             amplitude, response = add_glutamate_component(self)

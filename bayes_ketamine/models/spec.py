@@ -39,12 +39,12 @@ Unknown keys or invalid values raise :class:`SpecError` naming the file and key.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bayes_ketamine.api import deprecated_call_forms
+from bayes_ketamine.data.toml_file import read_toml
 from bayes_ketamine.digests import sha256_hex
 
 FAMILIES = ("glutamate", "symptoms", "joint")
@@ -101,7 +101,8 @@ class ModelSpec:
         standardisation).
     carryover : bool
         Whether the model has a first-order carry-over term of the active condition
-        into the next period (only where the study's design identifies it).
+        (with more than two conditions, one per active condition) into the next
+        period (only where the study's design identifies it).
     glx_noise : {"normal", "student_t"}
         Observation noise of log Glx.
     measurement_error : bool
@@ -316,14 +317,8 @@ def load_spec(path: str | Path) -> ModelSpec:
     SpecError
         If the file is missing, is not valid TOML, or has an invalid key or value.
     """
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
-        raise SpecError(f"{path}: model spec file not found") from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise SpecError(f"{path}: not a valid TOML file ({err})") from err
-    return spec_from_dict(raw, source=path)
+    raw = read_toml(path, what="model spec file", error=SpecError)
+    return spec_from_dict(raw, source=Path(path))
 
 
 SPEC_DIR = Path(__file__).resolve().parents[1] / "resources" / "model_specs"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pymc as pm
@@ -115,7 +117,11 @@ def add_symptom_component(
     ``design.carryover``, :math:`\lambda` (``symptom_carryover``, prior Normal(0, 5)
     points) is the shift of the change after the infusion in a session that follows
     an active session (:math:`x_{i,s-1} = 1`); in the joint model it is the part not
-    carried by the glutamate response. Without the option there is no such term.
+    carried by the glutamate response. With more than two conditions it is
+    :math:`\sum_k \lambda_k x_{i,s-1,k}`, one :math:`\lambda_k` per active condition
+    :math:`k` (dim ``active_condition``; see
+    :meth:`~bayes_ketamine.models.base.CrossoverModel.carryover_term`). Without the
+    option there is no such term.
     The term :math:`b(A_{is} - R)`
     exists only in the joint model, where :math:`A_{is}` is the session's glutamate
     response and :math:`R` its mean under the reference condition; there
@@ -191,9 +197,7 @@ def add_symptom_component(
     if covariates is not None:
         shift = shift + covariates[part_idx]
     if model.spec.carryover:
-        carry = pm.Normal("symptom_carryover", **pr["symptom_carryover"])
-        after = model.session_data()["session_after_active"]
-        shift = shift + carry * after[part_idx, session - 1]
+        shift = shift + model.carryover_term("symptom_carryover", (part_idx, session - 1))
     if glx_link is not None:
         amplitude, reference = glx_link
         slope = mediator_slope(model)
@@ -247,20 +251,24 @@ def total_shift(model: CrossoverModel) -> pt.TensorVariable:
     return slope * pm.modelcontext(None)["glx_condition_effect"]
 
 
+def symptom_coords(model: CrossoverModel) -> dict[str, Any]:
+    """Return the coords of the symptom component: post-infusion timepoints, observations."""
+    return {
+        "post_timepoint": post_timepoints(model),
+        "symptom_obs": np.arange(len(symptom_rows(model))),
+    }
+
+
 def symptom_labels(model: CrossoverModel) -> pd.DataFrame:
-    """Return the labels of each symptom observation entering the likelihood."""
+    """Return the labels of each symptom observation entering the likelihood.
+
+    Those of :meth:`~CrossoverModel.row_labels`, then ``timepoint`` and ``hours``.
+    """
     rows = symptom_rows(model)
-    people = model.study.participants.set_index("participant_id")
-    return pd.DataFrame(
-        {
-            "participant_id": rows["participant_id"].to_numpy(),
-            "session": rows["session"].to_numpy(dtype=int),
-            "condition": rows["condition"].to_numpy(),
-            "sex": rows["participant_id"].map(people["sex"]).to_numpy(),
-            model.factor: rows["participant_id"].map(people[model.factor]).to_numpy(),
-            "timepoint": rows["timepoint"].to_numpy(),
-            "hours": rows["hours"].to_numpy(dtype=float),
-        }
+    return model.row_labels(
+        rows,
+        timepoint=rows["timepoint"].to_numpy(),
+        hours=rows["hours"].to_numpy(dtype=float),
     )
 
 
@@ -291,11 +299,7 @@ class SymptomModel(CrossoverModel):
 
     def build(self) -> pm.Model:
         """Build the symptom model."""
-        coords = {
-            **self.coords(),
-            "post_timepoint": post_timepoints(self),
-            "symptom_obs": np.arange(len(symptom_rows(self))),
-        }
+        coords = {**self.coords(), **symptom_coords(self)}
         with pm.Model(coords=coords) as model:
             self.add_design_data()
             add_symptom_component(self)
