@@ -228,3 +228,44 @@ def test_the_artifact_records_each_terms_parametrisation(tmp_path, monkeypatch):
     assert record["symptom_condition_effect"]["parametrisation"] == "non-centred"
     assert record["glx_condition_effect"]["observations_per_level"] == 20
     assert record["symptom_condition_effect"]["information_ratio"] == pytest.approx(5.0)
+
+
+def test_mediation_coordinates_with_more_levels_and_conditions():
+    import numpy as np
+
+    sites = ("A", "B", "C", "D")
+    params = SimulationParameters(
+        sites=sites,
+        effects_by="site",
+        glx_condition_effect_pct={s: -3.0 for s in sites},
+        direct_effect={s: 2.0 for s in sites},
+        sequences=(
+            "placebo-naltrexone-midazolam",
+            "naltrexone-midazolam-placebo",
+            "midazolam-placebo-naltrexone",
+        ),
+        extra_glx_condition_effect_pct={"midazolam": {s: -6.0 for s in sites}},
+        extra_direct_effect={"midazolam": {s: 6.0 for s in sites}},
+    )
+    study = simulate_study(seed=2, n_participants=600, params=params)[0]  # 150 per site
+    spec = dataclasses.replace(resolve_spec("joint_partial"), pooling_factor="site")
+    model = build_model(spec, study)
+    assert choices(model)["direct_effect_by_time"] == "centred"
+    dims = model.pymc_model.named_vars_to_dims
+    expected = ("post_timepoint", "active_condition", "site")
+    assert dims["total_effect_by_time_site_deviation"] == expected
+    assert dims["direct_effect_by_time"] == expected
+    point = model.pymc_model.initial_point()
+    values = model.pymc_model.compile_fn(
+        [model.pymc_model[name] for name in ("direct_effect_by_time", "total_effect_by_time")],
+        inputs=model.pymc_model.value_vars,
+        on_unused_input="ignore",
+    )(point)
+    assert values[0].shape == (1, 2, 4)
+    # the deviations of the total effects sum to zero over the sites
+    deviation = model.pymc_model.compile_fn(
+        model.pymc_model["total_effect_by_time_site_deviation"],
+        inputs=model.pymc_model.value_vars,
+        on_unused_input="ignore",
+    )({**point, "total_effect_by_time_site_deviation_zerosum__": np.ones((1, 2, 3))})
+    assert np.allclose(deviation.sum(axis=-1), 0.0)
