@@ -224,8 +224,22 @@ def mediator_slope(model: CrossoverModel, *, per_response_sd: bool = False) -> p
     :math:`\beta \mid \tau_A \sim \mathcal{N}(\mu_b \tau_A, \sigma_b \tau_A)`, and
     ``effect_b`` :math:`= \beta / \tau_A`: the same prior, in coordinates where the
     session deviations :math:`\tau_A z_{is}` reach the symptoms as :math:`\beta
-    z_{is}`, not as a product of :math:`b` and :math:`\tau_A` (see
-    :func:`add_symptom_component`).
+    z_{is}`, not as a product of :math:`b` and :math:`\tau_A` (``docs/models.md``,
+    "Centred or non-centred").
+
+    Parameters
+    ----------
+    model : CrossoverModel
+        The joint model being built (its glutamate component already added when
+        ``per_response_sd``).
+    per_response_sd : bool, default False
+        Sample :math:`\beta` rather than :math:`b` (where the direct effects are
+        centred, see :func:`total_shift`).
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        ``effect_b``.
     """
     pm_model = pm.modelcontext(None)
     if "effect_b" in pm_model.named_vars:
@@ -245,7 +259,20 @@ def mediator_slope(model: CrossoverModel, *, per_response_sd: bool = False) -> p
 def total_shift(model: CrossoverModel) -> pt.TensorVariable:
     r"""Return :math:`b\,a_g`, the indirect effect that turns a direct effect into a total one.
 
-    Dims ``(*arm_dims, factor)``; broadcasts over the post timepoints.
+    Called by :meth:`~bayes_ketamine.models.base.CrossoverModel.factor_effect` only
+    where the joint model's direct effects are centred: it then samples the total
+    effects :math:`c'_{t,g} + a_g b`, with :math:`b` per response SD
+    (:func:`mediator_slope`).
+
+    Parameters
+    ----------
+    model : CrossoverModel
+        The joint model being built, with ``glx_condition_effect`` added.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        Dims ``(*arm_dims, factor)``; broadcasts over the post timepoints.
     """
     slope = mediator_slope(model, per_response_sd=True)
     return slope * pm.modelcontext(None)["glx_condition_effect"]
