@@ -54,6 +54,81 @@ def test_default_trial_keeps_its_parametrisation():
         model
     )
     assert model.parametrisation["glx_condition_effect"].observations == 13
+    # the mediation keeps its own coordinates in the trial (graph unchanged)
+    assert {"effect_b", "direct_effect_by_time_sex_z"} <= free(model)
+    assert not {name for name in free(model) if name.startswith("total_effect")}
+    assert "effect_b_per_response_sd" not in model.pymc_model.named_vars
+
+
+def test_large_joint_model_samples_total_effects_and_the_slope_per_response_sd():
+    model = build_model("joint_partial", simulate_study(seed=3, n_participants=200)[0])
+    names = free(model)
+    assert {
+        "total_effect_by_time_level_mean",
+        "total_effect_by_time_sex_deviation",
+        "effect_b_per_response_sd",
+        "direct_effect_by_time_mean_z",
+        "direct_effect_by_time_sex_sd",
+    } <= names
+    assert not {"effect_b", "direct_effect_by_time_level_mean"} & names
+    dims = model.pymc_model.named_vars_to_dims
+    assert (
+        dims["direct_effect_by_time"] == dims["total_effect_by_time"] == ("post_timepoint", "sex")
+    )
+    # the symptom-only model has no slope to shift by
+    symptoms = build_model("symptoms_partial", simulate_study(seed=3, n_participants=200)[0])
+    assert "symptom_condition_effect_by_time_level_mean" in free(symptoms)
+
+
+def test_the_mediation_coordinates_keep_the_prior():
+    import numpy as np
+    import pymc as pm
+
+    model = build_model("joint_partial", simulate_study(seed=3, n_participants=200)[0])
+    names = [
+        "effect_b",
+        "glx_response_sd",
+        "glx_condition_effect",
+        "direct_effect_by_time",
+        "direct_effect_by_time_mean",
+    ]
+    prior = pm.sample_prior_predictive(
+        draws=4000, model=model.pymc_model, random_seed=5, var_names=names
+    )["prior"]
+    b = prior["effect_b"].values.ravel()
+    tau = prior["glx_response_sd"].values.ravel()
+    a = prior["glx_condition_effect"].values.reshape(-1, 2)
+    direct = prior["direct_effect_by_time"].values.reshape(-1, 2)
+    mean = prior["direct_effect_by_time_mean"].values.ravel()
+    # b ~ Normal(0, 0.5) independent of tau_A; c' ~ Normal(m, tau), m ~ Normal(0, 5),
+    # tau ~ HalfNormal(3), independent of a and b
+    assert np.std(b) == pytest.approx(0.5, rel=0.06)
+    assert abs(np.corrcoef(b, tau)[0, 1]) < 0.05
+    assert abs(np.corrcoef(np.abs(b), tau)[0, 1]) < 0.05
+    assert np.std(mean) == pytest.approx(5.0, rel=0.06)
+    assert np.std(direct - mean[:, None]) == pytest.approx(3.0, rel=0.06)
+    for k in range(2):
+        assert abs(np.corrcoef(direct[:, k], a[:, k] * b)[0, 1]) < 0.05
+        assert abs(np.corrcoef(direct[:, k], b)[0, 1]) < 0.05
+
+
+def test_a_shifted_zero_sum_normal_is_the_zero_sum_normal_moved():
+    import numpy as np
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from bayes_ketamine.models.base import _shifted_zero_sum_normal
+
+    loc = np.array([[-0.4, 0.1, 0.3]])
+    value = np.array([[0.5, -1.2, 0.7]])
+    shifted = pm.CustomDist.dist(
+        pt.as_tensor(loc), pt.as_tensor([[1.7]]), dist=_shifted_zero_sum_normal
+    )
+    plain = pm.ZeroSumNormal.dist(sigma=1.7, shape=(1, 3))
+    assert pm.logp(shifted, value).eval() == pytest.approx(pm.logp(plain, value - loc).eval())
+    draws = pm.draw(shifted, draws=2000, random_seed=1)
+    assert np.abs(draws.sum(axis=-1)).max() < 1e-9
+    assert draws.mean(axis=0) == pytest.approx(loc, abs=0.12)
 
 
 @pytest.mark.parametrize("family", ["glutamate", "symptoms", "joint"])
@@ -63,7 +138,9 @@ def test_factor_effects_centred_with_many_participants_per_level(family):
     for term in FACTOR_TERMS[family]:
         assert model.parametrisation[term].observations == 100
         assert choices(model)[term] == "centred"
-        assert {f"{term}_level_mean", f"{term}_sex_deviation", f"{term}_mean_z"} <= free(model)
+        # the joint model samples the direct effects as total effects (shifted by a b)
+        moved = "total_effect_by_time" if term == "direct_effect_by_time" else term
+        assert {f"{moved}_level_mean", f"{moved}_sex_deviation", f"{term}_mean_z"} <= free(model)
         assert f"{term}_sex_z" not in free(model)
         assert model.pymc_model.named_vars_to_dims[term][-1] == "sex"
 
@@ -151,3 +228,44 @@ def test_the_artifact_records_each_terms_parametrisation(tmp_path, monkeypatch):
     assert record["symptom_condition_effect"]["parametrisation"] == "non-centred"
     assert record["glx_condition_effect"]["observations_per_level"] == 20
     assert record["symptom_condition_effect"]["information_ratio"] == pytest.approx(5.0)
+
+
+def test_mediation_coordinates_with_more_levels_and_conditions():
+    import numpy as np
+
+    sites = ("A", "B", "C", "D")
+    params = SimulationParameters(
+        sites=sites,
+        effects_by="site",
+        glx_condition_effect_pct={s: -3.0 for s in sites},
+        direct_effect={s: 2.0 for s in sites},
+        sequences=(
+            "placebo-naltrexone-midazolam",
+            "naltrexone-midazolam-placebo",
+            "midazolam-placebo-naltrexone",
+        ),
+        extra_glx_condition_effect_pct={"midazolam": {s: -6.0 for s in sites}},
+        extra_direct_effect={"midazolam": {s: 6.0 for s in sites}},
+    )
+    study = simulate_study(seed=2, n_participants=600, params=params)[0]  # 150 per site
+    spec = dataclasses.replace(resolve_spec("joint_partial"), pooling_factor="site")
+    model = build_model(spec, study)
+    assert choices(model)["direct_effect_by_time"] == "centred"
+    dims = model.pymc_model.named_vars_to_dims
+    expected = ("post_timepoint", "active_condition", "site")
+    assert dims["total_effect_by_time_site_deviation"] == expected
+    assert dims["direct_effect_by_time"] == expected
+    point = model.pymc_model.initial_point()
+    values = model.pymc_model.compile_fn(
+        [model.pymc_model[name] for name in ("direct_effect_by_time", "total_effect_by_time")],
+        inputs=model.pymc_model.value_vars,
+        on_unused_input="ignore",
+    )(point)
+    assert values[0].shape == (1, 2, 4)
+    # the deviations of the total effects sum to zero over the sites
+    deviation = model.pymc_model.compile_fn(
+        model.pymc_model["total_effect_by_time_site_deviation"],
+        inputs=model.pymc_model.value_vars,
+        on_unused_input="ignore",
+    )({**point, "total_effect_by_time_site_deviation_zerosum__": np.ones((1, 2, 3))})
+    assert np.allclose(deviation.sum(axis=-1), 0.0)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import itertools
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.distributions.transforms import ZeroSumTransform
 
 from bayes_ketamine.data.study import SEXES, Study
 from bayes_ketamine.models.design import (
@@ -478,6 +480,7 @@ class CrossoverModel(ABC):
         *,
         sessions: pd.DataFrame,
         contrast_sd: float,
+        shifted: tuple[str, Callable[[], pt.TensorVariable]] | None = None,
     ) -> pt.TensorVariable:
         """Return an effect per level of the pooling factor, pooled as the spec says.
 
@@ -520,6 +523,11 @@ class CrossoverModel(ABC):
         contrast_sd : float
             Nominal SD of one participant's within-participant contrast of the
             outcome between two conditions (from the family's priors).
+        shifted : tuple of (str, callable), optional
+            ``(shifted_name, shift)``: in the centred form, sample ``effect + shift()``
+            (named ``shifted_name``) instead of the effect itself, with the prior the
+            effect's implies (:meth:`_centred_levels`). ``shift`` is called only then;
+            it returns a tensor broadcasting against dims ``(*outer, factor)``.
 
         Returns
         -------
@@ -542,7 +550,7 @@ class CrossoverModel(ABC):
                 level_scale=sd_sigma,
             )
             if centred:
-                return self._centred_levels(name, p, sd_sigma, outer, n_levels)
+                return self._centred_levels(name, p, sd_sigma, outer, n_levels, shifted)
         mean = pm.Normal(f"{name}_mean", mu=p["mu"], sigma=p["sigma"], dims=outer or None)
         mean_b = mean[..., None] if outer else mean
         if pooling == "complete":
@@ -559,6 +567,7 @@ class CrossoverModel(ABC):
         sd_sigma: float,
         outer: tuple[str, ...],
         n_levels: int | pt.TensorVariable,
+        shifted: tuple[str, Callable[[], pt.TensorVariable]] | None = None,
     ) -> pt.TensorVariable:
         r"""Return partially pooled level effects in the centred form.
 
@@ -580,28 +589,68 @@ class CrossoverModel(ABC):
         hyper-mean form a funnel with :math:`\tau`: with two levels the plainly centred
         form has :math:`m \mid e \sim \mathcal{N}(\bar e, \tau/\sqrt 2)`, a funnel
         over the whole range of the barely informed :math:`\tau`.
+
+        With ``shifted = (shifted_name, shift)`` the free parameters are those of
+        :math:`f_k = e_k + s_k` (``s = shift()``, e.g. :math:`s_k = b\,a_k`, which
+        turns a direct effect into a total one) rather than of :math:`e_k`: the
+        levels' mean :math:`\bar f_\cdot = \bar e_\cdot + \bar s_\cdot`
+        (``{shifted_name}_level_mean``, prior as :math:`\bar e_\cdot`'s with its mean
+        moved by :math:`\bar s_\cdot`) and the deviations :math:`d_k + s_k - \bar
+        s_\cdot` (``{shifted_name}_{factor}_deviation``, a zero-sum normal moved by the
+        same amount); :math:`e_k = f_k - s_k`. Given :math:`s` this is a translation,
+        so the joint prior of :math:`m, \tau, e` is unchanged; only the coordinates
+        NUTS moves in are, which matters when the data pin :math:`f` down better
+        than :math:`e` (the joint model's total effects).
         """
         dims = (*outer, self.factor)
         sd = pm.HalfNormal(f"{name}_{self.factor}_sd", sigma=sd_sigma, dims=outer or None)
         sd_b = sd[..., None] if outer else sd
         var0 = p["sigma"] ** 2
+        free_name, shift = (name, 0.0) if shifted is None else (shifted[0], shifted[1]())
+        shift_mean = pt.as_tensor(shift).mean(axis=-1) if shifted else 0.0
         level_mean = pm.Normal(
-            f"{name}_level_mean",
-            mu=p["mu"],
+            f"{free_name}_level_mean",
+            mu=p["mu"] + shift_mean,
             sigma=pt.sqrt(var0 + sd**2 / n_levels),
             dims=outer or None,
         )
-        deviation = pm.ZeroSumNormal(f"{name}_{self.factor}_deviation", sigma=sd_b, dims=dims)
+        deviation_name = f"{free_name}_{self.factor}_deviation"
+        if shifted is None:
+            deviation = pm.ZeroSumNormal(deviation_name, sigma=sd_b, dims=dims)
+        else:
+            deviation = pm.CustomDist(
+                deviation_name,
+                shift - pt.as_tensor(shift_mean)[..., None],
+                sd_b,
+                dist=_shifted_zero_sum_normal,
+                transform=ZeroSumTransform([-1]),
+                dims=dims,
+            )
         level_mean_b = level_mean[..., None] if outer else level_mean
+        levels_mean = level_mean if shifted is None else level_mean - shift_mean
         precision = 1.0 / var0 + n_levels / sd**2
         mean_z = pm.Normal(f"{name}_mean_z", 0.0, 1.0, dims=outer or None)
         pm.Deterministic(
             f"{name}_mean",
-            (p["mu"] / var0 + n_levels * level_mean / sd**2) / precision
+            (p["mu"] / var0 + n_levels * levels_mean / sd**2) / precision
             + mean_z / pt.sqrt(precision),
             dims=outer or None,
         )
-        return pm.Deterministic(name, level_mean_b + deviation, dims=dims)
+        if shifted is None:
+            return pm.Deterministic(name, level_mean_b + deviation, dims=dims)
+        shifted_levels = pm.Deterministic(free_name, level_mean_b + deviation, dims=dims)
+        return pm.Deterministic(name, shifted_levels - shift, dims=dims)
+
+
+def _shifted_zero_sum_normal(
+    loc: pt.TensorVariable, sigma: pt.TensorVariable, size: pt.TensorVariable
+) -> pt.TensorVariable:
+    """Return ``loc + ZeroSumNormal(sigma)`` over the last axis (``loc`` sums to 0 on it).
+
+    The shape follows ``sigma`` (batch, with a trailing axis of 1) and ``loc`` (levels);
+    ``size`` is that shape.
+    """
+    return loc + pm.ZeroSumNormal.dist(sigma=sigma, support_shape=(loc.shape[-1],))
 
 
 def check_carryover_identifiable(model: CrossoverModel) -> None:

@@ -183,6 +183,7 @@ def add_symptom_component(
         outer=("post_timepoint", *model.arm_dims),
         sessions=rows.drop_duplicates(["participant_id", "session"]),
         contrast_sd=scales["contrast_sd"],
+        shifted=None if glx_link is None else ("total_effect_by_time", lambda: total_shift(model)),
     )
     primary = pm.Deterministic(effect_name, by_time[0], dims=(*model.arm_dims, model.factor))
     model.pooled_and_sex_difference(effect_name, primary)
@@ -199,7 +200,7 @@ def add_symptom_component(
         shift = shift + model.carryover_term("symptom_carryover", (part_idx, session - 1))
     if glx_link is not None:
         amplitude, reference = glx_link
-        slope = pm.Normal("effect_b", **pr["effect_b"])
+        slope = mediator_slope(model)
         shift = shift + slope * (amplitude[part_idx, session - 1] - reference)
     mu = base + part[part_idx] + model.period_term(period, session) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
@@ -212,6 +213,69 @@ def add_symptom_component(
         observed=observed,
         dims="symptom_obs",
     )
+
+
+def mediator_slope(model: CrossoverModel, *, per_response_sd: bool = False) -> pt.TensorVariable:
+    r"""Return the joint model's slope ``effect_b``, adding it to the current model once.
+
+    :math:`b \sim \mathcal{N}(\mu_b, \sigma_b)`. With ``per_response_sd`` the free
+    parameter is :math:`\beta = b\,\tau_A` (``effect_b_per_response_sd``: the
+    symptom shift of a session response one SD :math:`\tau_A` above the mean),
+    :math:`\beta \mid \tau_A \sim \mathcal{N}(\mu_b \tau_A, \sigma_b \tau_A)`, and
+    ``effect_b`` :math:`= \beta / \tau_A`: the same prior, in coordinates where the
+    session deviations :math:`\tau_A z_{is}` reach the symptoms as :math:`\beta
+    z_{is}`, not as a product of :math:`b` and :math:`\tau_A` (``docs/models.md``,
+    "Centred or non-centred").
+
+    Parameters
+    ----------
+    model : CrossoverModel
+        The joint model being built (its glutamate component already added when
+        ``per_response_sd``).
+    per_response_sd : bool, default False
+        Sample :math:`\beta` rather than :math:`b` (where the direct effects are
+        centred, see :func:`total_shift`).
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        ``effect_b``.
+    """
+    pm_model = pm.modelcontext(None)
+    if "effect_b" in pm_model.named_vars:
+        return pm_model["effect_b"]
+    prior = model.priors["effect_b"]
+    if not per_response_sd:
+        return pm.Normal("effect_b", **prior)
+    response_sd = pm_model["glx_response_sd"]
+    scaled = pm.Normal(
+        "effect_b_per_response_sd",
+        mu=prior["mu"] * response_sd,
+        sigma=prior["sigma"] * response_sd,
+    )
+    return pm.Deterministic("effect_b", scaled / response_sd)
+
+
+def total_shift(model: CrossoverModel) -> pt.TensorVariable:
+    r"""Return :math:`b\,a_g`, the indirect effect that turns a direct effect into a total one.
+
+    Called by :meth:`~bayes_ketamine.models.base.CrossoverModel.factor_effect` only
+    where the joint model's direct effects are centred: it then samples the total
+    effects :math:`c'_{t,g} + a_g b`, with :math:`b` per response SD
+    (:func:`mediator_slope`).
+
+    Parameters
+    ----------
+    model : CrossoverModel
+        The joint model being built, with ``glx_condition_effect`` added.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        Dims ``(*arm_dims, factor)``; broadcasts over the post timepoints.
+    """
+    slope = mediator_slope(model, per_response_sd=True)
+    return slope * pm.modelcontext(None)["glx_condition_effect"]
 
 
 def symptom_coords(model: CrossoverModel) -> dict[str, Any]:
