@@ -15,6 +15,7 @@ import numpy as np
 import pymc as pm
 import pytest
 import tomli_w
+from design_sequences import WILLIAMS
 from inference_toy import fake_sample_posterior
 
 from bayes_ketamine.data import SimulationParameters, read_simulation_parameters, simulate_study
@@ -24,14 +25,6 @@ from bayes_ketamine.models import ModelSpec, SpecError, build_model
 from bayes_ketamine.models.design import unidentified_carryover
 
 FAMILIES = ("glutamate", "symptoms", "joint")
-WILLIAMS = (
-    "placebo-naltrexone-midazolam",
-    "naltrexone-midazolam-placebo",
-    "midazolam-placebo-naltrexone",
-    "placebo-midazolam-naltrexone",
-    "naltrexone-placebo-midazolam",
-    "midazolam-naltrexone-placebo",
-)
 MIDAZOLAM_LAST = ("placebo-naltrexone-midazolam", "naltrexone-placebo-midazolam")
 TWO_PERIODS_NO_ACTIVE_PAIR = (
     "placebo-naltrexone",

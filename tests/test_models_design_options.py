@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
+from design_sequences import WILLIAMS
 
 from bayes_ketamine.data import (
     SimulationParameters,
@@ -386,15 +387,6 @@ def test_simulated_three_period_study_has_known_carryover():
 
 
 # -- more conditions ------------------------------------------------------------------
-
-WILLIAMS = (
-    "placebo-naltrexone-midazolam",
-    "naltrexone-midazolam-placebo",
-    "midazolam-placebo-naltrexone",
-    "placebo-midazolam-naltrexone",
-    "naltrexone-placebo-midazolam",
-    "midazolam-naltrexone-placebo",
-)
 
 
 def three_arm_study(seed: int = 1, n: int = 24):

@@ -4,30 +4,15 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pytest
-from inference_toy import fake_sample_posterior
 from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
 from bayes_ketamine.data import default_study, import_nimh
 from bayes_ketamine.inference import FitSettings, comparison, load_posterior
-from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.pipeline import MANIFEST, analysis_variants, artifact_identity, run_analysis
 from bayes_ketamine.reporting import artifacts
 
 SETTINGS = FitSettings(draws=40, tune=10, chains=2, prior_draws=20)
-
-
-@pytest.fixture
-def sampler_calls(monkeypatch):
-    calls = []
-
-    def counting_sampler(model, settings, progressbar=True):
-        calls.append(model.spec.name)
-        return fake_sample_posterior(model, settings, progressbar)
-
-    monkeypatch.setattr(fit_module, "posterior_sampler", counting_sampler)
-    return calls
 
 
 def test_variants_follow_what_the_study_measures():

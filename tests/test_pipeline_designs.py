@@ -8,39 +8,17 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from inference_toy import fake_sample_posterior
+from design_sequences import WILLIAMS
 from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
 from bayes_ketamine.data import SimulationParameters, simulate_study
 from bayes_ketamine.figures import make_figures
 from bayes_ketamine.inference import FitSettings, fit
-from bayes_ketamine.inference import fitting as fit_module
 from bayes_ketamine.pipeline import analysis_variants, variant_spec
 from bayes_ketamine.reporting import write_numbers
 
 SETTINGS = FitSettings(draws=40, tune=10, chains=2, prior_draws=20)
-WILLIAMS = (
-    "placebo-naltrexone-midazolam",
-    "naltrexone-midazolam-placebo",
-    "midazolam-placebo-naltrexone",
-    "placebo-midazolam-naltrexone",
-    "naltrexone-placebo-midazolam",
-    "midazolam-naltrexone-placebo",
-)
-
-
-@pytest.fixture
-def sampler_calls(monkeypatch):
-    calls = []
-
-    def counting_sampler(model, settings, progressbar=True):
-        calls.append(model.spec.name)
-        return fake_sample_posterior(model, settings, progressbar)
-
-    monkeypatch.setattr(fit_module, "posterior_sampler", counting_sampler)
-    return calls
 
 
 def test_variants_pooled_by_another_factor_derive_from_the_sex_ones():

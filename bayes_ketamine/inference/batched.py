@@ -109,6 +109,17 @@ def _to_dataset(
     )
 
 
+def drop_loops(fn: Function) -> None:
+    """Drop the per-node ``Blockwise`` loops of a Python-linker function, so it pickles.
+
+    pytensor's ``Blockwise.perform`` caches a closure (not picklable) on its node and
+    rebuilds it when missing, so dropping it loses nothing.
+    """
+    for node in fn.maker.fgraph.apply_nodes:
+        if hasattr(node.tag, "gufunc"):
+            del node.tag.gufunc
+
+
 @dataclass(frozen=True)
 class BatchedFunction:
     """A compiled function of all draws and what is needed to label its outputs.
@@ -133,14 +144,8 @@ class BatchedFunction:
     rngs: list[SharedVariable] = field(default_factory=list)
 
     def __getstate__(self) -> dict[str, object]:
-        """Pickle without the per-node ``Blockwise`` loops of the Python linker.
-
-        pytensor's ``Blockwise.perform`` caches a closure (not picklable) on its node
-        and rebuilds it when missing, so dropping it loses nothing.
-        """
-        for node in self.fn.maker.fgraph.apply_nodes:
-            if hasattr(node.tag, "gufunc"):
-                del node.tag.gufunc
+        """Pickle without the per-node loops of the Python linker (:func:`drop_loops`)."""
+        drop_loops(self.fn)
         return self.__dict__
 
     def seed(self, seed: int) -> None:

@@ -65,7 +65,7 @@ import numpy as np
 from bayes_ketamine.digests import sha256_hex
 from bayes_ketamine.inference import batched, censored_logp, compile_cache, hoisting
 from bayes_ketamine.inference.arrays import SAMPLE_DIMS, Array, Ints
-from bayes_ketamine.inference.batched import CHUNK_DRAWS, _batched_inputs
+from bayes_ketamine.inference.batched import CHUNK_DRAWS, _batched_inputs, drop_loops
 from bayes_ketamine.inference.batched import MODE as HOISTED_MODE
 from bayes_ketamine.inference.censored_logp import model_logp
 from bayes_ketamine.inference.hoisting import HoistedData, hoist_data_only
@@ -220,14 +220,8 @@ class NutpieFunctions:
     hoisted: HoistedData
 
     def __getstate__(self) -> dict[str, object]:
-        """Pickle without the per-node ``Blockwise`` loops of the Python linker.
-
-        pytensor's ``Blockwise.perform`` caches a closure (not picklable) on its node
-        and rebuilds it when missing, so dropping it loses nothing.
-        """
-        for node in self.derive_func.maker.fgraph.apply_nodes:
-            if hasattr(node.tag, "gufunc"):
-                del node.tag.gufunc
+        """Pickle without the per-node loops of the Python linker (:func:`drop_loops`)."""
+        drop_loops(self.derive_func)
         return self.__dict__
 
 
