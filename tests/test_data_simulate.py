@@ -20,6 +20,7 @@ from bayes_ketamine.data import (
     write_study,
 )
 from bayes_ketamine.data.default import DEFAULT_FOLDER, DEFAULT_PARTICIPANTS, DEFAULT_SEED
+from bayes_ketamine.data.simulation_parameters import read_simulation_parameters
 
 SHIPPED = "bayes_ketamine/resources"
 
@@ -204,3 +205,12 @@ def test_default_study_and_truth():
     _, expected = simulate_study(seed=DEFAULT_SEED, n_participants=DEFAULT_PARTICIPANTS)
     assert truth == expected
     np.testing.assert_allclose(truth.glx_amplitude, expected.glx_amplitude)
+
+
+def test_parameters_naming_a_condition_without_effects_are_refused(tmp_path):
+    path = tmp_path / "params.toml"
+    path.write_text(
+        'sequences = ["placebo-naltrexone-midazolam", "midazolam-placebo-naltrexone"]\n'
+    )
+    with pytest.raises(ValueError, match=r"params\.toml: sequences name condition\(s\) midazolam"):
+        read_simulation_parameters(path)

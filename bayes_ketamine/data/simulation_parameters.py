@@ -171,7 +171,8 @@ class SimulationParameters:
         Raises
         ------
         ValueError
-            Naming ``where`` and every key that is not a field.
+            Naming ``where`` and every key that is not a field, or the conditions
+            the sequences name that have no effects.
 
         Examples
         --------
@@ -195,7 +196,16 @@ class SimulationParameters:
             elif name == "covariates" and isinstance(value, dict):
                 value = {k: tuple(v) for k, v in value.items()}
             converted[name] = value
-        return cls(**converted)
+        params = cls(**converted)
+        named = {c for sequence in params.sequences for c in sequence.split("-")}
+        undeclared = sorted(named - set(params.conditions))
+        if undeclared:
+            raise ValueError(
+                f"{where}: sequences name condition(s) {', '.join(undeclared)} without "
+                "effects; give each its effects in extra_glx_condition_effect_pct and "
+                f"extra_direct_effect (known conditions: {', '.join(params.conditions)})"
+            )
+        return params
 
     @property
     def levels(self) -> tuple[str, ...]:
