@@ -224,9 +224,10 @@ def compare(
             if isinstance(e[var], xr.Dataset):
                 bad = unrepaired_points(e[var])
                 if bad:
+                    why = e[var].attrs.get("unrepaired_reason", "")
                     skipped[name] = (
                         f"{bad} point(s) with Pareto k > {e[var].attrs['good_k']:.2f} "
-                        "not repaired: PSIS-LOO is unreliable"
+                        "not repaired: PSIS-LOO is unreliable" + (f" ({why})" if why else "")
                     )
                     continue
                 having[name] = loo_elpd(e[var])

@@ -17,16 +17,36 @@ Those points are repaired in two steps:
    its sampling only) and
    :math:`\widehat{\mathrm{elpd}}_i = \log \frac1S \sum_s p(y_i \mid \theta^{(s)}_{-i})`
    with :math:`\theta^{(s)}_{-i}` the refit's draws. A refit that fails leaves the
-   point ``unrepaired``, and so do all of them when more than :data:`MAX_REFITS`
-   are left. With more than :data:`MAX_REPAIRS` points above the threshold, none is
-   repaired.
+   point ``unrepaired``.
+
+**What the repairs may cost.** With more than :data:`MAX_REPAIRS` points above the
+threshold, none is repaired. Exact refits have a budget, a deterministic rule (no
+clock: the same seed and cache state give the same artifact): their draws, refits x
+chains x (tune + draws) with the fit's own sampler settings, stay within
+:data:`REFIT_BUDGET` times the fit's own, i.e. at most :data:`REFIT_BUDGET` refits per
+model, shared equally by its observed variables (:func:`refit_allowance`; the joint
+model: 5 each). A variable whose points left after moment matching exceed its share
+is refitted not at all (all stay ``unrepaired``): one unrepaired point already keeps
+the comparison from ranking the model on that variable, so refitting the others would
+buy nothing. Why this budget: 10 fits is the cost of 10-fold cross-validation by
+participant (``bayes-ketamine cv --folds 10``), which answers for every observation at
+once; once more points need refits than that, K-fold is the cheaper and better tool
+(Vehtari, Gelman & Gabry 2017; brms and rstanarm likewise refit up to 10 problematic
+observations, ``reloo``, and recommend 10-fold CV beyond). The checks then cost at most about
+ten times the fit's sampling at any study size. In a hierarchical model with
+participant-level terms informed by a few observations each, the share of high-k
+points does not fall with the number of participants, so their number grows with it:
+large pooled studies exceed the budget (or :data:`MAX_REPAIRS`) and are compared with
+``bayes-ketamine cv`` instead. The table's ``unrepaired_reason`` says which limit
+applied, and the comparison repeats it.
 
 The stored ``loo`` table of each observed variable holds per point the original
 ``pareto_k``, ``repair`` (``""`` for a reliable point, ``"moment_match"``,
 ``"refit"`` or ``"unrepaired"``), ``pareto_k_repaired`` and ``n_eff_repaired``
 (after moment matching: Pareto k and effective sample size of the importance
 weights; NaN elsewhere), the PSIS estimate ``elpd_i_psis`` and the final ``elpd_i``; its
-attributes ``elpd``, ``se`` and ``p_loo`` are those of the final values.
+attributes ``elpd``, ``se`` and ``p_loo`` are those of the final values, and
+``unrepaired_reason`` is ``""`` or why points were left unrepaired.
 """
 
 from __future__ import annotations
@@ -57,15 +77,40 @@ with ``participant_id`` and ``session``, identifies one."""
 
 MAX_REPAIRS = 20
 """Most points above the k threshold repaired per observed variable; with more, none
-is (all stay ``unrepaired`` and the comparison says the model cannot be ranked):
-that many unreliable points signal a misfit (or draws that are not a posterior) that
-repairs would hide, at the cost of moment matching or refitting each of them."""
+is (all stay ``unrepaired`` and the comparison says the model cannot be ranked): that
+many unreliable points signal a misfit, or a model whose participant-level terms each
+rest on a few observations (expected in large pooled studies), and either way
+leave-one-participant-out CV is the tool, not point repairs."""
 
-MAX_REFITS = 10
-"""Most exact refits per observed variable; with more points left after moment
-matching, none is refitted and all stay ``unrepaired`` (the comparison then says the
-model cannot be ranked): so many unreliable points signal a model problem that
-refitting would only hide, at the cost of as many fits."""
+REFIT_BUDGET = 10
+"""Most exact refits per model, shared equally by its observed variables (module
+docstring): their draws stay within this many times the fit's own, the cost of a
+10-fold cross-validation by participant."""
+
+CV_ADVICE = "compare these models with `bayes-ketamine cv` (leave-one-participant-out)"
+"""What a user whose models cannot be ranked by PSIS-LOO should do instead."""
+
+
+def refit_allowance(n_observed: int) -> int:
+    """Return the exact refits allowed per observed variable of a model.
+
+    Parameters
+    ----------
+    n_observed : int
+        The model's number of observed variables.
+
+    Returns
+    -------
+    int
+        ``REFIT_BUDGET // n_observed``.
+
+    Examples
+    --------
+    >>> refit_allowance(1), refit_allowance(2)
+    (10, 5)
+    """
+    return REFIT_BUDGET // n_observed
+
 
 Refit = Callable[[Any], xr.Dataset]
 """Fits a built model (a study without one observation) and returns its posterior."""
@@ -160,7 +205,7 @@ def repaired_loo_table(
     -------
     xarray.Dataset
         See the module docstring; attributes also count ``n_moment_match``,
-        ``n_refit`` and ``n_unrepaired``.
+        ``n_refit`` and ``n_unrepaired``, and give ``unrepaired_reason``.
     """
     table = loo_table(tree, var, labels, result)
     k = table["pareto_k"].values
@@ -170,12 +215,16 @@ def repaired_loo_table(
     elpd_i = table["elpd_i"].values.astype(float).copy()
     k_after = np.full(k.shape, np.nan)
     n_eff = np.full(k.shape, np.nan)
+    reason = ""
     if bad.size > MAX_REPAIRS:
         repair[bad] = "unrepaired"
+        reason = (
+            f"more than {MAX_REPAIRS} points above the threshold: the model misfits them, "
+            "or its participant-level terms rest on few observations each (expected in "
+            f"large studies); none is repaired: {CV_ADVICE}"
+        )
         warnings.warn(
-            f"{var}: {bad.size} points have Pareto k > {good_k:.2f}, more than {MAX_REPAIRS}; "
-            "none is repaired (the model likely misfits them)",
-            stacklevel=2,
+            f"{var}: {bad.size} points have Pareto k > {good_k:.2f}; {reason}", stacklevel=2
         )
     elif bad.size:
         repair[bad] = "unrepaired"
@@ -203,12 +252,14 @@ def repaired_loo_table(
         except Exception as err:  # noqa: BLE001 - any failure leaves the refits to repair
             warnings.warn(f"{var}: moment matching failed ({err}); refitting", stacklevel=2)
         left = np.flatnonzero(repair == "unrepaired")
-        if left.size > MAX_REFITS:
-            warnings.warn(
-                f"{var}: {left.size} points need exact refits, more than {MAX_REFITS}; "
-                "they stay unrepaired (the model is likely misspecified for them)",
-                stacklevel=2,
+        allowance = refit_allowance(len(model.observed_vars))
+        if left.size > allowance:
+            reason = (
+                f"not refitted: {left.size} points need exact refits, more than the "
+                f"{allowance} allowed per observed variable (refits cost at most "
+                f"{REFIT_BUDGET} fits per model, those of a {REFIT_BUDGET}-fold CV): {CV_ADVICE}"
             )
+            warnings.warn(f"{var}: {reason}", stacklevel=2)
             left = left[:0]
         density = _log_density(model) if left.size else None
         for i in left:
@@ -216,6 +267,7 @@ def repaired_loo_table(
                 elpd_i[i] = exact_loo_point(model, var, int(i), refit, density)
                 repair[i] = "refit"
             except Exception as err:  # noqa: BLE001 - the point stays unrepaired, and says so
+                reason = f"the exact refit failed ({err})"
                 warnings.warn(f"{var}: exact refit without point {i} failed ({err})", stacklevel=2)
     loglik = tree["log_likelihood"][var]
     n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
@@ -237,5 +289,6 @@ def repaired_loo_table(
         n_refit=int((repair == "refit").sum()),
         n_unrepaired=n_unrepaired,
         warning=int(n_unrepaired > 0),
+        unrepaired_reason=reason,
     )
     return table
