@@ -250,7 +250,7 @@ def repaired_loo_table(
             n_eff[fixed] = np.asarray(matched.n_eff_i).ravel()[fixed]
             repair[fixed] = "moment_match"
         except Exception as err:  # noqa: BLE001 - any failure leaves the refits to repair
-            warnings.warn(f"{var}: moment matching failed ({err}); refitting", stacklevel=2)
+            warnings.warn(f"{var}: moment matching failed ({err})", stacklevel=2)
         left = np.flatnonzero(repair == "unrepaired")
         allowance = refit_allowance(len(model.observed_vars))
         if left.size > allowance:
