@@ -64,6 +64,7 @@ from scipy.special import logsumexp
 
 from bayes_ketamine.inference.arrays import SAMPLE_DIMS
 from bayes_ketamine.inference.batched import LogDensity
+from bayes_ketamine.inference.loo_columns import CV_ADVICE
 from bayes_ketamine.inference.moment_match import moment_match_inputs
 from bayes_ketamine.inference.ppc import loo_table
 from bayes_ketamine.inference.provenance import package_versions
@@ -86,9 +87,6 @@ REFIT_BUDGET = 10
 """Most exact refits per model, shared equally by its observed variables (module
 docstring): their draws stay within this many times the fit's own, the cost of a
 10-fold cross-validation by participant."""
-
-CV_ADVICE = "compare these models with `bayes-ketamine cv` (leave-one-participant-out)"
-"""What a user whose models cannot be ranked by PSIS-LOO should do instead."""
 
 
 def refit_allowance(n_observed: int) -> int:
