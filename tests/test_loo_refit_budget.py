@@ -146,3 +146,50 @@ def test_the_comparison_says_why_a_model_cannot_be_ranked(stand_ins):
     assert reason.startswith("6 point(s) with Pareto k >") and "not refitted: 6 points" in reason
     assert "`bayes-ketamine cv` (leave-one-participant-out)" in reason
     assert np.isnan(float(table["rank"].sel(model="c", observed="score")))
+
+
+def test_moment_matching_without_covariance_changes_nothing_below_ten_draws_per_parameter():
+    """A normal model with an outlier and 29 nuisance parameters, 200 draws of 30."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(3)
+    y = np.r_[rng.normal(size=19), 6.0]
+    mu = rng.normal(y.mean(), 1 / np.sqrt(y.size), size=(4, 50))
+    draws = np.concatenate([mu[..., None], rng.normal(size=(4, 50, 29))], -1)
+    upars = xr.DataArray(draws, dims=("chain", "draw", "p"))
+
+    def values(u: xr.DataArray) -> np.ndarray:
+        return u.transpose("chain", "draw", "p").values
+
+    def log_lik(v: np.ndarray) -> np.ndarray:
+        return norm.logpdf(y, v[..., :1], 1.0)
+
+    def log_prob(u):
+        v = values(u)
+        prior = norm.logpdf(v[..., 0], 0, 10) + norm.logpdf(v[..., 1:]).sum(-1)
+        return xr.DataArray(log_lik(v).sum(-1) + prior, dims=("chain", "draw"))
+
+    def log_lik_i(u, i):
+        return xr.DataArray(log_lik(values(u))[..., i], dims=("chain", "draw"))
+
+    loglik = xr.Dataset({"y": (("chain", "draw", "obs"), log_lik(draws))})
+    tree = xr.DataTree.from_dict({"log_likelihood": loglik})
+    assert not loo_repair.matches_covariance(upars)
+    matched = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loo = azs.loo(tree, pointwise=True, var_name="y")
+        for cov in (True, False):
+            matched[cov] = azs.loo_moment_match(
+                tree,
+                loo,
+                log_prob_upars_fn=log_prob,
+                log_lik_i_upars_fn=log_lik_i,
+                upars=upars,
+                var_name="y",
+                pointwise=True,
+                cov=cov,
+            )
+    assert loo.pareto_k.values[-1] > loo.good_k > matched[False].pareto_k.values[-1]
+    np.testing.assert_array_equal(matched[True].elpd_i.values, matched[False].elpd_i.values)
+    np.testing.assert_array_equal(matched[True].pareto_k.values, matched[False].pareto_k.values)

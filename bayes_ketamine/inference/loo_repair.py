@@ -114,6 +114,37 @@ Refit = Callable[[Any], xr.Dataset]
 """Fits a built model (a study without one observation) and returns its posterior."""
 
 
+def matches_covariance(upars: xr.DataArray) -> bool:
+    """Whether moment matching can match covariances: at least 10 draws per parameter.
+
+    :func:`arviz_stats.loo_moment_match` matches the covariance of the draws only with
+    at least ten draws per unconstrained parameter; with fewer it still carries a
+    parameters x parameters identity mapping through every high-k point (a dense
+    product with all draws and an inverse: O(S d^2 + d^3) per point, minutes at
+    10 000 parameters), which leaves every result unchanged. Passing ``cov=False``
+    then skips that work and nothing else.
+
+    Parameters
+    ----------
+    upars : xarray.DataArray
+        Unconstrained draws, dims ``chain``, ``draw`` and one parameter dim.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> draws = lambda d: xr.DataArray(np.zeros((4, 1000, d)), dims=("chain", "draw", "p"))
+    >>> matches_covariance(draws(400)), matches_covariance(draws(401))
+    (True, False)
+    """
+    n_samples = upars.sizes["chain"] * upars.sizes["draw"]
+    (param_dim,) = (d for d in upars.dims if d not in SAMPLE_DIMS)
+    return n_samples >= 10 * upars.sizes[param_dim]
+
+
 def study_without(model: Any, var: str, i: int) -> Any:
     """Return the model's study without observation ``i`` of observed variable ``var``."""
     table_name, column = ROW_TABLES[var]
@@ -240,6 +271,7 @@ def repaired_loo_table(
                     upars=upars,
                     var_name=var,
                     pointwise=True,
+                    cov=matches_covariance(upars),
                 )
             new_k = matched.pareto_k.values.ravel()
             k_after[bad] = new_k[bad]
