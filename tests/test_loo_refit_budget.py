@@ -173,7 +173,8 @@ def test_moment_matching_without_covariance_changes_nothing_below_ten_draws_per_
         return xr.DataArray(log_lik(values(u))[..., i], dims=("chain", "draw"))
 
     loglik = xr.Dataset({"y": (("chain", "draw", "obs"), log_lik(draws))})
-    tree = xr.DataTree.from_dict({"log_likelihood": loglik})
+    posterior = xr.Dataset({"mu": (("chain", "draw"), mu)})
+    tree = xr.DataTree.from_dict({"posterior": posterior, "log_likelihood": loglik})
     assert not loo_repair.matches_covariance(upars)
     matched = {}
     with warnings.catch_warnings():
