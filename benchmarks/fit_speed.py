@@ -219,6 +219,11 @@ def child_fit(opts) -> dict:
         if node.path != "/"
     }
     n_obs = {v: int(result.tree["observed_data"][v].size) for v in ("log_glx", "score")}
+    loo = {}
+    for var, table in result.tree["loo"].children.items():
+        counts = ("n_moment_match", "n_refit", "n_unrepaired")
+        high = table["pareto_k"].values > table.attrs["good_k"]
+        loo[var] = {"n_high_k": int(high.sum()), **{k: int(table.attrs[k]) for k in counts}}
     if not opts.keep:
         result.path.unlink()
     return {
@@ -240,6 +245,7 @@ def child_fit(opts) -> dict:
         "group_mb_in_memory": groups,
         "n_participants": len(study.participants),
         "n_obs": n_obs,
+        "loo_repairs": loo,
         "n_free": int(sum(result.tree["posterior"][v][0, 0].size for v in free_names(pm_model))),
         "settings": settings.to_dict(),
     }
