@@ -23,6 +23,8 @@ default priors, which are data (see each family's ``DEFAULT_PRIORS``). Example::
 
     [design]
     carryover = false             # first-order carry-over of the active condition
+    reference_change_by_level = false  # the change under the reference condition per
+                                       # level of the pooling factor (symptoms, joint)
 
     [likelihood]
     glx_noise = "normal"          # or "student_t"
@@ -68,7 +70,7 @@ _TOP_KEYS = {
 }
 _SECTION_KEYS = {
     "covariates": {"glutamate", "symptoms", "missing"},
-    "design": {"carryover"},
+    "design": {"carryover", "reference_change_by_level"},
     "likelihood": {"glx_noise", "measurement_error"},
     "profile": {"tau_min"},
 }
@@ -103,6 +105,12 @@ class ModelSpec:
         Whether the model has a first-order carry-over term of the active condition
         (with more than two conditions, one per active condition) into the next
         period (only where the study's design identifies it).
+    reference_change_by_level : bool
+        Whether the symptom change from before the infusion under the reference
+        condition (``symptom_change_reference``) is one per post timepoint and level
+        of the pooling factor rather than one per post timepoint shared by the
+        levels (families ``symptoms`` and ``joint``; spec key
+        ``design.reference_change_by_level``).
     glx_noise : {"normal", "student_t"}
         Observation noise of log Glx.
     measurement_error : bool
@@ -126,12 +134,22 @@ class ModelSpec:
     symptom_covariates: tuple[str, ...] = ()
     covariate_missing: str = "error"
     carryover: bool = False
+    reference_change_by_level: bool = False
     glx_noise: str = "normal"
     measurement_error: bool = False
     tau_min: float = 10.0
     priors: dict[str, dict[str, float]] = field(default_factory=dict)
     description: str = ""
     source: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.reference_change_by_level and self.family == "glutamate":
+            raise SpecError(
+                f"{_where(self.source)}: key 'design.reference_change_by_level' applies to "
+                "the symptom change under the reference condition (families symptoms and "
+                "joint); family 'glutamate' has no such term (its reference response "
+                "glx_response is shared by the levels)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as a plain dictionary (the TOML structure)."""
@@ -147,8 +165,13 @@ class ModelSpec:
                 "symptoms": list(self.symptom_covariates),
                 "missing": self.covariate_missing,
             }
-        if self.carryover:
-            raw["design"] = {"carryover": True}
+        design = {
+            key: True
+            for key in ("carryover", "reference_change_by_level")
+            if getattr(self, key)
+        }
+        if design:  # options at their default are left out: the hash stays as before
+            raw["design"] = design
         return raw | {
             "likelihood": {
                 "glx_noise": self.glx_noise,
@@ -231,6 +254,9 @@ def spec_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> ModelS
     carryover = raw.get("design", {}).get("carryover", False)
     if not isinstance(carryover, bool):
         raise SpecError(f"{where}: key 'design.carryover' must be true or false")
+    by_level = raw.get("design", {}).get("reference_change_by_level", False)
+    if not isinstance(by_level, bool):
+        raise SpecError(f"{where}: key 'design.reference_change_by_level' must be true or false")
     likelihood = raw.get("likelihood", {})
     glx_noise = likelihood.get("glx_noise", "normal")
     _check_choice(glx_noise, GLX_NOISES, "likelihood.glx_noise", source)
@@ -260,6 +286,7 @@ def spec_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> ModelS
         symptom_covariates=symptom_covariates,
         covariate_missing=missing,
         carryover=carryover,
+        reference_change_by_level=by_level,
         glx_noise=glx_noise,
         measurement_error=measurement_error,
         tau_min=float(tau),
