@@ -1,0 +1,161 @@
+"""The change under the reference condition per level of the pooling factor.
+
+``design.reference_change_by_level`` (off by default): model building and likelihood
+tests without sampling, the spec errors, and the simulator's per-level placebo changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pymc as pm
+import pytest
+from scipy.stats import norm
+
+from bayes_ketamine.data import SimulationParameters, import_nimh, simulate_study
+from bayes_ketamine.inference.structure import model_structure_key
+from bayes_ketamine.models import ModelSpec, SpecError, build_model, resolve_spec, spec_from_dict
+
+SITES = ("A", "B", "C")
+PLACEBO_BY_SITE = SimulationParameters(
+    sites=SITES,
+    effects_by="site",
+    glx_condition_effect_pct={"A": -1.0, "B": -3.0, "C": -5.0},
+    direct_effect={"A": 2.0, "B": 2.0, "C": 2.0},
+    ketamine_madrs_change_by_level={"A": 0.0, "B": -8.0, "C": -16.0},
+)
+
+
+@pytest.fixture(scope="module")
+def nimh_groups():
+    return import_nimh("all", timepoints=["day2", "day10"])
+
+
+@pytest.fixture(scope="module")
+def site_study():
+    study, _ = simulate_study(seed=3, n_participants=12, params=PLACEBO_BY_SITE)
+    return study
+
+
+def raw_spec(family: str = "symptoms", **design) -> dict:
+    raw = {"name": "x", "family": family, "pooling": {"group": "partial"}}
+    return raw | ({"design": design} if design else {})
+
+
+def test_off_by_default_and_a_false_key_changes_neither_the_spec_hash_nor_the_graph(
+    nimh_groups,
+):
+    absent = spec_from_dict(raw_spec())
+    false = spec_from_dict(raw_spec(reference_change_by_level=False))
+    assert absent.reference_change_by_level is False
+    assert absent.content_hash() == false.content_hash()
+    assert "design" not in absent.to_dict()
+    shared = build_model(absent, nimh_groups).pymc_model
+    assert shared.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint",)
+    key = model_structure_key(shared, {})
+    assert key == model_structure_key(build_model(false, nimh_groups).pymc_model, {})
+    by_level = spec_from_dict(raw_spec(reference_change_by_level=True))
+    assert by_level.content_hash() != absent.content_hash()
+    assert key != model_structure_key(build_model(by_level, nimh_groups).pymc_model, {})
+
+
+@pytest.mark.parametrize("pooling", ["none", "partial", "complete"])
+def test_the_shipped_group_specs_have_a_placebo_change_per_timepoint_and_group(
+    nimh_groups, pooling
+):
+    spec = resolve_spec(f"symptoms_group_{pooling}")
+    assert spec.reference_change_by_level
+    model = build_model(spec, nimh_groups).pymc_model
+    assert model.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint", "group")
+    assert model.coords["post_timepoint"] == ("day2", "day10")
+    assert model.coords["group"] == ("BP", "HC", "MDD")
+    # the same prior per timepoint and level: the family's Normal(-5, 10)
+    values = np.array([[-20.0, 0.0, 5.0], [-5.0, 1.0, -12.0]])
+    logp = pm.logp(model["symptom_change_reference"], values).eval()
+    np.testing.assert_allclose(logp, norm.logpdf(values, -5.0, 10.0))
+    assert spec_from_dict(spec.to_dict()).reference_change_by_level  # survives the artifact
+
+
+@pytest.mark.parametrize("family", ["symptoms", "joint"])
+def test_each_level_reference_change_enters_only_its_own_participants_ratings(site_study, family):
+    """With d[t, g] all equal to a shared d[t] the likelihood is the shared model's;
+    moving one level's d moves only the post ratings of that level's participants."""
+    base = ModelSpec(name="x", family=family, pooling_factor="site")
+    shared = build_model(base, site_study).pymc_model
+    by_level = build_model(
+        dataclasses.replace(base, reference_change_by_level=True), site_study
+    ).pymc_model
+    assert by_level.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint", "site")
+    point = shared.initial_point(random_seed=1)
+    point["symptom_change_reference"] = np.array([-7.0])
+    level_point = dict(point, symptom_change_reference=np.full((1, len(SITES)), -7.0))
+
+    def score_logp(model, at):
+        logp = model.logp(vars=[model["score"]], sum=False)[0]
+        fn = model.compile_fn(logp, inputs=model.value_vars, on_unused_input="ignore")
+        return fn(at)
+
+    same = score_logp(by_level, level_point)
+    np.testing.assert_allclose(same, score_logp(shared, point))
+    moved = level_point["symptom_change_reference"].copy()
+    moved[0, SITES.index("B")] = 10.3
+    changed = score_logp(by_level, dict(level_point, symptom_change_reference=moved)) != same
+    labels = build_model(base, site_study).observation_labels()["score"]
+    expected = (labels["site"] == "B") & (labels["timepoint"] == "24h")
+    np.testing.assert_array_equal(changed, expected.to_numpy())
+
+
+def test_complete_pooling_keeps_one_condition_effect_with_a_change_per_level(nimh_groups):
+    model = build_model(resolve_spec("symptoms_group_complete"), nimh_groups).pymc_model
+    assert "symptom_condition_effect_by_time_mean" in model.named_vars
+    assert model.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint", "group")
+
+
+def test_the_glutamate_family_refuses_the_option_naming_the_file_and_key(tmp_path):
+    path = tmp_path / "glx.toml"
+    path.write_text(
+        'name = "glx"\nfamily = "glutamate"\n[design]\nreference_change_by_level = true\n'
+    )
+    with pytest.raises(SpecError, match=r"glx\.toml: key 'design\.reference_change_by_level'"):
+        resolve_spec(path)
+    with pytest.raises(SpecError, match="family 'glutamate' has no such term"):
+        ModelSpec(name="x", family="glutamate", reference_change_by_level=True)
+
+
+def test_a_non_boolean_value_is_refused(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('name = "s"\nfamily = "symptoms"\n[design]\nreference_change_by_level = 1\n')
+    with pytest.raises(
+        SpecError, match=r"s\.toml: key 'design\.reference_change_by_level' must be true or false"
+    ):
+        resolve_spec(path)
+
+
+def test_the_simulator_draws_a_placebo_change_per_level_with_its_truth():
+    study, truth = simulate_study(seed=0, n_participants=60, params=PLACEBO_BY_SITE)
+    assert truth.symptom_change_reference == {"A": 0.0, "B": -8.0, "C": -16.0}
+    assert truth.ketamine_symptom_change == -8.0
+    recorded = study.metadata["simulation"]
+    assert recorded["parameters"]["ketamine_madrs_change_by_level"]["C"] == -16.0
+    assert recorded["truth"]["symptom_change_reference"] == truth.symptom_change_reference
+    scores = study.symptoms.merge(study.participants[["participant_id", "site"]])
+    scores = scores.loc[scores["condition"] == "placebo"]
+    wide = scores.pivot_table(index=["participant_id", "site"], columns="timepoint", values="score")
+    change = (wide["24h"] - wide["pre"]).groupby(level="site").mean()
+    # 20 participants per site, rating noise 3.5: the per-site means are within 3 points
+    np.testing.assert_allclose(change.loc[list(SITES)], [0.0, -8.0, -16.0], atol=3.0)
+
+
+def test_the_simulator_refuses_placebo_changes_not_keyed_by_the_levels():
+    params = dataclasses.replace(PLACEBO_BY_SITE, ketamine_madrs_change_by_level={"A": -1.0})
+    with pytest.raises(ValueError, match="ketamine_madrs_change_by_level must have exactly"):
+        simulate_study(seed=0, n_participants=6, params=params)
+
+
+def test_without_the_option_the_simulated_study_is_unchanged():
+    params = dataclasses.replace(PLACEBO_BY_SITE, ketamine_madrs_change_by_level={})
+    plain, truth = simulate_study(seed=0, n_participants=9, params=params)
+    assert "ketamine_madrs_change_by_level" not in plain.metadata["simulation"]["parameters"]
+    assert "symptom_change_reference" not in plain.metadata["simulation"]["truth"]
+    assert truth.symptom_change_reference == {}
