@@ -7,18 +7,22 @@ BP, HC), the chosen scale at baseline and after each infusion (ketamine vs place
 The Bayesian estimates are ``symptom_condition_effect_by_time`` (the ketamine effect
 per group at each post timepoint), ``_pooled`` and ``_contrast`` (primary timepoint) and
 ``symptom_change_reference`` (the change from baseline under placebo per group and
-timepoint: the shipped group specs set ``design.reference_change_by_level``) of
+timepoint: the shipped group specs set ``design.reference_change_by_level`` and
+``design.baseline_by_level``) of
 ``symptoms_group_partial`` and, as the Bayesian counterpart of the unpooled mixed
 model, ``symptoms_group_none`` (``--specs``). The frequentist model is a linear mixed
 model on the same rows (ratings that were made) with the same fixed effects as the
-Bayesian model (a post-infusion change under placebo per group and timepoint, a post x
+Bayesian model (a baseline mean per group, ``C(group)``, a post-infusion change under
+placebo per group and timepoint, a post x
 ketamine effect per group and timepoint, one shift per later period) and a random
 intercept per participant, fitted by REML with statsmodels; its post x ketamine x group
 coefficients are the group x condition interaction without pooling, and a contrast
 between groups is the difference of two coefficients with its Wald interval (from
 their REML covariance). The models differ in that the Bayesian one partially pools the
 groups' ketamine effects (``partial``), has priors, and censors the ratings at the
-scale's bounds.
+scale's bounds. A second LMM column leaves ``C(group)`` out (one mean of the random
+intercepts, as a Bayesian model without ``design.baseline_by_level``), to show what
+the baseline per group changes.
 
 Run::
 
@@ -158,11 +162,11 @@ def main() -> None:
     primary = timepoints[0]
     mixed = {
         baseline: mixed_model(study, rows, timepoints, group_baseline=baseline)
-        for baseline in (False, True)
+        for baseline in (True, False)
     }
 
     def lmm(weights: dict[str, float]) -> str:
-        """Both LMM cells (as the Bayesian model; with a group baseline) of a coefficient sum."""
+        """Both LMM cells (baseline per group; one baseline) of a coefficient sum."""
         cells = []
         for fit, _ in mixed.values():
             if not set(weights) <= set(fit.params.index):
@@ -183,12 +187,13 @@ def main() -> None:
         f"(timepoints {', '.join(timepoints)}).",
         "",
         *(f"- Bayesian {note}." for _, note in fits.values()),
-        f"- LMM: `{mixed[False][1]}`, random intercept per participant, REML "
-        f"(converged: {mixed[False][0].converged}); the same fixed effects as the "
-        "Bayesian model.",
-        "- LMM + group baseline: the same with `+ C(group)` (an intercept per group; "
-        f"converged: {mixed[True][0].converged}), a sensitivity analysis: the "
-        "Bayesian model has one baseline mean for every group.",
+        f"- LMM, baseline per group: `{mixed[True][1]}`, random intercept per "
+        f"participant, REML (converged: {mixed[True][0].converged}); the fixed effects "
+        "of the Bayesian model with `design.baseline_by_level` and "
+        "`design.reference_change_by_level` (the shipped group specs).",
+        "- LMM, one baseline: the same without `C(group)` (converged: "
+        f"{mixed[False][0].converged}): one mean of the random intercepts for every "
+        "group, as a Bayesian model without `design.baseline_by_level`.",
         "",
         "Change under placebo = change from baseline after the placebo infusion, per "
         "group; ketamine effect = change from baseline under ketamine minus under "
@@ -197,7 +202,7 @@ def main() -> None:
         "",
         "| quantity | "
         + " | ".join(f"`{spec}`" for spec in fits)
-        + " | LMM (REML) | LMM + group baseline |",
+        + " | LMM, baseline per group | LMM, one baseline |",
         "| --- | " + " | ".join("---" for _ in fits) + " | --- | --- |",
     ]
 

@@ -1,7 +1,9 @@
-"""The change under the reference condition per level of the pooling factor.
+"""Symptom terms per level of the pooling factor: the change under the reference
+condition (``design.reference_change_by_level``) and the baseline mean
+(``design.baseline_by_level``), both off by default.
 
-``design.reference_change_by_level`` (off by default): model building and likelihood
-tests without sampling, the spec errors, and the simulator's per-level placebo changes.
+Model building and likelihood tests without sampling, the spec errors, and the
+simulator's per-level placebo changes.
 """
 
 from __future__ import annotations
@@ -43,53 +45,78 @@ def raw_spec(family: str = "symptoms", **design) -> dict:
     return raw | ({"design": design} if design else {})
 
 
+# key -> (the variable it makes per level, its dims without the option)
+OPTIONS = {
+    "reference_change_by_level": ("symptom_change_reference", ("post_timepoint",)),
+    "baseline_by_level": ("symptom_baseline", ()),
+}
+
+
+@pytest.mark.parametrize("key", list(OPTIONS))
 def test_off_by_default_and_a_false_key_changes_neither_the_spec_hash_nor_the_graph(
-    nimh_groups,
+    nimh_groups, key
 ):
+    var, shared_dims = OPTIONS[key]
     absent = spec_from_dict(raw_spec())
-    false = spec_from_dict(raw_spec(reference_change_by_level=False))
-    assert absent.reference_change_by_level is False
+    false = spec_from_dict(raw_spec(**{key: False}))
+    assert getattr(absent, key) is False
     assert absent.content_hash() == false.content_hash()
     assert "design" not in absent.to_dict()
     shared = build_model(absent, nimh_groups).pymc_model
-    assert shared.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint",)
-    key = model_structure_key(shared, {})
-    assert key == model_structure_key(build_model(false, nimh_groups).pymc_model, {})
-    by_level = spec_from_dict(raw_spec(reference_change_by_level=True))
-    assert by_level.content_hash() != absent.content_hash()
-    assert key != model_structure_key(build_model(by_level, nimh_groups).pymc_model, {})
+    assert shared.named_vars_to_dims.get(var, ()) == shared_dims
+    structure = model_structure_key(shared, {})
+    assert structure == model_structure_key(build_model(false, nimh_groups).pymc_model, {})
+    on = spec_from_dict(raw_spec(**{key: True}))
+    assert on.content_hash() != absent.content_hash()
+    by_level = build_model(on, nimh_groups).pymc_model
+    assert by_level.named_vars_to_dims[var] == (*shared_dims, "group")
+    assert structure != model_structure_key(by_level, {})
 
 
 @pytest.mark.parametrize("pooling", ["none", "partial", "complete"])
-def test_the_shipped_group_specs_have_a_placebo_change_per_timepoint_and_group(
-    nimh_groups, pooling
-):
+def test_the_shipped_group_specs_have_a_baseline_and_placebo_change_per_group(nimh_groups, pooling):
     spec = resolve_spec(f"symptoms_group_{pooling}")
-    assert spec.reference_change_by_level
+    assert spec.reference_change_by_level and spec.baseline_by_level
     model = build_model(spec, nimh_groups).pymc_model
     assert model.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint", "group")
+    assert model.named_vars_to_dims["symptom_baseline"] == ("group",)
     assert model.coords["post_timepoint"] == ("day2", "day10")
     assert model.coords["group"] == ("BP", "HC", "MDD")
-    # the same prior per timepoint and level: the family's Normal(-5, 10)
+    # the same priors per timepoint and level: the family's Normal(-5, 10), Normal(30, 10)
     values = np.array([[-20.0, 0.0, 5.0], [-5.0, 1.0, -12.0]])
     logp = pm.logp(model["symptom_change_reference"], values).eval()
     np.testing.assert_allclose(logp, norm.logpdf(values, -5.0, 10.0))
-    assert spec_from_dict(spec.to_dict()).reference_change_by_level  # survives the artifact
+    logp = pm.logp(model["symptom_baseline"], values[0]).eval()
+    np.testing.assert_allclose(logp, norm.logpdf(values[0], 30.0, 10.0))
+    reread = spec_from_dict(spec.to_dict())  # as an artifact's spec is read back
+    assert reread.reference_change_by_level and reread.baseline_by_level
+    if pooling == "complete":  # one condition effect, levels' own baselines and changes
+        assert "symptom_condition_effect_by_time_mean" in model.named_vars
 
 
 @pytest.mark.parametrize("family", ["symptoms", "joint"])
-def test_each_level_reference_change_enters_only_its_own_participants_ratings(site_study, family):
-    """With d[t, g] all equal to a shared d[t] the likelihood is the shared model's;
-    moving one level's d moves only the post ratings of that level's participants."""
+@pytest.mark.parametrize(
+    ("key", "shared_value", "rows_moved"),
+    [
+        ("reference_change_by_level", [-7.0], lambda labels: labels["timepoint"] == "24h"),
+        ("baseline_by_level", 27.0, lambda labels: labels["timepoint"].notna()),
+    ],
+)
+def test_each_level_term_enters_only_its_own_participants_ratings(
+    site_study, family, key, shared_value, rows_moved
+):
+    """With the per-level values all equal to the shared one the likelihood is the
+    shared model's; moving one level's value moves only ratings of that level's
+    participants (after the infusion for the change, all for the baseline)."""
+    var, _ = OPTIONS[key]
     base = ModelSpec(name="x", family=family, pooling_factor="site")
-    shared = build_model(base, site_study).pymc_model
-    by_level = build_model(
-        dataclasses.replace(base, reference_change_by_level=True), site_study
-    ).pymc_model
-    assert by_level.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint", "site")
+    shared_model = build_model(base, site_study)
+    shared = shared_model.pymc_model
+    by_level = build_model(dataclasses.replace(base, **{key: True}), site_study).pymc_model
     point = shared.initial_point(random_seed=1)
-    point["symptom_change_reference"] = np.array([-7.0])
-    level_point = dict(point, symptom_change_reference=np.full((1, len(SITES)), -7.0))
+    point[var] = np.asarray(shared_value)
+    level_values = np.repeat(np.asarray(shared_value)[..., None], len(SITES), axis=-1)
+    level_point = dict(point, **{var: level_values})
 
     def score_logp(model, at):
         logp = model.logp(vars=[model["score"]], sum=False)[0]
@@ -98,37 +125,29 @@ def test_each_level_reference_change_enters_only_its_own_participants_ratings(si
 
     same = score_logp(by_level, level_point)
     np.testing.assert_allclose(same, score_logp(shared, point))
-    moved = level_point["symptom_change_reference"].copy()
-    moved[0, SITES.index("B")] = 10.3
-    changed = score_logp(by_level, dict(level_point, symptom_change_reference=moved)) != same
-    labels = build_model(base, site_study).observation_labels()["score"]
-    expected = (labels["site"] == "B") & (labels["timepoint"] == "24h")
+    moved = level_values.copy()
+    moved[..., SITES.index("B")] += 17.3
+    changed = score_logp(by_level, dict(level_point, **{var: moved})) != same
+    labels = shared_model.observation_labels()["score"]
+    expected = (labels["site"] == "B") & rows_moved(labels)
     np.testing.assert_array_equal(changed, expected.to_numpy())
 
 
-def test_complete_pooling_keeps_one_condition_effect_with_a_change_per_level(nimh_groups):
-    model = build_model(resolve_spec("symptoms_group_complete"), nimh_groups).pymc_model
-    assert "symptom_condition_effect_by_time_mean" in model.named_vars
-    assert model.named_vars_to_dims["symptom_change_reference"] == ("post_timepoint", "group")
-
-
-def test_the_glutamate_family_refuses_the_option_naming_the_file_and_key(tmp_path):
+@pytest.mark.parametrize("key", list(OPTIONS))
+def test_the_glutamate_family_refuses_the_options_naming_the_file_and_key(tmp_path, key):
     path = tmp_path / "glx.toml"
-    path.write_text(
-        'name = "glx"\nfamily = "glutamate"\n[design]\nreference_change_by_level = true\n'
-    )
-    with pytest.raises(SpecError, match=r"glx\.toml: key 'design\.reference_change_by_level'"):
+    path.write_text(f'name = "glx"\nfamily = "glutamate"\n[design]\n{key} = true\n')
+    with pytest.raises(SpecError, match=rf"glx\.toml: key 'design\.{key}'"):
         resolve_spec(path)
-    with pytest.raises(SpecError, match="family 'glutamate' has no such term"):
-        ModelSpec(name="x", family="glutamate", reference_change_by_level=True)
+    with pytest.raises(SpecError, match="family 'glutamate' has no symptom component"):
+        ModelSpec(name="x", family="glutamate", **{key: True})
 
 
-def test_a_non_boolean_value_is_refused(tmp_path):
+@pytest.mark.parametrize("key", list(OPTIONS))
+def test_a_non_boolean_value_is_refused(tmp_path, key):
     path = tmp_path / "s.toml"
-    path.write_text('name = "s"\nfamily = "symptoms"\n[design]\nreference_change_by_level = 1\n')
-    with pytest.raises(
-        SpecError, match=r"s\.toml: key 'design\.reference_change_by_level' must be true or false"
-    ):
+    path.write_text(f'name = "s"\nfamily = "symptoms"\n[design]\n{key} = 1\n')
+    with pytest.raises(SpecError, match=rf"s\.toml: key 'design\.{key}' must be true or false"):
         resolve_spec(path)
 
 

@@ -58,11 +58,13 @@ Options beyond the GO-MARK design (off by default):
   ``extra_direct_effect[label][sex_i]``, exactly like naltrexone's; ``sequences`` must
   then name the conditions (e.g. a Williams design). Each active condition carries
   over as above.
-* Reference change per level: ``ketamine_madrs_change_by_level`` (a dict keyed by
-  every level of ``effects_by``) replaces ``ketamine_madrs_change`` above by
+* Reference change and baseline per level: ``ketamine_madrs_change_by_level`` (a dict
+  keyed by every level of ``effects_by``) replaces ``ketamine_madrs_change`` above by
   ``ketamine_madrs_change_by_level[level_i]``, the placebo change of participant
   ``i``'s level (truth ``symptom_change_reference``, by level; the models'
-  ``symptom_change_reference`` with ``design.reference_change_by_level``).
+  ``symptom_change_reference`` with ``design.reference_change_by_level``);
+  ``madrs_baseline_mean_by_level`` likewise replaces ``madrs_baseline_mean`` (the
+  models' ``symptom_baseline`` with ``design.baseline_by_level``).
 * Covariates: each entry ``name: (mean, sd)`` of ``covariates`` draws a normal
   participant covariate, reported to one decimal as a column of
   ``participants.csv``. With ``w[i,k]`` the reported value standardised over the
@@ -457,8 +459,12 @@ def simulate_study(
         params.carryover("carryover_madrs"),
     )
     post = np.array([0.0, 1.0])
+    baseline = params.madrs_baseline_mean
+    if params.madrs_baseline_mean_by_level:
+        by_level = params.madrs_baseline_mean_by_level
+        baseline = np.array([by_level[g] for g in level])[:, None, None]
     madrs = (
-        params.madrs_baseline_mean
+        baseline
         + person[:, None, None]
         + params.period_madrs * later[None, :, None]
         + post[None, None, :] * change[:, :, None]
@@ -584,8 +590,9 @@ def _check(params: SimulationParameters, n_participants: int) -> None:
         raise ValueError("effects_by = 'site' needs at least two distinct sites")
     levels = ", ".join(repr(level) for level in params.levels)
     keyed = ["glx_condition_effect_pct", "direct_effect"]
-    if params.ketamine_madrs_change_by_level:
-        keyed.append("ketamine_madrs_change_by_level")
+    for name in ("ketamine_madrs_change_by_level", "madrs_baseline_mean_by_level"):
+        if getattr(params, name):
+            keyed.append(name)
     for name in keyed:
         if set(getattr(params, name)) != set(params.levels):
             raise ValueError(f"{name} must have exactly the keys {levels}")

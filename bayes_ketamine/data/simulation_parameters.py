@@ -49,6 +49,9 @@ class SimulationParameters:
         Range of the reported Cramer-Rao lower bounds, percent.
     madrs_baseline_mean : float
         Mean pre-infusion MADRS, points.
+    madrs_baseline_mean_by_level : dict
+        Optional: that mean per level of ``effects_by``, replacing
+        ``madrs_baseline_mean``; empty (the default) for one mean.
     madrs_participant_sd : float
         SD of participant MADRS levels, points.
     period_madrs : float
@@ -111,6 +114,7 @@ class SimulationParameters:
     glx_response_sd_pct: float = 3.0
     crlb_range_pct: tuple[float, float] = (3.0, 6.0)
     madrs_baseline_mean: float = 30.0
+    madrs_baseline_mean_by_level: dict[str, float] = field(default_factory=dict)
     madrs_participant_sd: float = 5.0
     period_madrs: float = -1.0
     ketamine_madrs_change: float = -12.0
@@ -272,6 +276,7 @@ OPTION_FIELDS = (
     "glx_covariate_effect_pct",
     "symptom_covariate_effect",
     "ketamine_madrs_change_by_level",
+    "madrs_baseline_mean_by_level",
 )
 """Fields of :class:`SimulationParameters` for designs beyond GO-MARK's."""
 

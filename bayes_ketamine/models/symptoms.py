@@ -95,7 +95,16 @@ def add_symptom_component(
 
     Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` sum to zero
     (``ZeroSumNormal``), so that :math:`m_0` is not correlated with every
-    :math:`p_i`. They are centred when the ratings of the median participant inform
+    :math:`p_i`. With ``design.baseline_by_level`` the baseline mean is
+    :math:`m_{0,g(i)}` (``symptom_baseline``, dim of the pooling factor), one per
+    level with the prior of ``symptom_baseline`` each, independently: for levels whose
+    severity differs by design (NIMH: healthy controls near the floor, patients near
+    30 on the MADRS), one normal population of :math:`p_i` around one mean would be
+    bimodal, its :math:`\tau_p` inflated and the censored controls' levels drawn
+    towards the patients'. The :math:`p_i` still sum to zero over all participants,
+    so a level's mean of :math:`p_i` is held near 0 by their prior alone
+    (:math:`\mathcal{N}(0, \tau_p/\sqrt{n_g})`): :math:`m_{0,g}` is the level's mean
+    baseline. They are centred when the ratings of the median participant inform
     them well (:func:`symptom_scales`; GO-MARK's design: four ratings) and
     non-centred (:math:`p_i = \tau_p u_i`) when the data are thinner (the NIMH
     design: one baseline and one rating per period). Their SD :math:`\tau_p` has
@@ -166,7 +175,10 @@ def add_symptom_component(
     )
     bounds = pm.Data("symptom_bounds", np.array([low, high], dtype=float))
 
-    base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
+    if model.spec.baseline_by_level:
+        base = pm.Normal("symptom_baseline", **pr["symptom_baseline"], dims=model.factor)
+    else:
+        base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
     part_sd = pm.Gamma("symptom_participant_sd", **pr["symptom_participant_sd"])
     scales = symptom_scales(model)
     if model.choose_parametrisation("symptom_participant_offset", **scales["participant"]):
@@ -206,6 +218,8 @@ def add_symptom_component(
         amplitude, reference = glx_link
         slope = mediator_slope(model)
         shift = shift + slope * (amplitude[part_idx, session - 1] - reference)
+    if model.spec.baseline_by_level:
+        base = base[level]
     mu = base + part[part_idx] + model.period_term(period, session) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
     observed = pm.Data("score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs")
