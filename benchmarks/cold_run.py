@@ -5,8 +5,9 @@ timed from spawn to exit (wall, CPU, peak RSS, 1-minute load before it):
 
 ``cold``
     ``PYTENSOR_FLAGS=base_compiledir=<new empty folder>``: pytensor's and numba's
-    caches and this package's compile cache are empty (the state of a fresh machine;
-    a fresh clone adds only the set-up of ``.venv``), into an empty posteriors folder.
+    caches and this package's compile cache are empty, and so is matplotlib's font
+    cache (``MPLCONFIGDIR=<new empty folder>``): the state of a fresh machine (a
+    fresh clone adds only the set-up of ``.venv``), into an empty posteriors folder.
 ``warm refit``
     ``--force`` with the caches the cold run filled: every fit redone, nothing compiled.
 ``reuse``
@@ -64,7 +65,10 @@ def run(args: list[str], env: dict[str, str]) -> dict:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bk_cold_run_"))
-    env = {"PYTENSOR_FLAGS": f"base_compiledir={work / 'compiledir'}"}
+    env = {
+        "PYTENSOR_FLAGS": f"base_compiledir={work / 'compiledir'}",
+        "MPLCONFIGDIR": str(work / "matplotlib"),
+    }
     posteriors = work / "posteriors"
     record = {}
     print("cold run (empty caches)", file=sys.stderr)
