@@ -26,6 +26,7 @@ PLACEBO_BY_SITE = SimulationParameters(
     glx_condition_effect_pct={"A": -1.0, "B": -3.0, "C": -5.0},
     direct_effect={"A": 2.0, "B": 2.0, "C": 2.0},
     ketamine_madrs_change_by_level={"A": 0.0, "B": -8.0, "C": -16.0},
+    madrs_baseline_mean_by_level={"A": 20.0, "B": 30.0, "C": 40.0},
 )
 
 
@@ -151,7 +152,7 @@ def test_a_non_boolean_value_is_refused(tmp_path, key):
         resolve_spec(path)
 
 
-def test_the_simulator_draws_a_placebo_change_per_level_with_its_truth():
+def test_the_simulator_draws_a_baseline_and_placebo_change_per_level_with_its_truth():
     study, truth = simulate_study(seed=0, n_participants=60, params=PLACEBO_BY_SITE)
     assert truth.symptom_change_reference == {"A": 0.0, "B": -8.0, "C": -16.0}
     assert truth.ketamine_symptom_change == -8.0
@@ -164,17 +165,25 @@ def test_the_simulator_draws_a_placebo_change_per_level_with_its_truth():
     change = (wide["24h"] - wide["pre"]).groupby(level="site").mean()
     # 20 participants per site, rating noise 3.5: the per-site means are within 3 points
     np.testing.assert_allclose(change.loc[list(SITES)], [0.0, -8.0, -16.0], atol=3.0)
+    # and participant SD 5: the per-site means before the infusion within 4 points
+    before = wide["pre"].groupby(level="site").mean()
+    np.testing.assert_allclose(before.loc[list(SITES)], [20.0, 30.0, 40.0], atol=4.0)
 
 
-def test_the_simulator_refuses_placebo_changes_not_keyed_by_the_levels():
-    params = dataclasses.replace(PLACEBO_BY_SITE, ketamine_madrs_change_by_level={"A": -1.0})
-    with pytest.raises(ValueError, match="ketamine_madrs_change_by_level must have exactly"):
+@pytest.mark.parametrize("name", ["ketamine_madrs_change_by_level", "madrs_baseline_mean_by_level"])
+def test_the_simulator_refuses_per_level_values_not_keyed_by_the_levels(name):
+    params = dataclasses.replace(PLACEBO_BY_SITE, **{name: {"A": -1.0}})
+    with pytest.raises(ValueError, match=f"{name} must have exactly the keys 'A', 'B', 'C'"):
         simulate_study(seed=0, n_participants=6, params=params)
 
 
 def test_without_the_option_the_simulated_study_is_unchanged():
-    params = dataclasses.replace(PLACEBO_BY_SITE, ketamine_madrs_change_by_level={})
+    params = dataclasses.replace(
+        PLACEBO_BY_SITE, ketamine_madrs_change_by_level={}, madrs_baseline_mean_by_level={}
+    )
     plain, truth = simulate_study(seed=0, n_participants=9, params=params)
-    assert "ketamine_madrs_change_by_level" not in plain.metadata["simulation"]["parameters"]
+    recorded = plain.metadata["simulation"]["parameters"]
+    assert "ketamine_madrs_change_by_level" not in recorded
+    assert "madrs_baseline_mean_by_level" not in recorded
     assert "symptom_change_reference" not in plain.metadata["simulation"]["truth"]
     assert truth.symptom_change_reference == {}

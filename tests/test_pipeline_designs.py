@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from design_sequences import WILLIAMS
 from typer.testing import CliRunner
 
@@ -74,6 +75,10 @@ def test_run_on_nimh_pooled_by_diagnostic_group(tmp_path, sampler_calls, monkeyp
     assert "Headline numbers" in result.output
     assert result.exit_code == 1  # prior draws fail the diagnostics, as for `run --study nimh`
     tree = Posteriors(out).get("symptoms_group_partial")
+    change = tree["posterior"]["symptom_change_reference"].sel(post_timepoint="day2")
+    mdd = quantities["SymptomChange"]["estimates"]["MDD"]
+    assert mdd["mean"] == pytest.approx(float(change.sel(group="MDD").mean()))
+    assert mdd["prob"] == pytest.approx(float((change.sel(group="MDD") < 0).mean()))
     ranks = set(key_series(tree))
     assert {"symptom_change_reference[day2, MDD]", "symptom_change_reference[day2, HC]"} <= ranks
     forest = madrs.draw(tree).axes[-1]

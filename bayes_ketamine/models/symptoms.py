@@ -359,7 +359,8 @@ class SymptomModel(CrossoverModel):
     effects: ``symptom_condition_effect`` (:math:`c_g` per level of the pooling factor
     at the primary post timepoint, scale points; positive = less improvement under the
     active condition), ``symptom_condition_effect_pooled`` (mean over levels),
-    ``symptom_change_reference`` (:math:`d_t`) and, for a factor other than sex,
+    ``symptom_change_reference`` (:math:`d_t`; :math:`d_{t,g}` per level with
+    ``design.reference_change_by_level``) and, for a factor other than sex,
     ``symptom_condition_effect_contrast`` (:math:`c_b - c_a` per pair of levels).
     Works for any post timepoints a study has (e.g. ``24h``; ``day2``
     and ``day10`` in the NIMH data) and for a single baseline before period 1.
