@@ -16,7 +16,7 @@ runner = CliRunner()
 SHAPE = (4, 500)
 
 
-def artifact_with_findings(path, rhat_problem: bool = False, repairs=None):
+def artifact_with_findings(path, rhat_problem: bool = False, repairs=None, reason: str = ""):
     """Write an artifact that stores a Pareto-k problem and a prior-data conflict."""
     rng = np.random.default_rng(1)
     effect = rng.normal([1.0, 2.0], 0.5, size=(*SHAPE, 2))
@@ -62,7 +62,7 @@ def artifact_with_findings(path, rhat_problem: bool = False, repairs=None):
             "session": ("symptom_obs", [1, 2, 1, 1]),
             "timepoint": ("symptom_obs", ["pre", "24h", "24h", "24h"]),
         },
-        attrs={"good_k": 0.7, "warning": 1},
+        attrs={"good_k": 0.7, "warning": 1, "unrepaired_reason": reason},
     )
     if repairs is not None:
         loo["repair"] = ("symptom_obs", repairs)
@@ -121,6 +121,19 @@ def test_check_counts_only_the_high_k_points_left_unrepaired(tmp_path):
     out = runner.invoke(app, ["check", str(partly)], env={"COLUMNS": "300"}).output
     assert "1 of 4 observations have Pareto k above 0.70 and could not be repaired" in out
     assert "(max 1.04: participant P03, session 2, timepoint 24h)" in out
+
+
+def test_check_tells_to_cross_validate_when_points_were_too_many_to_refit(tmp_path):
+    from bayes_ketamine.inference.loo_columns import CV_ADVICE
+
+    reason = f"not refitted: 2 points need exact refits, more than the 1 allowed: {CV_ADVICE}"
+    path = artifact_with_findings(
+        tmp_path / "big.nc", repairs=["", "unrepaired", "", "unrepaired"], reason=reason
+    )
+    out = runner.invoke(app, ["check", str(path)], env={"COLUMNS": "400"}).output
+    assert "2 of 4 observations have Pareto k above 0.70 and could not be repaired" in out
+    assert f"what to do: {reason}" in out
+    assert "check them for data errors" not in out
 
 
 def test_check_gives_each_reason_of_a_failed_verdict_its_remedy(tmp_path):

@@ -9,8 +9,10 @@ participant) and their elpd values are not on one footing.
   ``elpd_i`` are the *repaired* values (:mod:`bayes_ketamine.inference.loo_repair`:
   points with Pareto k above the threshold moment-matched or refitted exactly). A
   model with points still above the threshold and not repaired (an artifact from
-  before repairs, or a failed repair) cannot be ranked reliably on that variable: it
-  is left out of that variable's ranking and the table says why (``unranked``).
+  before repairs, a failed repair, or more points to refit than the refit budget
+  allows) cannot be ranked reliably on that variable: it is left out of that
+  variable's ranking and the table says why (``unranked``, with the table's
+  ``unrepaired_reason``).
 - **CV results**: the per-participant elpd of leave-one-participant-out (or grouped
   K-fold) CV; the models must have been cross-validated on the same participants.
 
@@ -224,9 +226,10 @@ def compare(
             if isinstance(e[var], xr.Dataset):
                 bad = unrepaired_points(e[var])
                 if bad:
+                    why = e[var].attrs.get("unrepaired_reason", "")
                     skipped[name] = (
                         f"{bad} point(s) with Pareto k > {e[var].attrs['good_k']:.2f} "
-                        "not repaired: PSIS-LOO is unreliable"
+                        "not repaired: PSIS-LOO is unreliable" + (f" ({why})" if why else "")
                     )
                     continue
                 having[name] = loo_elpd(e[var])

@@ -17,3 +17,7 @@ ESTIMATES: tuple[str, ...] = (
     "repair",
 )
 """Columns holding estimates and their repair; every other column labels observations."""
+
+CV_ADVICE = "compare these models with `bayes-ketamine cv` (leave-one-participant-out)"
+"""What to do when points are too many to repair one by one; ends the table's
+``unrepaired_reason`` in that case (the report then gives the reason as the remedy)."""

@@ -17,16 +17,36 @@ Those points are repaired in two steps:
    its sampling only) and
    :math:`\widehat{\mathrm{elpd}}_i = \log \frac1S \sum_s p(y_i \mid \theta^{(s)}_{-i})`
    with :math:`\theta^{(s)}_{-i}` the refit's draws. A refit that fails leaves the
-   point ``unrepaired``, and so do all of them when more than :data:`MAX_REFITS`
-   are left. With more than :data:`MAX_REPAIRS` points above the threshold, none is
-   repaired.
+   point ``unrepaired``.
+
+**What the repairs may cost.** With more than :data:`MAX_REPAIRS` points above the
+threshold, none is repaired. Exact refits have a budget, a deterministic rule (no
+clock: the same seed and cache state give the same artifact): their draws, refits x
+chains x (tune + draws) with the fit's own sampler settings, stay within
+:data:`REFIT_BUDGET` times the fit's own, i.e. at most :data:`REFIT_BUDGET` refits per
+model, shared equally by its observed variables (:func:`refit_allowance`; the joint
+model: 5 each). A variable whose points left after moment matching exceed its share
+is refitted not at all (all stay ``unrepaired``): one unrepaired point already keeps
+the comparison from ranking the model on that variable, so refitting the others would
+buy nothing. Why this budget: 10 fits is the cost of 10-fold cross-validation by
+participant (``bayes-ketamine cv --folds 10``), which answers for every observation at
+once; once more points need refits than that, K-fold is the cheaper and better tool
+(Vehtari, Gelman & Gabry 2017; brms and rstanarm likewise refit up to 10 problematic
+observations, ``reloo``, and recommend 10-fold CV beyond). The checks then cost at most about
+ten times the fit's sampling at any study size. In a hierarchical model with
+participant-level terms informed by a few observations each, the share of high-k
+points does not fall with the number of participants, so their number grows with it:
+large pooled studies exceed the budget (or :data:`MAX_REPAIRS`) and are compared with
+``bayes-ketamine cv`` instead. The table's ``unrepaired_reason`` says which limit
+applied, and the comparison repeats it.
 
 The stored ``loo`` table of each observed variable holds per point the original
 ``pareto_k``, ``repair`` (``""`` for a reliable point, ``"moment_match"``,
 ``"refit"`` or ``"unrepaired"``), ``pareto_k_repaired`` and ``n_eff_repaired``
 (after moment matching: Pareto k and effective sample size of the importance
 weights; NaN elsewhere), the PSIS estimate ``elpd_i_psis`` and the final ``elpd_i``; its
-attributes ``elpd``, ``se`` and ``p_loo`` are those of the final values.
+attributes ``elpd``, ``se`` and ``p_loo`` are those of the final values, and
+``unrepaired_reason`` is ``""`` or why points were left unrepaired.
 """
 
 from __future__ import annotations
@@ -44,6 +64,7 @@ from scipy.special import logsumexp
 
 from bayes_ketamine.inference.arrays import SAMPLE_DIMS
 from bayes_ketamine.inference.batched import LogDensity
+from bayes_ketamine.inference.loo_columns import CV_ADVICE
 from bayes_ketamine.inference.moment_match import moment_match_inputs
 from bayes_ketamine.inference.ppc import loo_table
 from bayes_ketamine.inference.provenance import package_versions
@@ -57,18 +78,71 @@ with ``participant_id`` and ``session``, identifies one."""
 
 MAX_REPAIRS = 20
 """Most points above the k threshold repaired per observed variable; with more, none
-is (all stay ``unrepaired`` and the comparison says the model cannot be ranked):
-that many unreliable points signal a misfit (or draws that are not a posterior) that
-repairs would hide, at the cost of moment matching or refitting each of them."""
+is (all stay ``unrepaired`` and the comparison says the model cannot be ranked): that
+many unreliable points signal a misfit, or a model whose participant-level terms each
+rest on a few observations (expected in large pooled studies), and either way
+leave-one-participant-out CV is the tool, not point repairs."""
 
-MAX_REFITS = 10
-"""Most exact refits per observed variable; with more points left after moment
-matching, none is refitted and all stay ``unrepaired`` (the comparison then says the
-model cannot be ranked): so many unreliable points signal a model problem that
-refitting would only hide, at the cost of as many fits."""
+REFIT_BUDGET = 10
+"""Most exact refits per model, shared equally by its observed variables (module
+docstring): their draws stay within this many times the fit's own, the cost of a
+10-fold cross-validation by participant."""
+
+
+def refit_allowance(n_observed: int) -> int:
+    """Return the exact refits allowed per observed variable of a model.
+
+    Parameters
+    ----------
+    n_observed : int
+        The model's number of observed variables.
+
+    Returns
+    -------
+    int
+        ``REFIT_BUDGET // n_observed``.
+
+    Examples
+    --------
+    >>> refit_allowance(1), refit_allowance(2)
+    (10, 5)
+    """
+    return REFIT_BUDGET // n_observed
+
 
 Refit = Callable[[Any], xr.Dataset]
 """Fits a built model (a study without one observation) and returns its posterior."""
+
+
+def matches_covariance(upars: xr.DataArray) -> bool:
+    """Whether moment matching can match covariances: at least 10 draws per parameter.
+
+    :func:`arviz_stats.loo_moment_match` matches the covariance of the draws only with
+    at least ten draws per unconstrained parameter; with fewer it still carries a
+    parameters x parameters identity mapping through every high-k point (a dense
+    product with all draws and an inverse: O(S d^2 + d^3) per point, minutes at
+    10 000 parameters), which leaves every result unchanged. Passing ``cov=False``
+    then skips that work and nothing else.
+
+    Parameters
+    ----------
+    upars : xarray.DataArray
+        Unconstrained draws, dims ``chain``, ``draw`` and one parameter dim.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> draws = lambda d: xr.DataArray(np.zeros((4, 1000, d)), dims=("chain", "draw", "p"))
+    >>> matches_covariance(draws(400)), matches_covariance(draws(401))
+    (True, False)
+    """
+    n_samples = upars.sizes["chain"] * upars.sizes["draw"]
+    (param_dim,) = (d for d in upars.dims if d not in SAMPLE_DIMS)
+    return n_samples >= 10 * upars.sizes[param_dim]
 
 
 def study_without(model: Any, var: str, i: int) -> Any:
@@ -160,7 +234,7 @@ def repaired_loo_table(
     -------
     xarray.Dataset
         See the module docstring; attributes also count ``n_moment_match``,
-        ``n_refit`` and ``n_unrepaired``.
+        ``n_refit`` and ``n_unrepaired``, and give ``unrepaired_reason``.
     """
     table = loo_table(tree, var, labels, result)
     k = table["pareto_k"].values
@@ -170,12 +244,16 @@ def repaired_loo_table(
     elpd_i = table["elpd_i"].values.astype(float).copy()
     k_after = np.full(k.shape, np.nan)
     n_eff = np.full(k.shape, np.nan)
+    reason = ""
     if bad.size > MAX_REPAIRS:
         repair[bad] = "unrepaired"
+        reason = (
+            f"more than {MAX_REPAIRS} points above the threshold: the model misfits them, "
+            "or its participant-level terms rest on few observations each (expected in "
+            f"large studies); none is repaired: {CV_ADVICE}"
+        )
         warnings.warn(
-            f"{var}: {bad.size} points have Pareto k > {good_k:.2f}, more than {MAX_REPAIRS}; "
-            "none is repaired (the model likely misfits them)",
-            stacklevel=2,
+            f"{var}: {bad.size} points have Pareto k > {good_k:.2f}; {reason}", stacklevel=2
         )
     elif bad.size:
         repair[bad] = "unrepaired"
@@ -193,6 +271,7 @@ def repaired_loo_table(
                     upars=upars,
                     var_name=var,
                     pointwise=True,
+                    cov=matches_covariance(upars),
                 )
             new_k = matched.pareto_k.values.ravel()
             k_after[bad] = new_k[bad]
@@ -201,14 +280,16 @@ def repaired_loo_table(
             n_eff[fixed] = np.asarray(matched.n_eff_i).ravel()[fixed]
             repair[fixed] = "moment_match"
         except Exception as err:  # noqa: BLE001 - any failure leaves the refits to repair
-            warnings.warn(f"{var}: moment matching failed ({err}); refitting", stacklevel=2)
+            warnings.warn(f"{var}: moment matching failed ({err})", stacklevel=2)
         left = np.flatnonzero(repair == "unrepaired")
-        if left.size > MAX_REFITS:
-            warnings.warn(
-                f"{var}: {left.size} points need exact refits, more than {MAX_REFITS}; "
-                "they stay unrepaired (the model is likely misspecified for them)",
-                stacklevel=2,
+        allowance = refit_allowance(len(model.observed_vars))
+        if left.size > allowance:
+            reason = (
+                f"not refitted: {left.size} points need exact refits, more than the "
+                f"{allowance} allowed per observed variable (refits cost at most "
+                f"{REFIT_BUDGET} fits per model, those of a {REFIT_BUDGET}-fold CV): {CV_ADVICE}"
             )
+            warnings.warn(f"{var}: {reason}", stacklevel=2)
             left = left[:0]
         density = _log_density(model) if left.size else None
         for i in left:
@@ -216,6 +297,7 @@ def repaired_loo_table(
                 elpd_i[i] = exact_loo_point(model, var, int(i), refit, density)
                 repair[i] = "refit"
             except Exception as err:  # noqa: BLE001 - the point stays unrepaired, and says so
+                reason = f"the exact refit failed ({err})"
                 warnings.warn(f"{var}: exact refit without point {i} failed ({err})", stacklevel=2)
     loglik = tree["log_likelihood"][var]
     n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
@@ -237,5 +319,6 @@ def repaired_loo_table(
         n_refit=int((repair == "refit").sum()),
         n_unrepaired=n_unrepaired,
         warning=int(n_unrepaired > 0),
+        unrepaired_reason=reason,
     )
     return table

@@ -20,6 +20,7 @@ gets the second from the first call: one evaluation instead of two.
 
 from __future__ import annotations
 
+import functools
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -44,16 +45,31 @@ class MomentMatchFunctions:
         values of each value variable.
     densities : pytensor Function
         Unconstrained values of each value variable to the log posterior density
-        (Jacobian included, one value per draw), then the elementwise
-        log-likelihood of each observed variable (``observed`` order).
+        (Jacobian included, one value per draw) as ``n_terms`` outputs to be added in
+        order, then the elementwise log-likelihood of each observed variable
+        (``observed`` order).
     free, observed : list of str
         Names of the free and observed variables.
+    n_terms : int
+        1, or the number of free and observed variables when the density as one
+        output would need an elementwise sum of more than 32 operands, which
+        pytensor's Python linker cannot run (:func:`runs_in_python`): the terms are
+        then added by numpy, in the same order.
     """
 
     unconstrain: Any
     densities: Any
     free: list
     observed: list
+    n_terms: int = 1
+
+    def log_prob(self, outputs: list[np.ndarray]) -> np.ndarray:
+        """Return the log posterior density of one call's ``outputs``."""
+        return functools.reduce(np.add, outputs[: self.n_terms])
+
+    def log_liks(self, outputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Return the elementwise log-likelihoods of one call's ``outputs``."""
+        return outputs[self.n_terms :]
 
     def bind(self, pm_model: Any) -> None:
         """Feed every function the data of ``pm_model`` (a model of this structure)."""
@@ -87,19 +103,40 @@ def moment_match_functions(pm_model: Any) -> MomentMatchFunctions:
         mode=MODE,
     )
     batched_v = _batched_inputs(values)
-    log_prob = pm_model.logp(jacobian=True, sum=True)
     log_liks = pm_model.logp(vars=pm_model.observed_RVs, sum=False)
-    densities = pm_compile(
-        batched_v,
-        vectorize_graph([log_prob, *log_liks], replace=dict(zip(values, batched_v, strict=True))),
-        on_unused_input="ignore",
-        mode=MODE,
-    )
+
+    def compiled(log_prob: list) -> Any:
+        replace = dict(zip(values, batched_v, strict=True))
+        outputs = vectorize_graph([*log_prob, *log_liks], replace=replace)
+        return pm_compile(batched_v, outputs, on_unused_input="ignore", mode=MODE)
+
+    densities = compiled([pm_model.logp(jacobian=True, sum=True)])
+    n_terms = 1
+    if not runs_in_python(densities):
+        terms = [pt.sum(term) for term in pm_model.logp(jacobian=True, sum=False)]
+        densities, n_terms = compiled(terms), len(terms)
     return MomentMatchFunctions(
         unconstrain,
         densities,
         free=[rv.name for rv in free],
         observed=[rv.name for rv in pm_model.observed_RVs],
+        n_terms=n_terms,
+    )
+
+
+def runs_in_python(fn: Any) -> bool:
+    """Whether pytensor's Python linker can run ``fn``.
+
+    It cannot run an elementwise op of more than 32 operands (numpy's limit), and a
+    model's summed log density is one such op with a term per variable and
+    transform: 32 for the joint model with centred direct effects (large studies).
+    """
+    from pytensor.tensor.elemwise import Elemwise
+
+    return all(
+        len(node.inputs) + len(node.outputs) <= 32
+        for node in fn.maker.fgraph.apply_nodes
+        if isinstance(node.op, Elemwise)
     )
 
 
@@ -170,12 +207,12 @@ def moment_match_inputs(
 
     def log_prob_upars(upars_da: xr.DataArray) -> xr.DataArray:
         outputs, shape, coords = evaluate(upars_da)
-        out = np.asarray(outputs[0]).reshape(shape)
+        out = np.asarray(functions.log_prob(outputs)).reshape(shape)
         return xr.DataArray(out, dims=SAMPLE_DIMS, coords=coords)
 
     def log_lik_i_upars(upars_da: xr.DataArray, i: int) -> xr.DataArray:
         outputs, shape, coords = evaluate(upars_da)
-        out = np.asarray(outputs[1 + obs_index])
+        out = np.asarray(functions.log_liks(outputs)[obs_index])
         return xr.DataArray(out[:, int(i)].reshape(shape), dims=SAMPLE_DIMS, coords=coords)
 
     return log_prob_upars, log_lik_i_upars, upars

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from bayes_ketamine.inference.arrays import SAMPLE_DIMS
-from bayes_ketamine.inference.loo_columns import ESTIMATES, REPAIRED
+from bayes_ketamine.inference.loo_columns import CV_ADVICE, ESTIMATES, REPAIRED
 from bayes_ketamine.inference.stored import StoredGroup
 from bayes_ketamine.reporting.quantities import PROBS, hypotheses
 
@@ -385,8 +385,11 @@ def loo_findings(root: StoredGroup) -> list[Finding]:
             f"their leave-one-out predictions, this model's elpd on {var} and `compare` "
             "rankings on it are unreliable"
         )
+        reason = str(loo.attrs.get("unrepaired_reason", ""))
         remedy = "these observations are influential: check them for data errors; "
-        if var in ROBUST_SPECS:
+        if CV_ADVICE in reason:  # too many to repair one by one: the reason says what to do
+            remedy = reason
+        elif var in ROBUST_SPECS:
             remedy += f"a heavy-tailed likelihood ({ROBUST_SPECS[var]}) may suit them"
         else:
             remedy += (
