@@ -5,22 +5,31 @@ doi:10.18112/openneuro.ds005917.v1.0.1, CC0; Evans, Nugent, Zarate), all groups 
 BP, HC), the chosen scale at baseline and after each infusion (ketamine vs placebo).
 
 The Bayesian estimates are ``symptom_condition_effect_by_time`` (the ketamine effect
-per group at each post timepoint), ``_pooled`` and ``_contrast`` (primary timepoint) of
+per group at each post timepoint), ``_pooled`` and ``_contrast`` (primary timepoint) and
+``symptom_change_reference`` (the change from baseline under placebo per group and
+timepoint: the shipped group specs set ``design.reference_change_by_level`` and
+``design.baseline_by_level``) of
 ``symptoms_group_partial`` and, as the Bayesian counterpart of the unpooled mixed
 model, ``symptoms_group_none`` (``--specs``). The frequentist model is a linear mixed
-model on the same rows (ratings that were made) with the same fixed effects as the Bayesian model
-(post-infusion change per timepoint, a post x ketamine effect per group and timepoint,
-one shift per later period) and a random intercept per participant, fitted by REML with
-statsmodels; its post x ketamine x group coefficients are the group x condition
-interaction without pooling, and a contrast between groups is the difference of two
-coefficients with its Wald interval (from their REML covariance). The models differ
-in that the Bayesian one partially pools the groups' effects, has priors, and
-censors the ratings at the scale's bounds.
+model on the same rows (ratings that were made) with the same fixed effects as the
+Bayesian model (a baseline mean per group, ``C(group)``, a post-infusion change under
+placebo per group and timepoint, a post x
+ketamine effect per group and timepoint, one shift per later period) and a random
+intercept per participant, fitted by REML with statsmodels; its post x ketamine x group
+coefficients are the group x condition interaction without pooling, and a contrast
+between groups is the difference of two coefficients with its Wald interval (from
+their REML covariance). The models differ in that the Bayesian one partially pools the
+groups' ketamine effects (``partial``), has priors, and censors the ratings at the
+scale's bounds. A second LMM column leaves ``C(group)`` out (one mean of the random
+intercepts, as a Bayesian model without ``design.baseline_by_level``), to show what
+the baseline per group changes.
 
 Run::
 
     PYTHONPATH=. .venv/bin/python benchmarks/nimh_groups.py --timepoints day2 day10 \
         --markdown benchmarks/results/nimh_groups.md
+    PYTHONPATH=. .venv/bin/python benchmarks/nimh_groups.py --timepoints day2 day10 \
+        --scale HAMD --markdown benchmarks/results/nimh_groups_hamd.md
 """
 
 from __future__ import annotations
@@ -46,11 +55,20 @@ def coefficient(timepoint: str, level: str) -> str:
     return f"ket_{timepoint}_{level}"
 
 
-def mixed_model(study, rows: pd.DataFrame, timepoints: list[str]):
+def placebo_coefficient(timepoint: str, level: str) -> str:
+    """Return the name of the mixed model's post x group coefficient (change under placebo)."""
+    return f"post_{timepoint}_{level}"
+
+
+def mixed_model(study, rows: pd.DataFrame, timepoints: list[str], *, group_baseline: bool = False):
     """Fit the REML mixed model to the rating rows; return the fit and its formula.
 
-    A ketamine x group x timepoint column with no rating (e.g. no BP participant
-    rated at day 10 after ketamine) is left out: the model cannot estimate it.
+    Per timepoint and group a post-infusion change (under placebo) and a ketamine
+    shift of it, as the Bayesian model's :math:`d_{t,g}` and :math:`c_{t,g}`. A column
+    with no rating (e.g. no BP participant rated at day 10 after ketamine) is left
+    out: the model cannot estimate it. With ``group_baseline`` the intercept is per
+    group too (``C(group)``), so the participants' random intercepts are centred on
+    their group's mean rather than on one mean (the Bayesian model has one mean).
     """
     group = rows["participant_id"].map(study.participants.set_index("participant_id")["group"])
     data = rows.assign(score=rows["score"].astype(float))
@@ -58,19 +76,31 @@ def mixed_model(study, rows: pd.DataFrame, timepoints: list[str]):
     terms = []
     for t in timepoints:
         post = (rows["timepoint"] == t).to_numpy(dtype=float)
-        data[f"post_{t}"] = post
-        terms.append(f"post_{t}")
         for level in sorted(group.unique()):
-            column = post * ketamine * (group == level).to_numpy(dtype=float)
-            if column.any():
-                data[coefficient(t, level)] = column
-                terms.append(coefficient(t, level))
+            in_level = (group == level).to_numpy(dtype=float)
+            for name, column in (
+                (placebo_coefficient(t, level), post * in_level),
+                (coefficient(t, level), post * ketamine * in_level),
+            ):
+                if column.any():
+                    data[name] = column
+                    terms.append(name)
     for s in range(2, study.periods + 1):
         data[f"period{s}"] = (rows["session"] == s).to_numpy(dtype=float)
         terms.append(f"period{s}")
+    if group_baseline:
+        data["group"] = group.to_numpy()
+        terms.append("C(group)")
     formula = "score ~ " + " + ".join(terms)
     fit = smf.mixedlm(formula, data, groups=data["participant_id"]).fit(reml=True)
     return fit, formula
+
+
+def placebo_change(posterior, timepoint: str, level: str) -> np.ndarray:
+    """Return the draws of the change under placebo of a group (shared by the groups when
+    the spec does not set ``design.reference_change_by_level``)."""
+    change = posterior["symptom_change_reference"].sel(post_timepoint=timepoint)
+    return (change.sel(group=level) if "group" in change.dims else change).values
 
 
 def interval(values: np.ndarray) -> str:
@@ -130,15 +160,23 @@ def main() -> None:
     rows = symptom_rows(model)
     timepoints = post_timepoints(model)
     primary = timepoints[0]
-    mixed, formula = mixed_model(study, rows, timepoints)
-    cov = mixed.cov_params()
+    mixed = {
+        baseline: mixed_model(study, rows, timepoints, group_baseline=baseline)
+        for baseline in (True, False)
+    }
 
     def lmm(weights: dict[str, float]) -> str:
-        if not set(weights) <= set(mixed.params.index):
-            return "not estimable (no ratings)"
-        names = list(weights)
-        w = np.array([weights[n] for n in names])
-        return wald(float(w @ mixed.params[names]), float(np.sqrt(w @ cov.loc[names, names] @ w)))
+        """Both LMM cells (baseline per group; one baseline) of a coefficient sum."""
+        cells = []
+        for fit, _ in mixed.values():
+            if not set(weights) <= set(fit.params.index):
+                cells.append("not estimable (no ratings)")
+                continue
+            names = list(weights)
+            w = np.array([weights[n] for n in names])
+            cov = fit.cov_params().loc[names, names]
+            cells.append(wald(float(w @ fit.params[names]), float(np.sqrt(w @ cov @ w))))
+        return " | ".join(cells)
 
     counts = study.participants["group"].value_counts().to_dict()
     lines = [
@@ -149,15 +187,23 @@ def main() -> None:
         f"(timepoints {', '.join(timepoints)}).",
         "",
         *(f"- Bayesian {note}." for _, note in fits.values()),
-        f"- LMM: `{formula}`, random intercept per participant, REML "
-        f"(converged: {mixed.converged}).",
+        f"- LMM, baseline per group: `{mixed[True][1]}`, random intercept per "
+        f"participant, REML (converged: {mixed[True][0].converged}); the fixed effects "
+        "of the Bayesian model with `design.baseline_by_level` and "
+        "`design.reference_change_by_level` (the shipped group specs).",
+        "- LMM, one baseline: the same without `C(group)` (converged: "
+        f"{mixed[False][0].converged}): one mean of the random intercepts for every "
+        "group, as a Bayesian model without `design.baseline_by_level`.",
         "",
-        "Ketamine effect = change from baseline under ketamine minus under placebo, "
-        "scale points (negative = ketamine improves more). Bayesian: posterior mean "
-        "[95 % equal-tailed interval]; LMM: REML estimate [95 % Wald interval].",
+        "Change under placebo = change from baseline after the placebo infusion, per "
+        "group; ketamine effect = change from baseline under ketamine minus under "
+        "placebo, scale points (negative = ketamine improves more). Bayesian: posterior "
+        "mean [95 % equal-tailed interval]; LMM: REML estimate [95 % Wald interval].",
         "",
-        "| quantity | " + " | ".join(f"`{spec}`" for spec in fits) + " | LMM (REML) |",
-        "| --- | " + " | ".join("---" for _ in fits) + " | --- |",
+        "| quantity | "
+        + " | ".join(f"`{spec}`" for spec in fits)
+        + " | LMM, baseline per group | LMM, one baseline |",
+        "| --- | " + " | ".join("---" for _ in fits) + " | --- | --- |",
     ]
 
     def row(label: str, draws: list[np.ndarray], frequentist: str) -> None:
@@ -166,6 +212,14 @@ def main() -> None:
 
     posts = [post for post, _ in fits.values()]
     levels = [str(level) for level in posts[0]["symptom_condition_effect_by_time"]["group"].values]
+    for t in timepoints:
+        for level in levels:
+            draws = [placebo_change(p, t, level) for p in posts]
+            row(
+                f"change under placebo, {level}, {t}",
+                draws,
+                lmm({placebo_coefficient(t, level): 1.0}),
+            )
     for t in timepoints:
         for level in levels:
             draws = [

@@ -2,8 +2,11 @@
 
 Options: a three-arm Williams design, a three-period (ABB/BAA) design, carry-over
 present and absent (fitted with the carry-over term), per-condition carry-over in a
-three-arm Williams design (``carryover_three_arm``), a covariate effect, and pooling
-by a four-level site factor. For each option and seed, simulate a study with known
+three-arm Williams design (``carryover_three_arm``), a covariate effect, pooling
+by a four-level site factor, and a change under placebo per site
+(``placebo_by_site``: ``design.reference_change_by_level``, simulated with
+``ketamine_madrs_change_by_level``; parameter and spec files in
+``benchmarks/designs/``). For each option and seed, simulate a study with known
 truths (all SIMULATED DATA), fit with real sampling (nutpie, 4 chains) and record
 whether the 90 % equal-tailed interval of each key effect contains the truth, with
 divergences. Each option's model is compiled once and every seed binds its own data
@@ -38,8 +41,8 @@ import numpy as np
 import nutpie
 import pandas as pd
 
-from bayes_ketamine.data import SimulationParameters, simulate_study
-from bayes_ketamine.models import ModelSpec, build_model
+from bayes_ketamine.data import SimulationParameters, read_simulation_parameters, simulate_study
+from bayes_ketamine.models import ModelSpec, build_model, load_spec
 
 WILLIAMS = (
     "placebo-naltrexone-midazolam",
@@ -51,6 +54,7 @@ WILLIAMS = (
 )
 EXTRA_PERIOD = ("placebo-naltrexone-naltrexone", "naltrexone-placebo-placebo")
 SITES = ("A", "B", "C", "D")
+DESIGNS = Path(__file__).resolve().parent / "designs"
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,20 @@ OPTIONS: dict[str, Option] = {
         lambda t: {
             ("glx_condition_effect_pooled", ""): ({}, t.glx_condition_effect_pooled),
             **_by_level("glx_condition_effect", t.glx_condition_effect),
+        },
+    ),
+    "placebo_by_site": Option(
+        read_simulation_parameters(DESIGNS / "placebo_by_site.toml"),
+        load_spec(DESIGNS / "symptoms_placebo_by_site.toml"),
+        40,
+        lambda t: {
+            **_by_level(
+                "symptom_change_reference",
+                t.symptom_change_reference,
+                {"post_timepoint": "24h"},
+            ),
+            **_by_level("symptom_condition_effect", t.symptom_condition_effect),
+            ("symptom_condition_effect_pooled", ""): ({}, t.symptom_condition_effect_pooled),
         },
     ),
 }

@@ -110,3 +110,29 @@ def test_loo_pit_reusing_loo_weights_is_unchanged(toy_with_densities):
     ours = loo_pit_values(tree, names, results)
     for name in names:
         np.testing.assert_allclose(ours[name].values, ref[name].values)
+
+
+def test_python_linker_functions_make_no_c_thunks(monkeypatch):
+    """The censored score's random op has an inner function: it is linked in Python too."""
+    from pytensor.link.c.op import COp
+
+    from bayes_ketamine.data import default_study
+    from bayes_ketamine.inference.prior_predictive import PriorPredictive
+    from bayes_ketamine.models import build_model, resolve_spec
+
+    made: list[str] = []
+    make_c_thunk = COp.make_c_thunk
+
+    def counting(self, node, *args, **kwargs):
+        made.append(str(self))
+        return make_c_thunk(self, node, *args, **kwargs)
+
+    monkeypatch.setattr(COp, "make_c_thunk", counting)
+    pm_model = build_model(resolve_spec("symptoms_partial"), default_study()).pymc_model
+    assert any(
+        isinstance(rv.owner.op, pm.distributions.distribution.SymbolicRandomVariable)
+        for rv in pm_model.observed_RVs
+    )
+    PosteriorPredictive(pm_model, 1).compile()
+    PriorPredictive(pm_model, 1).compile()(2)
+    assert made == []

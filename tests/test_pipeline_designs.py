@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from design_sequences import WILLIAMS
 from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
 from bayes_ketamine.data import SimulationParameters, simulate_study
-from bayes_ketamine.figures import make_figures
+from bayes_ketamine.figures import madrs, make_figures
+from bayes_ketamine.figures.ranks import key_series
 from bayes_ketamine.inference import FitSettings, fit
 from bayes_ketamine.pipeline import analysis_variants, variant_spec
 from bayes_ketamine.reporting import write_numbers
+from bayes_ketamine.reporting.artifacts import Posteriors
 
 SETTINGS = FitSettings(draws=40, tune=10, chains=2, prior_draws=20)
 
@@ -56,17 +59,31 @@ def test_run_on_nimh_pooled_by_diagnostic_group(tmp_path, sampler_calls, monkeyp
     ]
     out = tmp_path / "posteriors" / "nimh_group=all"
     assert (out / "figures" / "fig3_madrs.png").is_file()
+    assert (out / "figures" / "figS_ranks_symptoms_group_partial.png").is_file()
     assert (out / "comparisons" / "symptoms_poolings.nc").is_file()
     quantities = json.loads((out / "numbers" / "numbers.json").read_text())["quantities"]
     assert set(quantities["SymptomEffect"]["estimates"]) == {"BP", "HC", "MDD", "Pooled"}
+    # the shipped group specs have a change under placebo per group
+    assert set(quantities["SymptomChange"]["estimates"]) == {"BP", "HC", "MDD"}
     assert quantities["SymptomEffect"]["model"] == "symptoms_group_partial"
     contrast = quantities["SymptomEffectContrast"]["estimates"]
     assert set(contrast) == {"HCMinusBP", "MDDMinusBP", "MDDMinusHC"}
     tex = (out / "numbers" / "numbers.tex").read_text()
     assert r"\newcommand{\SymptomEffectMDDMean}" in tex
+    assert r"\newcommand{\SymptomChangeHCProb}" in tex
     assert r"\newcommand{\SymptomEffectContrastMDDMinusHCProb}" in tex
     assert "Headline numbers" in result.output
     assert result.exit_code == 1  # prior draws fail the diagnostics, as for `run --study nimh`
+    tree = Posteriors(out).get("symptoms_group_partial")
+    change = tree["posterior"]["symptom_change_reference"].sel(post_timepoint="day2")
+    mdd = quantities["SymptomChange"]["estimates"]["MDD"]
+    assert mdd["mean"] == pytest.approx(float(change.sel(group="MDD").mean()))
+    assert mdd["prob"] == pytest.approx(float((change.sel(group="MDD") < 0).mean()))
+    ranks = set(key_series(tree))
+    assert {"symptom_change_reference[day2, MDD]", "symptom_change_reference[day2, HC]"} <= ranks
+    forest = madrs.draw(tree).axes[-1]
+    labels = [label.get_text() for label in forest.get_yticklabels()]
+    assert labels[-3:] == [f"Change under placebo:\n{g}" for g in ("BP", "HC", "MDD")]
 
 
 def test_figures_and_numbers_of_a_three_arm_three_period_study(tmp_path, sampler_calls):

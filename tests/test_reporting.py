@@ -47,6 +47,11 @@ def test_json_matches_posterior_draws(posteriors_dir, numbers):
     s_effect = _flat(sym, "symptom_condition_effect")
     female = data["quantities"]["SymptomEffect"]["estimates"]["Female"]
     assert female["prob"] == pytest.approx(np.mean(s_effect[:, 0] > 0))
+    change = _flat(sym, "symptom_change_reference")[:, 0]  # shared by the sexes
+    assert data["quantities"]["SymptomChange"]["estimates"]["All"]["mean"] == pytest.approx(
+        change.mean()
+    )
+    assert set(data["quantities"]["SymptomChange"]["estimates"]) == {"All"}
     joint = load_posterior(posteriors_dir / "joint_partial.nc")
     indirect = _flat(joint, "indirect_effect_pooled")
     got = data["quantities"]["IndirectEffect"]["estimates"]["Pooled"]

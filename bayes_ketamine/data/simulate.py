@@ -58,6 +58,13 @@ Options beyond the GO-MARK design (off by default):
   ``extra_direct_effect[label][sex_i]``, exactly like naltrexone's; ``sequences`` must
   then name the conditions (e.g. a Williams design). Each active condition carries
   over as above.
+* Reference change and baseline per level: ``ketamine_madrs_change_by_level`` (a dict
+  keyed by every level of ``effects_by``) replaces ``ketamine_madrs_change`` above by
+  ``ketamine_madrs_change_by_level[level_i]``, the placebo change of participant
+  ``i``'s level (truth ``symptom_change_reference``, by level; the models'
+  ``symptom_change_reference`` with ``design.reference_change_by_level``);
+  ``madrs_baseline_mean_by_level`` likewise replaces ``madrs_baseline_mean`` (the
+  models' ``symptom_baseline`` with ``design.baseline_by_level``).
 * Covariates: each entry ``name: (mean, sd)`` of ``covariates`` draws a normal
   participant covariate, reported to one decimal as a column of
   ``participants.csv``. With ``w[i,k]`` the reported value standardised over the
@@ -129,7 +136,8 @@ class SimulationTruth:
 total_effect_pooled, symptom_condition_effect_pooled : float
         Means over the two sexes.
     ketamine_symptom_change : float
-        Mean MADRS change pre to 24 h under the reference condition, points.
+        Mean MADRS change pre to 24 h under the reference condition, points (with a
+        change per level, the mean over the levels).
     participant_ids : tuple of str
         Row labels of ``glx_amplitude``.
     glx_amplitude : numpy.ndarray
@@ -153,6 +161,9 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     direct_carryover : float or dict
         ``carryover_madrs``, the joint model's symptom carry-over; a number or a dict
         as ``glx_carryover``.
+    symptom_change_reference : dict
+        With ``ketamine_madrs_change_by_level``: the change pre to 24 h under the
+        reference condition by level, points (empty otherwise).
     """
 
     glx_response: float
@@ -176,6 +187,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
     glx_carryover: float | dict[str, float] = 0.0
     symptom_carryover: float | dict[str, float] = 0.0
     direct_carryover: float | dict[str, float] = 0.0
+    symptom_change_reference: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_parameters(
@@ -203,6 +215,7 @@ total_effect_pooled, symptom_condition_effect_pooled : float
         direct = {level: float(params.direct_effect[level]) for level in levels}
         indirect = {level: a[level] * b for level in levels}
         total = {level: direct[level] + indirect[level] for level in levels}
+        by_level = {g: float(v) for g, v in params.ketamine_madrs_change_by_level.items()}
         return cls(
             glx_response=float(params.glx_response_pct),
             glx_condition_effect=a,
@@ -216,13 +229,16 @@ total_effect_pooled, symptom_condition_effect_pooled : float
             direct_effect_pooled=_mean(direct),
             total_effect_pooled=_mean(total),
             symptom_condition_effect_pooled=_mean(total),
-            ketamine_symptom_change=float(params.ketamine_madrs_change),
+            ketamine_symptom_change=(
+                _mean(by_level) if by_level else float(params.ketamine_madrs_change)
+            ),
             participant_ids=tuple(participant_ids),
             glx_amplitude=np.asarray(amplitude, dtype=float),
             glx_covariate_effect=dict(params.glx_covariate_effect_pct),
             symptom_covariate_effect=dict(params.symptom_covariate_effect),
             condition_effects=_condition_effects(params) if params.extra_direct_effect else {},
             **_carryover_truths(params),
+            symptom_change_reference=by_level,
         )
 
     @classmethod
@@ -265,6 +281,7 @@ TRUTH_OPTION_FIELDS = (
     "glx_carryover",
     "symptom_carryover",
     "direct_carryover",
+    "symptom_change_reference",
 )
 """Fields of :class:`SimulationTruth` that only the design options give values."""
 
@@ -429,8 +446,12 @@ def simulate_study(
     person = rng.normal(0.0, params.madrs_participant_sd, n)
     rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, n_periods, 2))
     direct = np.array([params.direct_effect[g] for g in level])
+    reference_change = params.ketamine_madrs_change
+    if params.ketamine_madrs_change_by_level:
+        by_level = params.ketamine_madrs_change_by_level
+        reference_change = np.array([by_level[g] for g in level])[:, None]
     change = with_options(
-        params.ketamine_madrs_change
+        reference_change
         + direct[:, None] * naltrexone
         + params.effect_b * (amplitude - params.glx_response_pct),
         params.extra_direct_effect,
@@ -438,8 +459,12 @@ def simulate_study(
         params.carryover("carryover_madrs"),
     )
     post = np.array([0.0, 1.0])
+    baseline = params.madrs_baseline_mean
+    if params.madrs_baseline_mean_by_level:
+        by_level = params.madrs_baseline_mean_by_level
+        baseline = np.array([by_level[g] for g in level])[:, None, None]
     madrs = (
-        params.madrs_baseline_mean
+        baseline
         + person[:, None, None]
         + params.period_madrs * later[None, :, None]
         + post[None, None, :] * change[:, :, None]
@@ -564,7 +589,11 @@ def _check(params: SimulationParameters, n_participants: int) -> None:
     if params.effects_by == "site" and len(set(params.sites)) < 2:
         raise ValueError("effects_by = 'site' needs at least two distinct sites")
     levels = ", ".join(repr(level) for level in params.levels)
-    for name in ("glx_condition_effect_pct", "direct_effect"):
+    keyed = ["glx_condition_effect_pct", "direct_effect"]
+    for name in ("ketamine_madrs_change_by_level", "madrs_baseline_mean_by_level"):
+        if getattr(params, name):
+            keyed.append(name)
+    for name in keyed:
         if set(getattr(params, name)) != set(params.levels):
             raise ValueError(f"{name} must have exactly the keys {levels}")
     for name in ("glx_covariate_effect_pct", "symptom_covariate_effect"):

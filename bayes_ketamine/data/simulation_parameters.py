@@ -49,12 +49,19 @@ class SimulationParameters:
         Range of the reported Cramer-Rao lower bounds, percent.
     madrs_baseline_mean : float
         Mean pre-infusion MADRS, points.
+    madrs_baseline_mean_by_level : dict
+        Optional: that mean per level of ``effects_by``, replacing
+        ``madrs_baseline_mean``; empty (the default) for one mean.
     madrs_participant_sd : float
         SD of participant MADRS levels, points.
     period_madrs : float
         MADRS shift in session 2 versus session 1, points.
     ketamine_madrs_change : float
         Mean MADRS change from pre to 24 h under placebo pretreatment, points.
+    ketamine_madrs_change_by_level : dict
+        Optional: that change per level of ``effects_by`` (e.g. ``{"A": -4.0, "B":
+        -12.0}`` by site), replacing ``ketamine_madrs_change``; empty (the default)
+        for one change shared by every level.
     direct_effect : dict
         Naltrexone effect on the MADRS change not via Glx, by sex, points.
     effect_b : float
@@ -107,9 +114,11 @@ class SimulationParameters:
     glx_response_sd_pct: float = 3.0
     crlb_range_pct: tuple[float, float] = (3.0, 6.0)
     madrs_baseline_mean: float = 30.0
+    madrs_baseline_mean_by_level: dict[str, float] = field(default_factory=dict)
     madrs_participant_sd: float = 5.0
     period_madrs: float = -1.0
     ketamine_madrs_change: float = -12.0
+    ketamine_madrs_change_by_level: dict[str, float] = field(default_factory=dict)
     direct_effect: dict[str, float] = field(default_factory=lambda: {"F": 2.0, "M": 2.0})
     effect_b: float = -0.4
     madrs_noise_sd: float = 3.5
@@ -266,6 +275,8 @@ OPTION_FIELDS = (
     "covariates",
     "glx_covariate_effect_pct",
     "symptom_covariate_effect",
+    "ketamine_madrs_change_by_level",
+    "madrs_baseline_mean_by_level",
 )
 """Fields of :class:`SimulationParameters` for designs beyond GO-MARK's."""
 

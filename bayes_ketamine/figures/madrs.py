@@ -8,7 +8,8 @@ black. Right panel: the posterior of the condition-by-time effect
 ``symptom_condition_effect`` per level and pooled (positive = less improvement under
 the active condition; with more than two conditions one block of rows per active
 condition) and of the change under the reference condition
-``symptom_change_reference``, as forest intervals.
+``symptom_change_reference`` (one row per level when the spec sets
+``design.reference_change_by_level``), as forest intervals.
 """
 
 from __future__ import annotations
@@ -161,12 +162,23 @@ def _effects(ax: Axes, tree: xr.DataTree, primary: str) -> None:
         ]
         pooled = arm_draws(tree, "symptom_condition_effect_pooled", arm).values
         rows.append((f"{prefix}Pooled", pooled, "black"))
-    change = draws(tree, "symptom_change_reference").sel(post_timepoint=primary).values
-    rows.append((f"Change under\n{reference}", change, style.CONDITION_COLORS[0]))
+    n_effects = len(rows)
+    change = draws(tree, "symptom_change_reference").sel(post_timepoint=primary)
+    if factor in change.dims:  # design.reference_change_by_level: one per level
+        rows += [
+            (
+                f"Change under {reference}:\n{style.level_name(s)}",
+                change.sel({factor: s}).values,
+                style.level_color(s, levels),
+            )
+            for s in levels
+        ]
+    else:
+        rows.append((f"Change under\n{reference}", change.values, style.CONDITION_COLORS[0]))
     for y, (_, values, color) in enumerate(rows):
         forest_row(ax, y, values, color)
     ax.axvline(0.0, color="0.5", lw=0.6, ls="--", zorder=0)
-    ax.axhline(len(rows) - 1.5, color="0.8", lw=0.5)
+    ax.axhline(n_effects - 0.5, color="0.8", lw=0.5)
     ax.set_yticks(np.arange(len(rows)), [r[0] for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0)

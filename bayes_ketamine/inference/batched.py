@@ -26,7 +26,8 @@ them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -61,6 +62,25 @@ density and gradient NUTS calls millions of times are compiled with numba
 (:mod:`bayes_ketamine.inference.nutpie_adapter`). The ``FAST_COMPILE`` rewrites do
 not fuse elementwise operations, which the Python linker would evaluate element by
 element."""
+
+
+@contextmanager
+def python_thunks() -> Iterator[None]:
+    """Link :data:`MODE` functions entirely with pytensor's Python implementations.
+
+    pytensor links the inner function of an op with an inner graph (PyMC's censored
+    random variable is one) with C thunks whenever a C compiler is configured, even
+    inside a Python-linker function (``HasInnerFunction.link_mode``). Loading them
+    costs about a second per process, and compiling them with the C compiler on a
+    machine whose caches are cold several more. Creating the function (or loading it
+    from the compile cache) with ``cxx`` cleared links those inner functions in
+    Python too; the rewrites of :data:`MODE` do not depend on ``cxx``.
+    """
+    import pytensor
+
+    with pytensor.config.change_flags(cxx=""):
+        yield
+
 
 CHUNK_DRAWS = 1000
 """Draws per call of a batched function: bounds the memory of the intermediate arrays
@@ -178,7 +198,8 @@ def _compiled(
     pm_model: pm.Model, cache_key: str | None, build: Callable[[], BatchedFunction]
 ) -> BatchedFunction:
     """Return ``build()`` (cached when there is a key), fed the data of ``pm_model``."""
-    function = compile_cache.cached(cache_key, build) if cache_key else build()
+    with python_thunks():
+        function = compile_cache.cached(cache_key, build) if cache_key else build()
     function.bind(pm_model)
     return function
 

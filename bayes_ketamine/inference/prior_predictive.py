@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_ketamine.inference import compile_cache
-from bayes_ketamine.inference.batched import MODE
+from bayes_ketamine.inference.batched import MODE, python_thunks
 from bayes_ketamine.inference.structure import bind_data, data_values
 
 
@@ -120,7 +120,10 @@ class PriorPredictive:
         def build() -> ForwardSampler:
             return forward_sampler(self.pm_model)
 
-        self.sampler = compile_cache.cached(self.cache_key, build) if self.cache_key else build()
+        with python_thunks():
+            self.sampler = (
+                compile_cache.cached(self.cache_key, build) if self.cache_key else build()
+            )
         bind_data(self.sampler.fn, data_values(self.pm_model))
         self.sampler.seed(self.seed)
         return self

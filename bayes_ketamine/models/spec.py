@@ -23,6 +23,9 @@ default priors, which are data (see each family's ``DEFAULT_PRIORS``). Example::
 
     [design]
     carryover = false             # first-order carry-over of the active condition
+    reference_change_by_level = false  # the change under the reference condition per
+                                       # level of the pooling factor (symptoms, joint)
+    baseline_by_level = false     # the mean symptom baseline per level (symptoms, joint)
 
     [likelihood]
     glx_noise = "normal"          # or "student_t"
@@ -52,6 +55,10 @@ POOLINGS = ("none", "partial", "complete")
 GLX_NOISES = ("normal", "student_t")
 
 COVARIATE_MISSING = ("error", "mean")
+SYMPTOM_LEVEL_OPTIONS = ("reference_change_by_level", "baseline_by_level")
+"""``[design]`` keys that make a symptom term per level of the pooling factor."""
+DESIGN_KEYS = ("carryover", *SYMPTOM_LEVEL_OPTIONS)
+"""The ``[design]`` keys, each true or false (false by default)."""
 RESERVED_DIMS = ("participant", "session", "condition", "post_timepoint", "fmrs_obs", "symptom_obs")
 """Dimension names a pooling factor may not take."""
 
@@ -68,7 +75,7 @@ _TOP_KEYS = {
 }
 _SECTION_KEYS = {
     "covariates": {"glutamate", "symptoms", "missing"},
-    "design": {"carryover"},
+    "design": set(DESIGN_KEYS),
     "likelihood": {"glx_noise", "measurement_error"},
     "profile": {"tau_min"},
 }
@@ -103,6 +110,16 @@ class ModelSpec:
         Whether the model has a first-order carry-over term of the active condition
         (with more than two conditions, one per active condition) into the next
         period (only where the study's design identifies it).
+    reference_change_by_level : bool
+        Whether the symptom change from before the infusion under the reference
+        condition (``symptom_change_reference``) is one per post timepoint and level
+        of the pooling factor rather than one per post timepoint shared by the
+        levels (families ``symptoms`` and ``joint``; spec key
+        ``design.reference_change_by_level``).
+    baseline_by_level : bool
+        Whether the symptom baseline mean (``symptom_baseline``) is one per level of
+        the pooling factor rather than one for every participant (families
+        ``symptoms`` and ``joint``; spec key ``design.baseline_by_level``).
     glx_noise : {"normal", "student_t"}
         Observation noise of log Glx.
     measurement_error : bool
@@ -126,12 +143,23 @@ class ModelSpec:
     symptom_covariates: tuple[str, ...] = ()
     covariate_missing: str = "error"
     carryover: bool = False
+    reference_change_by_level: bool = False
+    baseline_by_level: bool = False
     glx_noise: str = "normal"
     measurement_error: bool = False
     tau_min: float = 10.0
     priors: dict[str, dict[str, float]] = field(default_factory=dict)
     description: str = ""
     source: Path | None = None
+
+    def __post_init__(self) -> None:
+        for key in SYMPTOM_LEVEL_OPTIONS:
+            if getattr(self, key) and self.family == "glutamate":
+                raise SpecError(
+                    f"{_where(self.source)}: key 'design.{key}' makes a term of the "
+                    "symptom component per level of the pooling factor (families symptoms "
+                    "and joint); family 'glutamate' has no symptom component"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spec as a plain dictionary (the TOML structure)."""
@@ -147,8 +175,9 @@ class ModelSpec:
                 "symptoms": list(self.symptom_covariates),
                 "missing": self.covariate_missing,
             }
-        if self.carryover:
-            raw["design"] = {"carryover": True}
+        design = {key: True for key in DESIGN_KEYS if getattr(self, key)}
+        if design:  # options at their default are left out: the hash stays as before
+            raw["design"] = design
         return raw | {
             "likelihood": {
                 "glx_noise": self.glx_noise,
@@ -228,9 +257,10 @@ def spec_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> ModelS
     _check_choice(pooling, POOLINGS, f"pooling.{factor}", source)
     glx_covariates, symptom_covariates, missing = _covariates(raw.get("covariates", {}), where)
     _check_choice(missing, COVARIATE_MISSING, "covariates.missing", source)
-    carryover = raw.get("design", {}).get("carryover", False)
-    if not isinstance(carryover, bool):
-        raise SpecError(f"{where}: key 'design.carryover' must be true or false")
+    design = {key: raw.get("design", {}).get(key, False) for key in DESIGN_KEYS}
+    for key, value in design.items():
+        if not isinstance(value, bool):
+            raise SpecError(f"{where}: key 'design.{key}' must be true or false")
     likelihood = raw.get("likelihood", {})
     glx_noise = likelihood.get("glx_noise", "normal")
     _check_choice(glx_noise, GLX_NOISES, "likelihood.glx_noise", source)
@@ -259,7 +289,7 @@ def spec_from_dict(raw: dict[str, Any], *, source: Path | None = None) -> ModelS
         glx_covariates=glx_covariates,
         symptom_covariates=symptom_covariates,
         covariate_missing=missing,
-        carryover=carryover,
+        **design,
         glx_noise=glx_noise,
         measurement_error=measurement_error,
         tau_min=float(tau),

@@ -95,7 +95,16 @@ def add_symptom_component(
 
     Participant levels :math:`p_i \sim \mathcal{N}(0, \tau_p)` sum to zero
     (``ZeroSumNormal``), so that :math:`m_0` is not correlated with every
-    :math:`p_i`. They are centred when the ratings of the median participant inform
+    :math:`p_i`. With ``design.baseline_by_level`` the baseline mean is
+    :math:`m_{0,g(i)}` (``symptom_baseline``, dim of the pooling factor), one per
+    level with the prior of ``symptom_baseline`` each, independently: for levels whose
+    severity differs by design (NIMH: healthy controls near the floor, patients near
+    30 on the MADRS), one normal population of :math:`p_i` around one mean would be
+    bimodal, its :math:`\tau_p` inflated and the censored controls' levels drawn
+    towards the patients'. The :math:`p_i` still sum to zero over all participants,
+    so a level's mean of :math:`p_i` is held near 0 by their prior alone
+    (:math:`\mathcal{N}(0, \tau_p/\sqrt{n_g})`): :math:`m_{0,g}` is the level's mean
+    baseline. They are centred when the ratings of the median participant inform
     them well (:func:`symptom_scales`; GO-MARK's design: four ratings) and
     non-centred (:math:`p_i = \tau_p u_i`) when the data are thinner (the NIMH
     design: one baseline and one rating per period). Their SD :math:`\tau_p` has
@@ -105,7 +114,9 @@ def add_symptom_component(
     not by the participants per level (13 per sex in GO-MARK: non-centred).
     :math:`d_t` is the change
     from before the infusion to post timepoint :math:`t` under the reference
-    condition (``symptom_change_reference``), :math:`c_{t,g}` the condition-by-time
+    condition (``symptom_change_reference``); with ``design.reference_change_by_level``
+    it is :math:`d_{t,g(i)}`, one per level of the pooling factor
+    (:func:`reference_change`). :math:`c_{t,g}` is the condition-by-time
     effect (the paper's contrast; ``symptom_condition_effect``
     at the primary, i.e. earliest, post timepoint) for level :math:`g(i)` of the
     pooling factor (sex by default), pooled as the spec says,
@@ -164,7 +175,10 @@ def add_symptom_component(
     )
     bounds = pm.Data("symptom_bounds", np.array([low, high], dtype=float))
 
-    base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
+    if model.spec.baseline_by_level:
+        base = pm.Normal("symptom_baseline", **pr["symptom_baseline"], dims=model.factor)
+    else:
+        base = pm.Normal("symptom_baseline", **pr["symptom_baseline"])
     part_sd = pm.Gamma("symptom_participant_sd", **pr["symptom_participant_sd"])
     scales = symptom_scales(model)
     if model.choose_parametrisation("symptom_participant_offset", **scales["participant"]):
@@ -173,9 +187,7 @@ def add_symptom_component(
         part_z = pm.ZeroSumNormal("symptom_participant_z", sigma=1.0, dims="participant")
         part = pm.Deterministic("symptom_participant_offset", part_sd * part_z, dims="participant")
     period = model.period_effect("symptom_period_effect")
-    change = pm.Normal(
-        "symptom_change_reference", **pr["symptom_change_reference"], dims="post_timepoint"
-    )
+    change = reference_change(model)
     effect_name = "direct_effect" if glx_link is not None else "symptom_condition_effect"
     by_time = model.factor_effect(
         f"{effect_name}_by_time",
@@ -189,10 +201,14 @@ def add_symptom_component(
     model.pooled_and_sex_difference(effect_name, primary)
     model.level_contrasts(effect_name, primary)
     level = model.participant_level()[part_idx]
-    if model.multi_arm:  # c[t, k, g]: one effect per active condition k
-        shift = change[post_idx] + (by_time[post_idx, :, level] * active).sum(axis=-1)
+    if model.spec.reference_change_by_level:
+        change = change[post_idx, level]
     else:
-        shift = change[post_idx] + by_time[post_idx, level] * active
+        change = change[post_idx]
+    if model.multi_arm:  # c[t, k, g]: one effect per active condition k
+        shift = change + (by_time[post_idx, :, level] * active).sum(axis=-1)
+    else:
+        shift = change + by_time[post_idx, level] * active
     covariates = model.covariate_term("symptom", model.spec.symptom_covariates)
     if covariates is not None:
         shift = shift + covariates[part_idx]
@@ -202,6 +218,8 @@ def add_symptom_component(
         amplitude, reference = glx_link
         slope = mediator_slope(model)
         shift = shift + slope * (amplitude[part_idx, session - 1] - reference)
+    if model.spec.baseline_by_level:
+        base = base[level]
     mu = base + part[part_idx] + model.period_term(period, session) + is_post * shift
     sigma = pm.HalfNormal("symptom_noise", **pr["symptom_noise"])
     observed = pm.Data("score_observed", rows["score"].to_numpy(dtype=float), dims="symptom_obs")
@@ -213,6 +231,40 @@ def add_symptom_component(
         observed=observed,
         dims="symptom_obs",
     )
+
+
+def reference_change(model: CrossoverModel) -> pt.TensorVariable:
+    r"""Add and return the change under the reference condition, ``symptom_change_reference``.
+
+    By default one :math:`d_t` per post timepoint (dim ``post_timepoint``), shared by
+    every level of the pooling factor. With ``design.reference_change_by_level`` one
+    :math:`d_{t,g}` per post timepoint and level :math:`g` of the pooling factor
+    (dims ``(post_timepoint, <factor>)``), each with the same prior
+    ``symptom_change_reference``, independently (no pooling across levels, whatever
+    the spec's pooling of the condition effects):
+
+    .. math::
+
+        d_{t,g} \sim \mathcal{N}(\mu_d, \sigma_d) \quad\text{independently for every } t, g.
+
+    Why independent: the option exists for factors whose levels differ in how the
+    scale moves after a placebo infusion for reasons the model does not otherwise
+    express (healthy controls rated near the scale's floor cannot improve like
+    depressed patients; sites may rate differently), so a hierarchical prior that
+    draws the levels towards a common mean would reintroduce, in part, the bias the
+    option removes; with few levels (NIMH: 3) a between-level SD would barely be
+    informed. Every participant's reference-condition sessions inform their level's
+    :math:`d_{t,g}` directly, so levels with participants are informed by their data;
+    a level with few participants (NIMH BP: 2) keeps a wide interval, as it should.
+    The ``pooling`` of the spec still applies to the condition effects
+    :math:`c_{t,g}`: with ``complete`` pooling the condition effect is common to the
+    levels while their placebo responses differ.
+    """
+    prior = model.priors["symptom_change_reference"]
+    if model.spec.reference_change_by_level:
+        dims = ("post_timepoint", model.factor)
+        return pm.Normal("symptom_change_reference", **prior, dims=dims)
+    return pm.Normal("symptom_change_reference", **prior, dims="post_timepoint")
 
 
 def mediator_slope(model: CrossoverModel, *, per_response_sd: bool = False) -> pt.TensorVariable:
@@ -307,7 +359,8 @@ class SymptomModel(CrossoverModel):
     effects: ``symptom_condition_effect`` (:math:`c_g` per level of the pooling factor
     at the primary post timepoint, scale points; positive = less improvement under the
     active condition), ``symptom_condition_effect_pooled`` (mean over levels),
-    ``symptom_change_reference`` (:math:`d_t`) and, for a factor other than sex,
+    ``symptom_change_reference`` (:math:`d_t`; :math:`d_{t,g}` per level with
+    ``design.reference_change_by_level``) and, for a factor other than sex,
     ``symptom_condition_effect_contrast`` (:math:`c_b - c_a` per pair of levels).
     Works for any post timepoints a study has (e.g. ``24h``; ``day2``
     and ``day10`` in the NIMH data) and for a single baseline before period 1.

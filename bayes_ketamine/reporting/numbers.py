@@ -199,7 +199,10 @@ def quantity_numbers(tree: xr.DataTree, quantity: Quantity, arm: str | None = No
     dict
         ``model``, ``variable``, ``unit``, ``hypothesis``, ``meaning`` and
         ``estimates`` (``{"Female"|"Male"|<level word>|"Pooled"|"All": summarise_draws(...)}``)
-        and, with more than two conditions, ``condition``.
+        and, with more than two conditions, ``condition``. A quantity is reported per
+        level when its variable has the dim of the pooling factor (the condition
+        effects; ``symptom_change_reference`` with ``design.reference_change_by_level``),
+        with ``"Pooled"`` when it has a pooled variable, and as ``"All"`` otherwise.
     """
     values = _primary(draws(tree, quantity.var))
     pooled_values = draws(tree, quantity.pooled_var) if quantity.pooled_var else None
@@ -207,14 +210,15 @@ def quantity_numbers(tree: xr.DataTree, quantity: Quantity, arm: str | None = No
         values = values.sel(active_condition=arm)
         if pooled_values is not None:
             pooled_values = pooled_values.sel(active_condition=arm)
-    if pooled_values is None:
+    factor = pooling_factor(tree)
+    if factor not in values.dims:
         estimates = {"All": summarise_draws(values.values, quantity.direction)}
     else:
-        factor = pooling_factor(tree)
         estimates = {
             word: summarise_draws(values.sel({factor: level}).values, quantity.direction)
             for level, word in level_words(tree).items()
         }
+    if pooled_values is not None:
         estimates["Pooled"] = summarise_draws(pooled_values.values, quantity.direction)
     entry = {
         "model": str(tree.attrs.get("model_name", quantity.model)),
