@@ -263,7 +263,14 @@ def child_main(argv: list[str]) -> None:
     parser.add_argument("--study-seed", type=int, default=1)
     parser.add_argument("--out-dir", default="")
     parser.add_argument("--keep", action="store_true", help="keep the artifact")
+    parser.add_argument(
+        "--refit-budget", type=int, default=None, help="override loo_repair.REFIT_BUDGET"
+    )
     opts = parser.parse_args(argv)
+    if opts.refit_budget is not None:
+        from bayes_ketamine.inference import loo_repair
+
+        loo_repair.REFIT_BUDGET = opts.refit_budget
     result = child_plain(opts) if opts.kind == "plain" else child_fit(opts)
     Path(opts.result).write_text(json.dumps(result))
 

@@ -69,6 +69,13 @@ def main() -> None:
     parser.add_argument("--max-load", type=float, default=1.5)
     parser.add_argument("--wait", type=float, default=60.0)
     parser.add_argument("--out", default=str(RESULTS / "scaling.json"))
+    parser.add_argument(
+        "--refit-budget",
+        type=int,
+        default=None,
+        help="exact LOO refits allowed per model (default: the package's REFIT_BUDGET); "
+        "0 times the fit without refits, whose count is then n_unrepaired of loo_repairs",
+    )
     opts = parser.parse_args()
     rows = []
     for n in opts.sizes:
@@ -81,6 +88,8 @@ def main() -> None:
             "--tune", str(opts.tune),
             "--prior-draws", str(opts.prior_draws),
         ]  # fmt: skip
+        if opts.refit_budget is not None:
+            args += ["--refit-budget", str(opts.refit_budget)]
         if not opts.no_warmup:
             print(f"n={n}: warm-up", file=sys.stderr)
             short = str(opts.warmup_draws)
@@ -158,6 +167,7 @@ def _save(opts, rows: list[dict], slopes: list[dict]) -> None:
                 "study_seed",
                 "no_warmup",
                 "warmup_draws",
+                "refit_budget",
             )
         },
         "rows": rows,
