@@ -446,7 +446,7 @@ def simulate_study(
     person = rng.normal(0.0, params.madrs_participant_sd, n)
     rating_noise = rng.normal(0.0, params.madrs_noise_sd, (n, n_periods, 2))
     direct = np.array([params.direct_effect[g] for g in level])
-    reference_change = params.ketamine_madrs_change
+    reference_change: float | np.ndarray = params.ketamine_madrs_change
     if params.ketamine_madrs_change_by_level:
         by_level = params.ketamine_madrs_change_by_level
         reference_change = np.array([by_level[g] for g in level])[:, None]
@@ -459,7 +459,7 @@ def simulate_study(
         params.carryover("carryover_madrs"),
     )
     post = np.array([0.0, 1.0])
-    baseline = params.madrs_baseline_mean
+    baseline: float | np.ndarray = params.madrs_baseline_mean
     if params.madrs_baseline_mean_by_level:
         by_level = params.madrs_baseline_mean_by_level
         baseline = np.array([by_level[g] for g in level])[:, None, None]
