@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from bayes_ketamine.cli import app
@@ -30,6 +31,27 @@ def test_simulate_refuses_to_overwrite_without_force(tmp_path):
     forced = runner.invoke(app, ["simulate", str(out), "--participants", "6", "--force"])
     assert forced.exit_code == 0
     assert len(load_study(out).participants) == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('carryover_madrs = "x"\n', "params.toml: carryover_madrs must be a number, got 'x'"),
+        (
+            "ketamine_madrs_change_by_level = {X = -3.0}\n",
+            "ketamine_madrs_change_by_level must have exactly the keys 'F', 'M' "
+            "(simulation parameters from",
+        ),
+    ],
+)
+def test_simulate_bad_parameter_file_is_one_line_naming_it(tmp_path, text, said):
+    params = tmp_path / "params.toml"
+    params.write_text(text)
+    result = runner.invoke(app, ["simulate", str(tmp_path / "sim"), "--params", str(params)])
+    assert result.exit_code == 2
+    assert said in " ".join(result.output.split())
+    assert "params.toml" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "sim").exists()
 
 
 def test_simulate_default_folder_is_labelled(tmp_path, monkeypatch):

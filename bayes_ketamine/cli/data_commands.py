@@ -56,9 +56,13 @@ def simulate(
         raise fail(f"{out} is not empty; pass --force to replace it")
     try:
         design = read_simulation_parameters(params) if params is not None else None
-        study, _ = simulate_study(
-            seed, n_participants=participants, dropout_fraction=dropout, params=design
-        )
+        try:
+            study, _ = simulate_study(
+                seed, n_participants=participants, dropout_fraction=dropout, params=design
+            )
+        except ValueError as err:  # the design's consistency: name the file it came from
+            where = f" (simulation parameters from {params})" if params is not None else ""
+            raise ValueError(f"{err}{where}") from err
         write_study(study, out, overwrite=force)
     except ValueError as err:
         raise fail(err) from err

@@ -180,8 +180,8 @@ class SimulationParameters:
         Raises
         ------
         ValueError
-            Naming ``where`` and every key that is not a field, or the conditions
-            the sequences name that have no effects.
+            Naming ``where`` and every key that is not a field, a number field given
+            something else, or the conditions the sequences name that have no effects.
 
         Examples
         --------
@@ -200,6 +200,10 @@ class SimulationParameters:
             )
         converted = {}
         for name, value in values.items():
+            default = fields[name].default
+            numeric = isinstance(default, int | float) and not isinstance(default, bool)
+            if numeric and (isinstance(value, bool) or not isinstance(value, int | float | dict)):
+                raise ValueError(f"{where}: {name} must be a number, got {value!r}")
             if isinstance(value, list):
                 value = tuple(value)
             elif name == "covariates" and isinstance(value, dict):
